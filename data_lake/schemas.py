@@ -1,0 +1,145 @@
+"""The lake's tables, each defined once as a pyarrow schema (DESIGN §3).
+
+Timestamps are int64 nanoseconds UTC; prices and sizes float64. The hive partition
+keys ``venue``, ``symbol`` and ``date`` live in the directory names, not in the files:
+the DuckDB views and the readers add them back as columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+__all__ = [
+    "BBO",
+    "BOOK",
+    "DEFAULT_BOOK_DEPTH",
+    "FUNDING",
+    "PARTITION_KEYS",
+    "QUARANTINE",
+    "TABLES",
+    "TRADES",
+    "TableSpec",
+    "spec",
+]
+
+PARTITION_KEYS: tuple[str, str, str] = ("venue", "symbol", "date")
+DEFAULT_BOOK_DEPTH = 20
+
+_f64 = pa.float64()
+_i64 = pa.int64()
+_levels = pa.list_(pa.float64())
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One lake table: its file schema, its sort order and its deduplication key.
+
+    ``key`` identifies a row across re-imports: rows with an equal key are the same
+    observation, and a merge keeps the newest copy.
+    """
+
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    sort: tuple[str, ...]
+
+    def empty(self) -> pa.Table:
+        return self.schema.empty_table()
+
+
+TRADES = TableSpec(
+    name="trades",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),  # exchange time, ns UTC
+            pa.field("price", _f64, nullable=False),
+            pa.field("size", _f64, nullable=False),  # base-asset units
+            pa.field("side", pa.int8(), nullable=False),  # +1 buy aggressor, -1 sell
+            pa.field("trade_id", pa.string(), nullable=False),
+            pa.field("recv_ts", _i64),  # local receive time, ns UTC (null if unknown)
+        ]
+    ),
+    key=("trade_id",),
+    sort=("ts", "trade_id"),
+)
+
+BOOK = TableSpec(
+    name="book",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),
+            pa.field("seq", _i64, nullable=False),  # venue sequence id (or a counter)
+            pa.field("bid_px", _levels, nullable=False),  # best first
+            pa.field("bid_sz", _levels, nullable=False),
+            pa.field("ask_px", _levels, nullable=False),  # best first
+            pa.field("ask_sz", _levels, nullable=False),
+            pa.field("recv_ts", _i64),
+        ]
+    ),
+    key=("ts", "seq"),
+    sort=("ts", "seq"),
+)
+
+BBO = TableSpec(
+    name="bbo",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),
+            pa.field("seq", _i64, nullable=False),
+            pa.field("bid_px", _f64, nullable=False),
+            pa.field("bid_sz", _f64, nullable=False),
+            pa.field("ask_px", _f64, nullable=False),
+            pa.field("ask_sz", _f64, nullable=False),
+            pa.field("recv_ts", _i64),
+        ]
+    ),
+    key=("ts", "seq"),
+    sort=("ts", "seq"),
+)
+
+FUNDING = TableSpec(
+    name="funding",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),
+            pa.field("rate", _f64, nullable=False),  # per interval, as published
+            pa.field("interval_s", _i64, nullable=False),
+            pa.field("mark_px", _f64),
+            pa.field("oracle_px", _f64),
+            pa.field("recv_ts", _i64),
+        ]
+    ),
+    key=("ts",),
+    sort=("ts",),
+)
+
+QUARANTINE = TableSpec(
+    name="quarantine",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64),  # exchange time of the row when it could be read
+            pa.field("table", pa.string(), nullable=False),  # table the row was meant for
+            pa.field("source", pa.string(), nullable=False),  # file the row came from
+            pa.field("line", _i64, nullable=False),  # 1-based line (or row) in that file
+            pa.field("raw", pa.string(), nullable=False),  # the row as read (truncated)
+            pa.field("reason", pa.string(), nullable=False),
+            pa.field("ts_ingested", _i64, nullable=False),
+        ]
+    ),
+    key=("source", "line", "table", "reason"),
+    sort=("source", "line", "table", "reason"),
+)
+
+TABLES: dict[str, TableSpec] = {t.name: t for t in (TRADES, BOOK, BBO, FUNDING, QUARANTINE)}
+
+
+def spec(table: str) -> TableSpec:
+    """The spec of a lake table, or a ValueError naming the known ones."""
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise ValueError(
+            f"unknown lake table {table!r}; known tables: {', '.join(sorted(TABLES))}"
+        ) from None
