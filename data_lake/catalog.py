@@ -1,0 +1,134 @@
+"""The DuckDB catalog: ``$MMCAL_HOME/lake.duckdb`` holding views over the lake.
+
+Views use absolute globs so ``duckdb data/lake.duckdb`` works from any directory. A
+table with no files yet gets an empty view of the right columns, so queries never fail
+on a fresh lake. The catalog is rebuilt after every write; it holds no data itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from data_lake.paths import LakePaths
+from data_lake.schemas import TABLES, TableSpec
+from data_lake.writer import PARTITION_FILE
+
+__all__ = [
+    "JsonView",
+    "connect",
+    "parquet_glob",
+    "parquet_scan_sql",
+    "refresh_catalog",
+    "register_json_view",
+]
+
+_DUCK_TYPES = {
+    pa.int64(): "BIGINT",
+    pa.int8(): "TINYINT",
+    pa.float64(): "DOUBLE",
+    pa.string(): "VARCHAR",
+    pa.list_(pa.float64()): "DOUBLE[]",
+}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class JsonView:
+    """A view over JSON documents somewhere under the home directory."""
+
+    name: str
+    glob: Callable[[LakePaths], str]
+    empty_columns: tuple[tuple[str, str], ...] = (("path", "VARCHAR"),)
+
+
+_JSON_VIEWS: dict[str, JsonView] = {}
+
+
+def register_json_view(view: JsonView) -> None:
+    """Add a JSON-backed view (ground truth, param sets...) to every catalog refresh."""
+    _JSON_VIEWS[view.name] = view
+
+
+def parquet_glob(paths: LakePaths, table: str) -> str:
+    return str(paths.table_root(table) / "venue=*" / "symbol=*" / "date=*" / PARTITION_FILE)
+
+
+def parquet_scan_sql(paths: LakePaths, spec: TableSpec) -> str:
+    """A SELECT over one table's partitions, or an empty typed SELECT if it has none."""
+    glob = parquet_glob(paths, spec.name)
+    if not _has_files(glob):
+        cols = [f"NULL::{_DUCK_TYPES[f.type]} AS {f.name}" for f in spec.schema]
+        cols += ["NULL::VARCHAR AS venue", "NULL::VARCHAR AS symbol", "NULL::DATE AS date"]
+        return f"SELECT {', '.join(cols)} WHERE false"
+    return (
+        f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true, "
+        "hive_types = {'venue': VARCHAR, 'symbol': VARCHAR, 'date': DATE})"
+    )
+
+
+def _has_files(glob: str) -> bool:
+    root = Path(glob.split("venue=*")[0])
+    return root.is_dir() and any(root.glob(f"venue=*/symbol=*/date=*/{PARTITION_FILE}"))
+
+
+def _json_scan_sql(paths: LakePaths, view: JsonView) -> str:
+    glob = view.glob(paths)
+    base = Path(glob.split("*")[0])
+    pattern = glob[len(str(base)) + 1 :] if "*" in glob else Path(glob).name
+    if not base.is_dir() or not any(base.glob(pattern)):
+        cols = ", ".join(f"NULL::{typ} AS {name}" for name, typ in view.empty_columns)
+        return f"SELECT {cols} WHERE false"
+    return f"SELECT * FROM read_json_auto('{glob}', union_by_name = true, filename = 'path')"
+
+
+def _retry_locked(fn: Callable[[], T], *, attempts: int = 50, delay_s: float = 0.1) -> T:
+    """DuckDB allows one writer process per file; wait briefly for another to finish."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or i == attempts - 1:
+                raise
+            time.sleep(delay_s)
+    raise AssertionError("unreachable")
+
+
+def refresh_catalog(paths: LakePaths) -> Path:
+    """(Re)create every view in ``lake.duckdb``; returns the catalog path."""
+    paths.home.mkdir(parents=True, exist_ok=True)
+    statements = [
+        f"CREATE OR REPLACE VIEW {spec.name} AS {parquet_scan_sql(paths, spec)}"
+        for spec in TABLES.values()
+    ]
+    statements += [
+        f"CREATE OR REPLACE VIEW {view.name} AS {_json_scan_sql(paths, view)}"
+        for view in _JSON_VIEWS.values()
+    ]
+
+    def _run() -> None:
+        con = duckdb.connect(str(paths.catalog))
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for stmt in statements:
+                con.execute(stmt)
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    _retry_locked(_run)
+    return paths.catalog
+
+
+def connect(paths: LakePaths, *, read_only: bool = True) -> Any:
+    """A connection to the catalog (created on first use)."""
+    if not paths.catalog.exists():
+        refresh_catalog(paths)
+    return _retry_locked(lambda: duckdb.connect(str(paths.catalog), read_only=read_only))

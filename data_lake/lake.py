@@ -1,0 +1,160 @@
+"""The lake as one object: write partitions, read symbols over time ranges, run SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from data_lake.catalog import connect, parquet_glob, refresh_catalog
+from data_lake.paths import LakePaths
+from data_lake.schemas import TableSpec, spec
+from data_lake.writer import PartitionKey, WriteResult, split_by_date, write_partition
+
+__all__ = ["Lake"]
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Handle on ``$MMCAL_HOME``: the Parquet lake, its catalog and its readers."""
+
+    paths: LakePaths
+
+    @classmethod
+    def default(cls) -> Lake:
+        return cls(LakePaths.default())
+
+    @classmethod
+    def at(cls, home: str | os.PathLike[str]) -> Lake:
+        return cls(LakePaths.at(home))
+
+    @property
+    def root(self) -> Path:
+        return self.paths.lake
+
+    # -- writing ---------------------------------------------------------------------
+
+    def write(
+        self,
+        table: str | TableSpec,
+        venue: str,
+        symbol: str,
+        rows: pa.Table,
+        *,
+        mode: str = "merge",
+        refresh: bool = True,
+    ) -> list[WriteResult]:
+        """Write rows of one venue/symbol, split into daily partitions by ``ts``."""
+        table_spec = spec(table) if isinstance(table, str) else table
+        results = [
+            write_partition(self.root, table_spec, PartitionKey(venue, symbol, day), part, mode=mode)
+            for day, part in sorted(split_by_date(rows).items())
+        ]
+        if refresh:
+            self.refresh()
+        return results
+
+    def write_day(
+        self,
+        table: str | TableSpec,
+        key: PartitionKey,
+        rows: pa.Table,
+        *,
+        mode: str = "merge",
+        refresh: bool = True,
+    ) -> WriteResult:
+        """Write rows into one named partition (no split; the caller vouches for the day)."""
+        table_spec = spec(table) if isinstance(table, str) else table
+        result = write_partition(self.root, table_spec, key, rows, mode=mode)
+        if refresh:
+            self.refresh()
+        return result
+
+    def refresh(self) -> Path:
+        """Rebuild the DuckDB views so they reflect every partition on disk."""
+        return refresh_catalog(self.paths)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read(
+        self,
+        table: str,
+        *,
+        symbol: str | None = None,
+        venue: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Rows of ``table`` for a symbol and ``[start_ns, end_ns)``, sorted by ts.
+
+        Reads the Parquet files directly (not through the catalog file), so readers
+        never wait for a writer's catalog lock. Partition pruning uses the hive keys.
+        """
+        table_spec = spec(table)
+        glob = parquet_glob(self.paths, table_spec.name)
+        select = ", ".join(columns) if columns else "*"
+        where, params = [], []
+        if symbol is not None:
+            where.append("symbol = ?")
+            params.append(symbol)
+        if venue is not None:
+            where.append("venue = ?")
+            params.append(venue)
+        if start_ns is not None:
+            where.append("ts >= ?")
+            params.append(start_ns)
+            where.append("date >= ?")
+            params.append(_ns_to_date(start_ns))
+        if end_ns is not None:
+            where.append("ts < ?")
+            params.append(end_ns)
+            where.append("date <= ?")
+            params.append(_ns_to_date(end_ns))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        order = ", ".join(["venue", "symbol", *table_spec.sort])
+        con = duckdb.connect()
+        try:
+            sql = (
+                f"SELECT {select} FROM read_parquet('{glob}', hive_partitioning = true, "
+                "hive_types = {'venue': VARCHAR, 'symbol': VARCHAR, 'date': DATE})"
+                f"{clause} ORDER BY {order}"
+            )
+            try:
+                return con.sql(sql, params=params).to_arrow_table()
+            except duckdb.IOException as exc:
+                if "No files found" in str(exc):
+                    return _empty_with_partitions(table_spec, columns)
+                raise
+        finally:
+            con.close()
+
+    def frame(self, table: str, **kwargs: object) -> pd.DataFrame:
+        """Like :meth:`read`, as a pandas DataFrame."""
+        return self.read(table, **kwargs).to_pandas()  # type: ignore[arg-type]
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run SQL on a read-only connection to the catalog."""
+        con = connect(self.paths, read_only=True)
+        try:
+            return con.execute(query).fetchdf()
+        finally:
+            con.close()
+
+
+def _ns_to_date(ts_ns: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=ts_ns // 86_400_000_000_000)
+
+
+def _empty_with_partitions(table_spec: TableSpec, columns: Sequence[str] | None) -> pa.Table:
+    schema = table_spec.schema
+    for name, typ in (("venue", pa.string()), ("symbol", pa.string()), ("date", pa.date32())):
+        schema = schema.append(pa.field(name, typ))
+    empty = schema.empty_table()
+    return empty.select(list(columns)) if columns else empty
