@@ -1,0 +1,44 @@
+# Every target bootstraps .venv when missing, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export MMCAL_HOME ?= $(CURDIR)/data
+# numba caches compiled kernels here (writable in CI and fresh clones).
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba_cache
+# Keep BLAS to one thread per process: xdist workers already fill both cores.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: run test test-fast test-slow bench lint venv clean dagster
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m orchestration.main_job
+
+test: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -q -m "not slow"
+
+bench: $(STAMP)
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy data_lake calibration assets orchestration trader
+
+dagster: $(STAMP)
+	$(VENV)/bin/dagster dev
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
