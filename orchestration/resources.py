@@ -1,0 +1,42 @@
+"""Resources: where the lake and the param registry live, and which venue feeds them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pyarrow as pa
+
+from data_lake.lake import Lake
+from data_lake.paths import LakePaths
+
+__all__ = ["LakeResource"]
+
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+class LakeResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """The lake under ``home`` (``$MMCAL_HOME``) and the venue whose data we calibrate.
+
+    A lake on object storage is a different ``home`` handled by pyarrow's filesystems;
+    assets only see this resource, so moving the lake is configuration, not code.
+    """
+
+    home: str
+    venue: str = "synthetic"
+    seed: int = 7
+
+    @property
+    def paths(self) -> LakePaths:
+        return LakePaths.at(self.home)
+
+    @property
+    def lake(self) -> Lake:
+        return Lake(self.paths)
+
+    def day(self, table: str, symbol: str, day: dt.date, venue: str | None = None) -> pa.Table:
+        """All rows of one table for one symbol-day."""
+        start = int((day - dt.date(1970, 1, 1)).days) * _DAY_NS
+        return self.lake.read(
+            table, symbol=symbol, venue=venue or self.venue, start_ns=start, end_ns=start + _DAY_NS
+        )
