@@ -132,9 +132,7 @@ def trades_checks(trades: pd.DataFrame) -> list[CheckOutcome]:
             )
         ]
     if trades.empty:
-        return [
-            CheckOutcome("trades_present", False, True, "the partition has trades", {"rows": 0})
-        ]
+        return [CheckOutcome("trades_schema", False, True, "the partition has trades", {"rows": 0})]
     frame = trades[required].copy()
     frame["trade_id"] = frame["trade_id"].astype(str)
     exps = [
@@ -194,7 +192,7 @@ def book_checks(book: pd.DataFrame, limits: QualityLimits = QualityLimits()) -> 
     if book.empty:
         return [
             CheckOutcome(
-                "book_present", False, True, "the partition has book snapshots", {"rows": 0}
+                "book_sides_present", False, True, "the partition has book snapshots", {"rows": 0}
             )
         ]
     best = pd.DataFrame(

@@ -1,0 +1,57 @@
+"""Ingest: one symbol-day of lake tables, generated (synthetic) or already imported."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
+from orchestration.resources import LakeResource
+
+__all__ = ["lake_day"]
+
+
+@dg.asset(
+    partitions_def=symbol_day_partitions,
+    group_name="ingest",
+    compute_kind="parquet",
+    description=(
+        "trades, book, bbo and funding of one symbol-day in the lake. On the synthetic "
+        "venue the day is generated when absent; on a real venue it must have been "
+        "imported (`lake import` or the landing sensor)."
+    ),
+)
+def lake_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    symbol, day = partition_symbol(context), partition_date(context)
+    trades = lake.day("trades", symbol, day)
+    if trades.num_rows == 0 and lake.venue == "synthetic":
+        from data_lake.sources.synthetic import generate_to_lake
+
+        context.log.info(f"generating synthetic {symbol} {day} (seed {lake.seed})")
+        generate_to_lake(lake.lake, symbols=[symbol], days=1, seed=lake.seed, start=day)
+        trades = lake.day("trades", symbol, day)
+    if trades.num_rows == 0:
+        raise dg.Failure(
+            description=(
+                f"no trades for {lake.venue}/{symbol}/{day} in {lake.paths.lake}. Import the "
+                f"day first (`lake import ...`) or drop the recording into {lake.paths.landing}."
+            )
+        )
+    counts = {t: lake.day(t, symbol, day).num_rows for t in ("book", "bbo", "funding")}
+    counts["trades"] = trades.num_rows
+    ts = trades.column("ts")
+    first, last = ts[0].as_py(), ts[-1].as_py()
+    context.log.info(f"{symbol} {day}: {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            **{f"rows_{k}": dg.MetadataValue.int(v) for k, v in counts.items()},
+            "first_trade": dg.MetadataValue.text(_iso(first)),
+            "last_trade": dg.MetadataValue.text(_iso(last)),
+            "venue": lake.venue,
+        }
+    )
+
+
+def _iso(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).isoformat()
