@@ -60,6 +60,9 @@ _EM_MAX_ITER = 2000
 _EM_TOL = 1e-10
 #: Informed shares this close to 0 or 1 mean the mixture collapsed to one component.
 _DEGENERATE_SHARE = 0.005
+#: Below this likelihood-ratio statistic the informed component is indistinguishable
+#: from noise (the mixture LR null is non-standard; 2 is a deliberately lenient bar).
+_MIN_LR = 2.0
 
 
 @dataclass(frozen=True)
@@ -469,6 +472,14 @@ def fit_adverse_selection(
             min_trades_per_depth, seed, lag_quantile,
         )
     ll_one = _gaussian_loglik(x)
+    if 2.0 * (loglik - ll_one) < _MIN_LR:
+        warnings.warn(
+            "the markout mixture barely beats one Gaussian (LR "
+            f"{2.0 * (loglik - ll_one):.2f}); f and m are not separately identified, "
+            "only the mean markout f*m is",
+            IdentifiabilityWarning,
+            stacklevel=2,
+        )
     return AdverseSelectionFit(
         horizon_s=float(horizon_s),
         n_obs=int(x.size),

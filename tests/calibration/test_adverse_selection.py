@@ -1,0 +1,285 @@
+"""Markouts and the adverse-selection fit recover planted informed flow."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from calibration.adverse_selection import fit_adverse_selection, markout_bps, markouts
+from calibration.errors import CalibrationError, ConvergenceWarning, IdentifiabilityWarning
+from calibration.newey_west import hac_mean, newey_west_rule_lags, overlap_lags
+
+HALF_SPREAD_BPS = 0.5
+
+
+def simulate_flow(
+    seed: int,
+    *,
+    rate: float = 2.0,
+    duration_s: float = 3000.0,
+    informed_share: float = 0.3,
+    informed_move_bps: float = 3.0,
+    delay_mean_s: float = 0.3,
+    sigma_bps: float = 0.5,
+    mid_rate: float = 20.0,
+    depth_scale_informed: float = 2.0,
+    depth_scale_uninformed: float = 0.5,
+) -> dict[str, np.ndarray]:
+    """Poisson trades of random side; a share of them is informed.
+
+    An informed trade moves the mid by ``informed_move_bps`` in its direction after an
+    exponential delay (mean ``delay_mean_s``); on top, the log mid diffuses with
+    ``sigma_bps`` bps/sqrt(s), updated at Poisson times. So the expected markout at horizon
+    h is ``f m (1 - exp(-h / delay_mean_s))``. Trade depths are half-spread plus an
+    exponential whose scale is larger for informed trades.
+    """
+    rng = np.random.default_rng(seed)
+    n = rng.poisson(rate * duration_s)
+    t = np.sort(rng.uniform(1.0, duration_s, n))
+    side = rng.choice([-1.0, 1.0], n)
+    informed = rng.random(n) < informed_share
+    n_mid = rng.poisson(mid_rate * (duration_s + 60.0))
+    grid = np.sort(rng.uniform(0.0, duration_s + 60.0, n_mid))
+    grid[0] = 0.0
+    diffusion = rng.normal(0.0, 1.0, n_mid) * sigma_bps * np.sqrt(np.diff(grid, prepend=0.0))
+    jump_t = t[informed] + rng.exponential(delay_mean_s, int(informed.sum()))
+    times = np.concatenate([grid, jump_t])
+    moves = np.concatenate([diffusion, side[informed] * informed_move_bps])
+    order = np.argsort(times, kind="stable")
+    scale = np.where(informed, depth_scale_informed, depth_scale_uninformed)
+    return {
+        "t_ns": np.round(t * 1e9).astype(np.int64),
+        "side": side,
+        "size": rng.lognormal(0.0, 1.0, n),
+        "mid_ts": np.round(times[order] * 1e9).astype(np.int64),
+        "mid": 100.0 * np.exp(np.cumsum(moves[order]) / 1e4),
+        "depth": HALF_SPREAD_BPS + rng.exponential(1.0, n) * scale,
+        "informed": informed,
+    }
+
+
+def true_addon(depth_bps, f=0.3, m=3.0, scale_i=2.0, scale_u=0.5):
+    """m * P(informed | depth >= delta) for the simulated depth law."""
+    excess = np.asarray(depth_bps) - HALF_SPREAD_BPS
+    p_i = f * np.exp(-excess / scale_i)
+    p_u = (1.0 - f) * np.exp(-excess / scale_u)
+    return m * p_i / (p_i + p_u)
+
+
+# ---------------------------------------------------------------- markouts --------------
+
+
+def test_markout_is_signed_mid_move_in_bps():
+    mid_ts = np.array([0, 10, 20, 30], dtype=np.int64) * 10**8
+    mid = np.array([100.0, 100.0, 100.1, 99.9])
+    trade_ts = np.array([10, 10], dtype=np.int64) * 10**8  # at the second mid update
+    tm = markout_bps(trade_ts, [1, -1], mid_ts, mid, horizon_s=1.0)
+    # mid strictly before t=1 s is 100.0 (the update stamped at t itself is excluded);
+    # at t + 1 s = 2 s it is 100.1: +10 bps for the buyer, -10 for the seller.
+    np.testing.assert_allclose(tm.markout_bps, [10.0, -10.0])
+    np.testing.assert_allclose(tm.mid_before, [100.0, 100.0])
+    late = markout_bps(trade_ts, [1, -1], mid_ts, mid, horizon_s=5.0)
+    assert not late.valid.any()
+
+
+def test_markout_curves_recover_planted_informed_move():
+    f, m, tau = 0.3, 3.0, 0.3
+    data = simulate_flow(1, informed_share=f, informed_move_bps=m, delay_mean_s=tau)
+    table = markouts(data["t_ns"], data["side"], data["size"], data["mid_ts"], data["mid"])
+    curve = table.overall
+    for h, mean, se in zip(curve.horizons_s, curve.mean_bps, curve.stderr_bps, strict=True):
+        expected = f * m * (1.0 - math.exp(-h / tau))
+        assert mean is not None and se is not None
+        assert abs(mean - expected) < 3.0 * se, (h, mean, se, expected)
+    # the kernel widens with the horizon because more trades share each window
+    assert list(curve.hac_lags) == sorted(curve.hac_lags)
+    assert [c.label for c in table.by_side] == ["buy", "sell"]
+    assert len(table.by_size) == 4 and len(table.by_vol_regime) == 3
+    assert table.curve("vol_high").n_obs[0] > 0
+    assert sum(c.n_obs[0] for c in table.by_size) == curve.n_obs[0]
+    json.dumps(table.to_dict(), allow_nan=False)
+
+
+def test_hac_error_matches_dispersion_across_seeds():
+    """Overlapping 5 s markouts: the HAC error must match the seed-to-seed spread."""
+    means: list[float] = []
+    errors: list[float] = []
+    for seed in range(12):
+        data = simulate_flow(seed, rate=2.0, duration_s=1500.0)
+        table = markouts(
+            data["t_ns"], data["side"], data["size"], data["mid_ts"], data["mid"],
+            horizons_s=(5.0,),
+        )
+        mean, err = table.overall.mean_bps[0], table.overall.stderr_bps[0]
+        assert mean is not None and err is not None
+        means.append(mean)
+        errors.append(err)
+    ratio = float(np.std(means, ddof=1) / np.mean(errors))
+    # with 12 seeds the sd estimate is within about +-40% of the truth
+    assert 0.6 < ratio < 1.6, ratio
+
+
+def test_hac_mean_widens_for_dependent_series():
+    rng = np.random.default_rng(0)
+    shocks = rng.normal(size=5000)
+    ma = np.convolve(shocks, np.ones(20), mode="valid")  # MA(19): strongly dependent
+    _, se_iid = hac_mean(ma, 0)
+    _, se_hac = hac_mean(ma, 40)
+    assert se_hac > 3.0 * se_iid
+    assert newey_west_rule_lags(100) == 4
+    assert overlap_lags(np.arange(100.0), 5.0, quantile=0.5) == 5 + newey_west_rule_lags(100)
+
+
+# ---------------------------------------------------------------- fit -------------------
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the dense-flow mixture is not identified
+def test_depth_addon_tracks_informed_share_among_deep_trades():
+    data = simulate_flow(2)
+    grid = [0.5, 1.0, 1.5, 2.5]
+    fit = fit_adverse_selection(
+        data["t_ns"], data["side"], data["mid_ts"], data["mid"],
+        horizon_s=5.0, trade_depth_bps=data["depth"], depth_grid_bps=grid, n_boot=100,
+    )
+    addon = fit.addon
+    assert addon is not None
+    truth = true_addon(np.array(addon.depth_bps))
+    for got, se, want in zip(addon.addon_bps, addon.addon_stderr_bps, truth, strict=True):
+        assert abs(got - want) < 3.0 * se, (got, se, want)
+    # deeper quotes are picked off by more informed flow: the multiplier rises with depth
+    mults = [float(v) for v in addon.multiplier if v is not None]
+    assert mults[0] == pytest.approx(1.0)
+    assert mults[-1] > 2.0
+    lo, hi = addon.multiplier_ci_low[-1], addon.multiplier_ci_high[-1]
+    assert lo is not None and hi is not None and lo < mults[-1] < hi
+    assert addon.addon_at(0.0) == pytest.approx(addon.addon_bps[0])
+    json.dumps(fit.to_dict(), allow_nan=False)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the dense-flow mixture is not identified
+def test_trade_price_gives_depth_from_pre_trade_mid():
+    data = simulate_flow(3, duration_s=800.0)
+    tm = markout_bps(data["t_ns"], data["side"], data["mid_ts"], data["mid"], 5.0)
+    price = tm.mid_before * (1.0 + data["side"] * data["depth"] / 1e4)
+    by_price = fit_adverse_selection(
+        data["t_ns"], data["side"], data["mid_ts"], data["mid"], trade_price=price, n_boot=20
+    )
+    by_depth = fit_adverse_selection(
+        data["t_ns"], data["side"], data["mid_ts"], data["mid"],
+        trade_depth_bps=data["depth"], n_boot=20,
+    )
+    assert by_price.addon is not None and by_depth.addon is not None
+    np.testing.assert_allclose(by_price.addon.depth_bps, by_depth.addon.depth_bps, rtol=1e-9)
+    np.testing.assert_allclose(by_price.addon.addon_bps, by_depth.addon.addon_bps, rtol=1e-9)
+
+
+def _sparse_mixture_fit(seed: int):
+    # sparse flow so other trades' informed moves rarely land inside a 2 s window
+    data = simulate_flow(
+        seed, rate=0.02, duration_s=100_000.0, informed_share=0.25, mid_rate=5.0
+    )
+    return fit_adverse_selection(data["t_ns"], data["side"], data["mid_ts"], data["mid"],
+                                 horizon_s=2.0)
+
+
+def test_mixture_recovers_informed_share_and_move():
+    fit = _sparse_mixture_fit(0)
+    m_true = 3.0 * (1.0 - math.exp(-2.0 / 0.3))
+    assert abs(fit.informed_share - 0.25) < 2.5 * fit.informed_share_stderr
+    assert abs(fit.informed_markout_bps - m_true) < 2.5 * fit.informed_markout_stderr_bps
+    assert abs(fit.implied_mean_bps - fit.mean_markout_bps) < 2.0 * fit.mean_markout_stderr_bps
+    assert fit.lr_statistic > 100.0
+    assert fit.noise_sd_bps == pytest.approx(0.5 * math.sqrt(2.0), rel=0.15)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_mixture_recovery_over_seeds(seed):
+    fit = _sparse_mixture_fit(seed)
+    m_true = 3.0 * (1.0 - math.exp(-2.0 / 0.3))
+    assert abs(fit.informed_share - 0.25) < 2.0 * fit.informed_share_stderr
+    assert abs(fit.informed_markout_bps - m_true) < 2.0 * fit.informed_markout_stderr_bps
+    assert abs(fit.implied_mean_bps - 0.25 * m_true) < 2.0 * fit.implied_mean_stderr_bps
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the dense-flow mixture is not identified
+@pytest.mark.parametrize("seed", [10, 11, 12, 13])
+def test_markout_and_addon_recovery_over_seeds(seed):
+    f, m, tau = 0.3, 3.0, 0.3
+    data = simulate_flow(seed, informed_share=f, informed_move_bps=m, delay_mean_s=tau)
+    table = markouts(data["t_ns"], data["side"], data["size"], data["mid_ts"], data["mid"])
+    for h, mean, se in zip(table.horizons_s, table.overall.mean_bps, table.overall.stderr_bps,
+                           strict=True):
+        assert mean is not None and se is not None
+        assert abs(mean - f * m * (1.0 - math.exp(-h / tau))) < 2.5 * se
+    fit = fit_adverse_selection(
+        data["t_ns"], data["side"], data["mid_ts"], data["mid"],
+        trade_depth_bps=data["depth"], depth_grid_bps=[0.5, 1.0, 2.0], n_boot=50,
+    )
+    assert fit.addon is not None
+    truth = true_addon(np.array(fit.addon.depth_bps))
+    errors = np.abs(np.array(fit.addon.addon_bps) - truth) / np.array(fit.addon.addon_stderr_bps)
+    assert np.all(errors < 2.5), errors
+
+
+def test_pure_noise_mixture_warns_it_collapsed_or_stays_near_zero_mean():
+    rng = np.random.default_rng(5)
+    n = 3000
+    t_ns = np.sort(rng.uniform(1.0, 3000.0, n) * 1e9).astype(np.int64)
+    mid_ts = np.arange(0, 3100 * 10**9, 10**8, dtype=np.int64)
+    mid = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.3 * math.sqrt(0.1), mid_ts.size)) / 1e4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_adverse_selection(t_ns, rng.choice([-1, 1], n), mid_ts, mid, horizon_s=1.0)
+    assert abs(fit.mean_markout_bps) < 3.0 * fit.mean_markout_stderr_bps
+    assert fit.lr_statistic < 15.0
+    kinds = {w.category for w in caught}
+    assert kinds <= {IdentifiabilityWarning, ConvergenceWarning}
+
+
+# ---------------------------------------------------------------- malformed input -------
+
+
+def _tiny():
+    mid_ts = np.arange(0, 100, dtype=np.int64) * 10**9
+    mid = np.full(100, 100.0)
+    trade_ts = np.array([5, 6, 7], dtype=np.int64) * 10**9
+    return trade_ts, np.array([1.0, -1.0, 1.0]), np.ones(3), mid_ts, mid
+
+
+def test_unsorted_trades_are_rejected_with_index():
+    trade_ts, side, size, mid_ts, mid = _tiny()
+    with pytest.raises(CalibrationError, match="sorted; first violation at index 2"):
+        markouts(trade_ts[[0, 2, 1]], side, size, mid_ts, mid)
+
+
+def test_mismatched_lengths_are_rejected():
+    trade_ts, side, size, mid_ts, mid = _tiny()
+    with pytest.raises(CalibrationError, match="trade_side has 2 rows"):
+        markouts(trade_ts, side[:2], size, mid_ts, mid)
+    with pytest.raises(CalibrationError, match="mid has 99 rows"):
+        fit_adverse_selection(trade_ts, side, mid_ts, mid[:-1])
+
+
+def test_trade_before_first_mid_is_rejected():
+    trade_ts, side, size, mid_ts, mid = _tiny()
+    with pytest.raises(CalibrationError, match="no mid strictly before the first trade"):
+        markouts(trade_ts - 5 * 10**9, side, size, mid_ts, mid)
+
+
+def test_bad_side_size_and_flat_mid_are_rejected():
+    trade_ts, side, size, mid_ts, mid = _tiny()
+    with pytest.raises(CalibrationError, match="trade_side must be"):
+        markouts(trade_ts, [1, 0, 1], size, mid_ts, mid)
+    with pytest.raises(CalibrationError, match="trade_size must be positive"):
+        markouts(trade_ts, side, [1.0, -1.0, 1.0], mid_ts, mid)
+    with pytest.raises(CalibrationError, match="need at least 50"):
+        fit_adverse_selection(trade_ts, side, mid_ts, mid)
+    many = np.arange(1, 80, dtype=np.int64) * 10**9
+    with pytest.raises(CalibrationError, match="mid never moved"):
+        fit_adverse_selection(many, np.ones(many.size), mid_ts, mid, horizon_s=1.0)
