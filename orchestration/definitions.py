@@ -1,0 +1,36 @@
+"""The one Definitions object `dagster dev` loads (named in pyproject [tool.dagster])."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets import ASSET_MODULES
+from data_lake.paths import mmcal_home
+from orchestration.jobs import JOBS
+from orchestration.resources import LakeResource
+from orchestration.schedules import SCHEDULES
+from orchestration.sensors import SENSORS
+
+__all__ = ["defs", "resources"]
+
+
+def resources(home: str | None = None, *, venue: str = "synthetic", seed: int = 7) -> dict[str, object]:
+    """The resources every asset needs, rooted at ``home`` (default ``$MMCAL_HOME``)."""
+    root = home or str(mmcal_home())
+    return {
+        "lake": LakeResource(home=root, venue=venue, seed=seed),
+        # Fit results and features cross runs (validation reads the next day's features).
+        "io_manager": dg.FilesystemIOManager(base_dir=f"{root}/dagster_storage"),
+    }
+
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules(ASSET_MODULES),
+    jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=SENSORS,
+    resources=resources(),
+    # Partitions run in parallel, one process each; Celery/Kubernetes executors plug in
+    # here (or per run through run config) without touching the assets.
+    executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+)
