@@ -56,6 +56,7 @@ BETA_MAX_PER_GAP = 100.0
 ALPHA_MAX_OFFDIAG = 20.0
 _MAX_NEWTON_ITER = 200
 _GRAD_TOL = 1e-7  # on the per-event-scaled objective, in log-parameter units
+_MAX_STEP = 2.0  # longest Newton step in any coordinate of (log mu, alpha, log beta)
 
 
 @dataclass(frozen=True)
@@ -477,21 +478,37 @@ def _newton_row(
         w = np.maximum(np.abs(w), 1e-8 * max(1.0, float(np.max(np.abs(w)))))
         step = np.zeros_like(x)
         step[free] = -(v @ ((v.T @ g[free]) / w))
-        step = np.clip(step, -3.0, 3.0)  # at most a factor e^3 in mu, beta per step
-        t_len = 1.0
-        while t_len > 1e-10:
-            x_new = np.clip(x + t_len * step, lower, upper)
-            f_new, g_new, h_new = evaluate(x_new)
-            if math.isfinite(f_new) and f_new <= f + 1e-4 * float(g @ (x_new - x)):
-                break
-            t_len *= 0.5
-        else:
-            return x, -f * n_target, False, it
+        # Scale (not clip) long steps so the direction stays a descent direction; at most
+        # a factor e^2 in mu and beta, or 2 in alpha, per iteration.
+        step *= min(1.0, _MAX_STEP / max(float(np.max(np.abs(step))), 1e-300))
+        accepted = _backtrack(evaluate, x, f, g, step, lower, upper)
+        if accepted is None:  # Newton direction failed: fall back to steepest descent
+            grad_step = np.where(free, -g, 0.0)
+            grad_step *= _MAX_STEP / max(float(np.max(np.abs(grad_step))), 1e-300)
+            accepted = _backtrack(evaluate, x, f, g, grad_step, lower, upper)
+        if accepted is None:
+            return x, -f * n_target, bool(np.max(np.abs(g[free])) < 1e3 * _GRAD_TOL), it
+        x_new, f_new, g_new, h_new = accepted
         if abs(f - f_new) < 1e-15 * max(1.0, abs(f)) and np.allclose(x, x_new, atol=1e-12):
             x, f, g, h = x_new, f_new, g_new, h_new
             return x, -f * n_target, True, it
         x, f, g, h = x_new, f_new, g_new, h_new
     return x, -f * n_target, False, _MAX_NEWTON_ITER
+
+
+def _backtrack(
+    evaluate: Any, x: Float64Array, f: float, g: Float64Array, step: Float64Array,
+    lower: Float64Array, upper: Float64Array,
+) -> tuple[Float64Array, float, Float64Array, Float64Array] | None:
+    """Armijo backtracking along the projected path ``clip(x + t step)``; None if it fails."""
+    t_len = 1.0
+    while t_len > 1e-12:
+        x_new = np.clip(x + t_len * step, lower, upper)
+        f_new, g_new, h_new = evaluate(x_new)
+        if math.isfinite(f_new) and f_new <= f + 1e-4 * float(g @ (x_new - x)):
+            return x_new, f_new, g_new, h_new
+        t_len *= 0.5
+    return None
 
 
 def _row_covariance(hess: Float64Array, alpha_row: Float64Array, target: int) -> Float64Array:

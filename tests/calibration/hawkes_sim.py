@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from calibration.types import Float64Array, Int64Array
 
-__all__ = ["simulate_hawkes_exp", "simulate_regime_switching_poisson"]
+__all__ = [
+    "simulate_gamma_renewal",
+    "simulate_hawkes_exp",
+    "simulate_regime_switching_poisson",
+]
 
 
 def simulate_hawkes_exp(
-    mu: Float64Array | float,
-    alpha: Float64Array | float,
-    beta: Float64Array | float,
+    mu: npt.ArrayLike,
+    alpha: npt.ArrayLike,
+    beta: npt.ArrayLike,
     T: float,
     seed: int,
 ) -> tuple[Float64Array, Int64Array]:
@@ -44,8 +49,8 @@ def simulate_hawkes_exp(
     rng = np.random.default_rng(seed)
     mu_v = np.atleast_1d(np.asarray(mu, dtype=np.float64))
     d = mu_v.shape[0]
-    alpha_m = np.asarray(alpha, dtype=np.float64).reshape(d, d)
-    beta_m = np.asarray(beta, dtype=np.float64).reshape(d, d)
+    alpha_m = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (d, d))
+    beta_m = np.broadcast_to(np.asarray(beta, dtype=np.float64), (d, d))
     gen_t: list[Float64Array] = []
     gen_m: list[Int64Array] = []
     for j in range(d):
@@ -96,3 +101,15 @@ def simulate_regime_switching_poisson(
         t0 = t1
         k += 1
     return np.concatenate(chunks)
+
+
+def simulate_gamma_renewal(shape: float, rate: float, T: float, seed: int) -> Float64Array:
+    """Renewal process with Gamma(``shape``) gaps of mean ``1 / rate`` seconds on ``[0, T]``.
+
+    With ``shape > 1`` it is more regular than Poisson, which no Hawkes process can be:
+    a misspecified sample whose time-rescaled residuals must fail the Exp(1) test.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(rate * T * 1.2 + 10.0 * np.sqrt(rate * T) + 10)
+    times = np.cumsum(rng.gamma(shape, 1.0 / (shape * rate), size=n))
+    return times[times < T]
