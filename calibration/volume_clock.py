@@ -163,16 +163,29 @@ class VolumeProfile:
         chi2 = float(np.sum((counts[seen] - expected) ** 2 / expected))
         return float(stats.chi2.sf(chi2, df=int(seen.sum()) - 1))
 
+    def cumulative_volume(self, ts_ns: Any) -> Float64Array:
+        """Expected volume traded from an arbitrary origin to each ``ts_ns`` (base units).
+
+        Differences of this function are expected volumes over intervals; it is vectorised
+        so sizing thousands of buckets costs one call.
+        """
+        rates = self.rate_per_hour
+        before_bin = np.r_[0.0, np.cumsum(rates)[:-1]]
+        ts = np.asarray(ts_ns, dtype=np.int64)
+        hours, rest = np.divmod(ts, _NS_PER_HOUR)
+        weeks, bins = np.divmod(hours + _EPOCH_HOUR_OF_WEEK, HOURS_PER_WEEK)
+        return np.asarray(
+            weeks * rates.sum() + before_bin[bins] + rates[bins] * (rest / _NS_PER_HOUR),
+            dtype=np.float64,
+        )
+
     def expected_volume(self, start_ns: int, horizon_s: float) -> float:
         """Expected volume (base units) traded in ``[start_ns, start_ns + horizon_s)``."""
         if not horizon_s > 0:
             raise CalibrationError(f"horizon_s must be > 0, got {horizon_s}")
         end_ns = int(start_ns) + round(horizon_s * 1e9)
-        hours = np.arange(int(start_ns) // _NS_PER_HOUR, (end_ns - 1) // _NS_PER_HOUR + 1)
-        lo = np.maximum(hours * _NS_PER_HOUR, int(start_ns))
-        hi = np.minimum((hours + 1) * _NS_PER_HOUR, end_ns)
-        covered_hours = (hi - lo) / _NS_PER_HOUR
-        return float(np.sum(self.rate_per_hour[hour_of_week(hours * _NS_PER_HOUR)] * covered_hours))
+        lo, hi = self.cumulative_volume(np.array([int(start_ns), end_ns]))
+        return float(hi - lo)
 
     def bucket_volume(self, ts_ns: int, *, frac: float = 0.1, horizon_s: float = 3600.0) -> float:
         """Session-aware volume-bucket size: ``frac`` of the volume expected over the horizon.
@@ -580,17 +593,28 @@ def vpin(
     if total <= 0:
         raise CalibrationError("total traded volume is zero")
     if isinstance(bucket_volume, VolumeProfile):
+        if not (bucket_frac > 0 and bucket_horizon_s > 0):
+            raise CalibrationError("bucket_frac and bucket_horizon_s must be > 0")
+        horizon_ns = round(bucket_horizon_s * 1e9)
+        # Bucket size if a bucket started at each unit: frac of the next horizon's volume.
+        size_at = bucket_frac * (
+            bucket_volume.cumulative_volume(unit_ts + horizon_ns)
+            - bucket_volume.cumulative_volume(unit_ts)
+        )
+        if not np.all(size_at > 0):
+            raise CalibrationError("the profile expects zero volume somewhere in the sample")
         edges_list: list[float] = []
         edge = 0.0
         while True:
-            at = unit_ts[min(int(np.searchsorted(cum_vol, edge, side="right")), unit_ts.size - 1)]
-            step = bucket_volume.bucket_volume(
-                int(at), frac=bucket_frac, horizon_s=bucket_horizon_s
+            step = float(
+                size_at[min(int(np.searchsorted(cum_vol, edge, "right")), size_at.size - 1)]
             )
-            if not step > 0:
-                raise CalibrationError("profile gives a zero bucket volume")
-            if edge + step > total or len(edges_list) > _MAX_BUCKETS:
+            if edge + step > total:
                 break
+            if len(edges_list) >= _MAX_BUCKETS:
+                raise CalibrationError(
+                    f"bucket_frac {bucket_frac} makes over {_MAX_BUCKETS} buckets"
+                )
             edge += step
             edges_list.append(edge)
         edges = np.asarray(edges_list)

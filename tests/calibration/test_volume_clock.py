@@ -165,6 +165,14 @@ def test_bucket_size_is_a_fraction_of_the_next_hours_expected_volume() -> None:
     )
     with pytest.raises(CalibrationError, match="horizon_s"):
         profile.expected_volume(busy, 0.0)
+    sunday_2330 = MONDAY_2024_01_01_NS + 7 * 24 * NS_PER_HOUR - NS_PER_HOUR // 2
+    assert profile.expected_volume(sunday_2330, 3600.0) == pytest.approx(
+        0.5 * rates[167] + 0.5 * rates[0]
+    )
+    assert profile.expected_volume(busy, 7 * 24 * 3600.0) == pytest.approx(rates.sum())
+    assert profile.expected_volume(busy + 52 * 7 * 24 * NS_PER_HOUR, 3600.0) == pytest.approx(
+        rates[14]
+    )
 
 
 def _flat_profile(rate: float, hours: float) -> VolumeProfile:
