@@ -69,6 +69,16 @@ def test_recovers_planted_ou_over_seeds_regular_and_irregular(seed: int) -> None
     assert_recovers(fit_funding_ou(ts, rates, interval_s=3600))
 
 
+@pytest.mark.slow
+def test_95_percent_intervals_cover_the_planted_values_about_95_percent_of_the_time() -> None:
+    fits = [fit_funding_ou(*simulate_ou(seed=1000 + s, days=60)) for s in range(200)]
+    for name, planted in (("kappa", KAPPA), ("theta", THETA), ("sigma", SIGMA)):
+        covered = [
+            abs(getattr(f, name) - planted) < 1.96 * getattr(f, f"{name}_stderr") for f in fits
+        ]
+        assert 0.89 <= np.mean(covered) <= 0.99, (name, np.mean(covered))
+
+
 def test_irregular_spacing_from_missed_prints_is_handled_exactly() -> None:
     ts, rates = simulate_ou(seed=8, days=150, drop=0.3)
     assert np.unique(np.diff(ts)).size > 1
