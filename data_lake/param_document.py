@@ -1,0 +1,281 @@
+"""The param set document: one validated JSON document per symbol (DESIGN §5).
+
+A :class:`ParamSet` carries everything the trader needs to quote one symbol (the typed
+:class:`QuotingParams` block, with sanity bounds) and everything a person needs to trust
+it: every model's estimates and diagnostics, the data window and partitions it was fitted
+on, the quality checks of those partitions, the code version and the out-of-sample
+validation scores.
+
+Units follow DESIGN §4: time in seconds, depths and spreads in bps of mid, volatility in
+bps per sqrt(second), funding as a fraction per hour. The bounds below are *sanity*
+bounds: wide enough for any listed crypto perp or large-cap equity, tight enough to
+catch a unit slip (ms for ns, fraction for bps, variance for volatility) or a runaway fit.
+
+This module is plain pydantic: no I/O, no Dagster, so the trader can import it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "HASH_EXCLUDED_FIELDS",
+    "SCHEMA_VERSION",
+    "SYMBOL_PATTERN",
+    "VERSION_PATTERN",
+    "DataWindow",
+    "ParamSet",
+    "ParamStatus",
+    "QualityCheck",
+    "QuotingParams",
+    "ValidationScores",
+    "content_hash",
+]
+
+SCHEMA_VERSION = 1
+"""The document layout this code writes and reads. Bump on any incompatible change."""
+
+SYMBOL_PATTERN = r"^[A-Za-z0-9@][A-Za-z0-9@._-]{0,63}$"
+"""Symbols become directory names: no separators, no leading dot (``..`` is refused)."""
+
+VERSION_PATTERN = r"^\d{6}-[0-9a-f]{8}$"
+"""``<6-digit sequence>-<first 8 hex digits of the content hash>``, e.g. ``000012-3fa9c1e2``."""
+
+PARTITION_PATTERN = r"^[^/\s]+/[^/\s]+/\d{4}-\d{2}-\d{2}$"
+
+HASH_EXCLUDED_FIELDS = frozenset({"version", "created_at", "status", "reason"})
+"""Fields outside the content hash: refitting the same data with the same code gives the
+same hash (so the same version), whatever the wall clock said; status lives in the
+registry's decisions log, not in the immutable file."""
+
+# 1990-01-01 in ns: a window before it is almost surely seconds or milliseconds, not ns.
+_MIN_TS_NS = 631_152_000 * 10**9
+_MAX_TS_NS = 7_258_118_400 * 10**9  # 2200-01-01
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class ParamStatus(StrEnum):
+    """Where a version stands: written, serving (or served) the trader, or refused."""
+
+    CANDIDATE = "candidate"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class QuotingParams(_Frozen):
+    """What the GLFT quoter reads, each with a documented plausible range.
+
+    Attributes
+    ----------
+    sigma_bps_per_sqrt_s : float
+        Effective mid volatility, bps per sqrt(second); (0, 50]. BTC at 50 % annualised is
+        about 0.9; 50 is about 2800 % annualised.
+    kappa_bid_per_bps, kappa_ask_per_bps : float
+        Decay of the fill intensity ``A exp(-kappa * depth_bps)``, per bps; [1e-3, 50].
+        Below 1e-3 fills would barely decay over 100 % of price; above 50 they would
+        vanish within 0.02 bps of the touch.
+    A_bid_per_s, A_ask_per_s : float
+        Fill intensity at the touch, fills per second; (0, 1e4].
+    as_addon_bps : float
+        Adverse-selection add-on to each half-spread, bps; [0, 500].
+    hawkes_branching_ratio : float
+        Spectral radius of the Hawkes branching matrix; [0, 1) (stationary flow only).
+    hawkes_decay_per_s : float or None
+        Hawkes kernel decay rate ``beta``, per second; (0, 1e6] when given.
+    funding_rate_per_hour : float
+        Expected funding rate as a fraction of notional per hour (positive: longs pay);
+        |rate| <= 0.04 (Hyperliquid's cap is 4 %/h). 0 for instruments without funding.
+    microprice_fallback_to_mid : bool
+        True when the micro-price fit's out-of-sample R^2 fell below its floor, so the
+        quoter centres on the mid.
+    microprice_r2_oos : float or None
+        That out-of-sample R^2, at most 1 (it may be negative).
+    """
+
+    sigma_bps_per_sqrt_s: float = Field(gt=0, le=50)
+    kappa_bid_per_bps: float = Field(ge=1e-3, le=50)
+    kappa_ask_per_bps: float = Field(ge=1e-3, le=50)
+    A_bid_per_s: float = Field(gt=0, le=1e4)
+    A_ask_per_s: float = Field(gt=0, le=1e4)
+    as_addon_bps: float = Field(ge=0, le=500)
+    hawkes_branching_ratio: float = Field(ge=0, lt=1)
+    hawkes_decay_per_s: float | None = Field(default=None, gt=0, le=1e6)
+    funding_rate_per_hour: float = Field(ge=-0.04, le=0.04)
+    microprice_fallback_to_mid: bool
+    microprice_r2_oos: float | None = Field(default=None, le=1)
+
+
+class DataWindow(_Frozen):
+    """The half-open time range ``[start_ns, end_ns)`` of the data fitted, int64 ns UTC."""
+
+    start_ns: int = Field(ge=_MIN_TS_NS, le=_MAX_TS_NS)
+    end_ns: int = Field(ge=_MIN_TS_NS, le=_MAX_TS_NS)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DataWindow:
+        if self.end_ns <= self.start_ns:
+            raise ValueError(f"end_ns ({self.end_ns}) must be after start_ns ({self.start_ns})")
+        return self
+
+
+class QualityCheck(_Frozen):
+    """One check's verdict on one partition (``venue/symbol/date``)."""
+
+    partition: str = Field(pattern=PARTITION_PATTERN)
+    check: str = Field(min_length=1)
+    passed: bool
+    blocking: bool = True
+    detail: str | None = None
+
+
+class ValidationScores(_Frozen):
+    """Out-of-sample scores of the candidate, and of a baseline on the same held-out data.
+
+    The gate compares ``scores[primary]``, where **higher is better** (negate losses:
+    ``neg_rmse_bps``), against the current published set. When ``baseline_version`` names
+    the published set, ``baseline`` holds *its* scores on the same held-out partitions,
+    which is the fair comparison; otherwise ``baseline`` is a naive model's (e.g. Poisson
+    flow, mid as fair price), kept for the record.
+    """
+
+    primary: str = Field(min_length=1)
+    scores: dict[str, float]
+    baseline: dict[str, float] = Field(default_factory=dict)
+    baseline_version: str | None = Field(default=None, pattern=VERSION_PATTERN)
+    held_out: list[str] = Field(default_factory=list)
+
+    @field_validator("held_out")
+    @classmethod
+    def _partitions(cls, value: list[str]) -> list[str]:
+        _check_partitions(value)
+        return value
+
+    @model_validator(mode="after")
+    def _primary_scored(self) -> ValidationScores:
+        if self.primary not in self.scores:
+            raise ValueError(
+                f"primary metric {self.primary!r} has no score; scores: {sorted(self.scores)}"
+            )
+        return self
+
+
+class ParamSet(_Frozen):
+    """One symbol's parameter set, as written to ``params/<symbol>/<version>.json``.
+
+    ``version`` is assigned by the registry when the document is first written; ``status``
+    and ``reason`` are as of loading (the registry overlays its decisions log; the file
+    itself always says ``candidate``).
+    """
+
+    schema_version: Literal[1] = 1
+    symbol: str = Field(pattern=SYMBOL_PATTERN)
+    venue: str = Field(min_length=1)
+    version: str | None = Field(default=None, pattern=VERSION_PATTERN)
+    quoting: QuotingParams
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    window: DataWindow
+    partitions: list[str] = Field(min_length=1)
+    quality: list[QualityCheck] = Field(default_factory=list)
+    code_version: str = Field(min_length=1)
+    validation: ValidationScores | None = None
+    created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    status: ParamStatus = ParamStatus.CANDIDATE
+    reason: str | None = None
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _supported_schema(cls, value: object) -> object:
+        if value != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {value!r} is not supported by this code "
+                f"(it reads {SCHEMA_VERSION})"
+            )
+        return value
+
+    @field_validator("partitions")
+    @classmethod
+    def _partitions(cls, value: list[str]) -> list[str]:
+        _check_partitions(value)
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _plain_json(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, estimates in value.items():
+            if not name:
+                raise ValueError("model names must be non-empty")
+            _check_json(estimates, f"models.{name}")
+        return value
+
+    # -- derived views -----------------------------------------------------------------
+
+    def hash_payload(self) -> dict[str, Any]:
+        """The hashed content: everything but :data:`HASH_EXCLUDED_FIELDS`, as JSON types."""
+        return self.model_dump(mode="json", exclude=set(HASH_EXCLUDED_FIELDS))
+
+    def failed_checks(self) -> list[QualityCheck]:
+        """Blocking quality checks that failed."""
+        return [q for q in self.quality if q.blocking and not q.passed]
+
+    def primary_score(self) -> tuple[str, float] | None:
+        """``(metric, value)`` of the primary validation score, if validated."""
+        if self.validation is None:
+            return None
+        return self.validation.primary, self.validation.scores[self.validation.primary]
+
+
+def content_hash(document: ParamSet | Mapping[str, Any]) -> str:
+    """Full SHA-256 hex digest of a document's content (see :data:`HASH_EXCLUDED_FIELDS`).
+
+    Accepts a raw mapping too (for documents that fail validation), hashed as given minus
+    the excluded fields.
+    """
+    if isinstance(document, ParamSet):
+        payload: Any = document.hash_payload()
+    else:
+        payload = {k: v for k, v in document.items() if k not in HASH_EXCLUDED_FIELDS}
+    blob = orjson.dumps(
+        payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
+    )
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _check_partitions(value: list[str]) -> None:
+    for part in value:
+        if not re.match(PARTITION_PATTERN, part):
+            raise ValueError(f"partition {part!r} is not 'venue/symbol/YYYY-MM-DD'")
+
+
+def _check_json(value: Any, where: str) -> None:
+    """Refuse what JSON cannot carry faithfully: NaN/inf (use None) and non-plain types."""
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} is {value}; use None for a missing estimate")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{where} has a non-string key {key!r}")
+            _check_json(item, f"{where}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}[{i}]")
+        return
+    raise ValueError(f"{where} has a {type(value).__name__}, not a plain JSON value")
