@@ -175,11 +175,11 @@ def test_malformed_prices_raise_calibration_error() -> None:
     px = np.full(100, 100.0)
     unsorted = ts.copy()
     unsorted[[40, 41]] = unsorted[[41, 40]]
-    with pytest.raises(CalibrationError, match="sorted.*index 41"):
+    with pytest.raises(CalibrationError, match=r"sorted.*index 41"):
         estimate_volatility(unsorted, px)
     bad = px.copy()
     bad[7] = 0.0
-    with pytest.raises(CalibrationError, match="positive.*index 7"):
+    with pytest.raises(CalibrationError, match=r"positive.*index 7"):
         clock_time_returns(ts, bad, 1.0)
     bad[7] = np.nan
     with pytest.raises(CalibrationError, match="finite"):
