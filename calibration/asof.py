@@ -59,7 +59,8 @@ def as_float_array(
             f"{name} has {arr.shape[0]} rows but its timestamps have {n_expected}"
         )
     if not np.all(np.isfinite(arr)):
-        first = int(np.flatnonzero(~np.isfinite(arr.reshape(arr.shape[0], -1)).any(axis=1))[0])
+        bad_rows = (~np.isfinite(arr.reshape(arr.shape[0], -1))).any(axis=1)
+        first = int(np.flatnonzero(bad_rows)[0])
         raise CalibrationError(f"{name} has a non-finite value at row {first}")
     return arr
 
