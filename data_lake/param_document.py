@@ -29,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 __all__ = [
     "HASH_EXCLUDED_FIELDS",
+    "QUOTING_UNITS",
     "SCHEMA_VERSION",
     "SYMBOL_PATTERN",
     "VERSION_PATTERN",
@@ -117,6 +118,22 @@ class QuotingParams(_Frozen):
     funding_rate_per_hour: float = Field(ge=-0.04, le=0.04)
     microprice_fallback_to_mid: bool
     microprice_r2_oos: float | None = Field(default=None, le=1)
+
+
+QUOTING_UNITS: dict[str, str] = {
+    "sigma_bps_per_sqrt_s": "bps/sqrt(s)",
+    "kappa_bid_per_bps": "1/bps",
+    "kappa_ask_per_bps": "1/bps",
+    "A_bid_per_s": "fills/s",
+    "A_ask_per_s": "fills/s",
+    "as_addon_bps": "bps",
+    "hawkes_branching_ratio": "",
+    "hawkes_decay_per_s": "1/s",
+    "funding_rate_per_hour": "fraction/h",
+    "microprice_fallback_to_mid": "",
+    "microprice_r2_oos": "",
+}
+"""Display units of each :class:`QuotingParams` field."""
 
 
 class DataWindow(_Frozen):

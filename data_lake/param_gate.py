@@ -59,7 +59,10 @@ class Decision:
 
     ``code`` is ``published``, ``already_latest`` or ``rollback`` when accepted, else the
     first failed rule: ``schema``, ``bounds``, ``failed_checks``, ``unchecked_partitions``,
-    ``no_validation`` or ``worse_oos``. ``reason`` lists every failed rule.
+    ``no_validation`` or ``worse_oos``. ``reason`` lists every failed rule. ``event`` is
+    ``gate`` (a verdict on a candidate) or ``rollback``; ``previous`` is the version
+    ``latest`` named before; ``document`` names the kept file of a set refused before it
+    got a version (relative to ``params/<symbol>/``).
     """
 
     symbol: str
@@ -67,7 +70,7 @@ class Decision:
     status: ParamStatus
     code: str
     reason: str
-    event: str = "publish"
+    event: str = "gate"
     previous: str | None = None
     document: str | None = None
     decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -97,7 +100,7 @@ class Decision:
             status=ParamStatus(row["status"]),
             code=str(row["code"]),
             reason=str(row.get("reason") or ""),
-            event=str(row.get("event") or "publish"),
+            event=str(row.get("event") or "gate"),
             previous=row.get("previous"),
             document=row.get("document"),
             decided_at=datetime.fromisoformat(row["decided_at"]),
