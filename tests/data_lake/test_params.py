@@ -27,6 +27,7 @@ from data_lake.params import (
     RollbackError,
     UnknownSymbolError,
     UnknownVersionError,
+    current_code_version,
 )
 from data_lake.paths import LakePaths
 
@@ -506,3 +507,16 @@ def test_created_at_defaults_to_now_utc() -> None:
     raw.pop("created_at")
     doc = ParamSet.model_validate(raw)
     assert abs(doc.created_at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_documents_with_unusable_symbols_are_kept_apart(registry: ParamRegistry) -> None:
+    decision = registry.submit(make_document(symbol="../etc"))
+    assert (decision.symbol, decision.code) == ("_invalid", "schema")
+    assert (registry.root / "_invalid" / str(decision.document)).exists()
+    assert registry.symbols() == []
+    with pytest.raises(UnknownSymbolError, match="not a valid symbol name"):
+        registry.load("../etc")
+
+
+def test_current_code_version_names_the_package() -> None:
+    assert current_code_version().startswith("0.1.0")
