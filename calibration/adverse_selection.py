@@ -49,8 +49,8 @@ __all__ = [
     "markouts",
 ]
 
-#: Depth quantiles used for the add-on grid when none is given.
-DEFAULT_DEPTH_QUANTILES: tuple[float, ...] = (0.0, 0.5, 0.75, 0.9, 0.95, 0.99)
+#: Depth quantiles used for the add-on grid when none is given (plus depth 0, the mid).
+DEFAULT_DEPTH_QUANTILES: tuple[float, ...] = (0.5, 0.75, 0.9, 0.95, 0.99)
 #: EM starts: (informed share, informed mean as a multiple of the markout std). The last
 #: start sits near the one-Gaussian fit so the mixture never does worse than it.
 _EM_STARTS: tuple[tuple[float, float], ...] = (
@@ -63,6 +63,11 @@ _DEGENERATE_SHARE = 0.005
 #: Below this likelihood-ratio statistic the informed component is indistinguishable
 #: from noise (the mixture LR null is non-standard; 2 is a deliberately lenient bar).
 _MIN_LR = 2.0
+#: A depth grid point needs trades at this many distinct times for its error to mean much.
+_MIN_EVENTS_PER_DEPTH = 10
+#: Relative slack in "reached depth delta": prints at the same tick differ in the 4th
+#: significant digit of their bps depth as the mid drifts, and must not split.
+_DEPTH_RTOL = 0.01
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class DepthAddOn:
     depth_bps : tuple of float
         Quote depth from the pre-trade mid, bps.
     addon_bps : tuple of float
-        Mean markout of trades that reached at least that depth, bps.
+        Mean markout of trades that reached at least that depth (within 1% of it), bps.
     addon_stderr_bps : tuple of float
         Newey-West standard error of each add-on, bps.
     multiplier : tuple of float or None
@@ -84,6 +89,9 @@ class DepthAddOn:
         95% moving-block-bootstrap percentile interval of the multiplier.
     n_trades : tuple of int
         Trades that reached each depth.
+    n_events : tuple of int
+        Distinct trade timestamps among them (one sweep prints many trades at one time,
+        all with the same markout, so this is the effective sample size).
     """
 
     depth_bps: tuple[float, ...]
@@ -93,6 +101,7 @@ class DepthAddOn:
     multiplier_ci_low: tuple[float | None, ...]
     multiplier_ci_high: tuple[float | None, ...]
     n_trades: tuple[int, ...]
+    n_events: tuple[int, ...]
 
     def addon_at(self, depth_bps: float) -> float:
         """Add-on for a quote at ``depth_bps`` (bps), linear between grid points, flat beyond."""
@@ -108,6 +117,7 @@ class DepthAddOn:
             "multiplier_ci_low": list(self.multiplier_ci_low),
             "multiplier_ci_high": list(self.multiplier_ci_high),
             "n_trades": list(self.n_trades),
+            "n_events": list(self.n_events),
         }
 
 
@@ -142,6 +152,8 @@ class AdverseSelectionFit:
         distribution; large values, say > 10, mean the second component is real).
     em_iterations : int
         EM iterations of the best start.
+    em_converged : bool
+        Whether that start met the tolerance.
     addon : DepthAddOn or None
         Depth add-on curve (None when no trade depths or prices were given).
     """
@@ -163,6 +175,7 @@ class AdverseSelectionFit:
     loglik_one_component: float
     lr_statistic: float
     em_iterations: int
+    em_converged: bool
     addon: DepthAddOn | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,7 +203,10 @@ def _component_densities(
 def _em(
     x: Float64Array, f0: float, m0: float, s0: float
 ) -> tuple[float, float, float, float, int]:
-    """EM for (1-f) N(0, s^2) + f N(m, s^2); returns f, m, s, loglik, iterations."""
+    """EM for (1-f) N(0, s^2) + f N(m, s^2); returns f, m, s, loglik, iterations.
+
+    ``iterations`` is ``_EM_MAX_ITER + 1`` when the tolerance was not reached.
+    """
     f, m, s = f0, m0, s0
     loglik = -math.inf
     for it in range(1, _EM_MAX_ITER + 1):
@@ -205,12 +221,7 @@ def _em(
         if abs(new_loglik - loglik) < _EM_TOL * max(1.0, abs(new_loglik)):
             return f, m, s, new_loglik, it
         loglik = new_loglik
-    warnings.warn(
-        f"markout mixture EM did not converge in {_EM_MAX_ITER} iterations",
-        ConvergenceWarning,
-        stacklevel=3,
-    )
-    return f, m, s, loglik, _EM_MAX_ITER
+    return f, m, s, loglik, _EM_MAX_ITER + 1
 
 
 def _scores(x: Float64Array, theta: Float64Array) -> Float64Array:
@@ -270,6 +281,7 @@ def _depth_addon(
     x: Float64Array,
     depth: Float64Array,
     times_s: Float64Array,
+    trade_ts_ns: npt.NDArray[np.int64],
     horizon_s: float,
     grid: Float64Array,
     mean_all: float,
@@ -283,11 +295,13 @@ def _depth_addon(
     boot = _block_bootstrap_indices(x.size, block, n_boot, rng)
     boot_x = x[boot]
     boot_mean_all = boot_x.mean(axis=1)
-    cols: dict[str, list[Any]] = {k: [] for k in ("d", "a", "se", "mu", "lo", "hi", "n")}
+    keys = ("d", "a", "se", "mu", "lo", "hi", "n", "ev")
+    cols: dict[str, list[Any]] = {k: [] for k in keys}
     for delta in grid:
-        reached = depth >= delta
+        reached = depth >= delta * (1.0 - _DEPTH_RTOL)
         n_reached = int(reached.sum())
-        if n_reached < min_trades:
+        n_events = int(np.unique(trade_ts_ns[reached]).size)
+        if n_reached < min_trades or n_events < _MIN_EVENTS_PER_DEPTH:
             continue
         n_lags = overlap_lags(times_s[reached], horizon_s, quantile=lag_quantile)
         addon, se = hac_mean(x[reached], n_lags)
@@ -304,14 +318,13 @@ def _depth_addon(
                 ratios = boot_addon / boot_mean_all[ok]
                 lo, hi = (float(v) for v in np.percentile(ratios, [2.5, 97.5]))
         for key, val in zip(
-            ("d", "a", "se", "mu", "lo", "hi", "n"),
-            (float(delta), addon, se, mult, lo, hi, n_reached),
-            strict=True,
+            keys, (float(delta), addon, se, mult, lo, hi, n_reached, n_events), strict=True
         ):
             cols[key].append(val)
     if not cols["d"]:
         raise CalibrationError(
-            f"no depth on the grid was reached by at least {min_trades} trades; "
+            f"no depth on the grid was reached by at least {min_trades} trades at "
+            f"{_MIN_EVENTS_PER_DEPTH} distinct times; "
             "lower min_trades_per_depth or pass a shallower depth_grid_bps"
         )
     return DepthAddOn(
@@ -322,6 +335,7 @@ def _depth_addon(
         multiplier_ci_low=tuple(cols["lo"]),
         multiplier_ci_high=tuple(cols["hi"]),
         n_trades=tuple(cols["n"]),
+        n_events=tuple(cols["ev"]),
     )
 
 
@@ -362,10 +376,12 @@ def fit_adverse_selection(
     trade_depth_bps : array of float, optional
         Depth each trade reached from the pre-trade mid, bps (overrides ``trade_price``).
     depth_grid_bps : array of float, optional
-        Quote depths at which to evaluate the add-on, bps; default the 0, 50, 75, 90, 95
-        and 99% quantiles of the trade depths.
+        Quote depths at which to evaluate the add-on, bps; default 0 (the mid: all trades
+        that printed on their own side of it) and the 50, 75, 90, 95 and 99% quantiles of
+        the positive trade depths.
     min_trades_per_depth : int
-        Grid points reached by fewer trades are dropped.
+        Grid points reached by fewer trades (or by trades at fewer than 10 distinct
+        times) are dropped.
     n_boot : int
         Moving-block bootstrap replicates for the multiplier interval.
     seed : int
@@ -444,6 +460,14 @@ def fit_adverse_selection(
             best = cand
     assert best is not None
     f, m, s, loglik, iters = best
+    em_converged = iters <= _EM_MAX_ITER
+    if not em_converged:
+        warnings.warn(
+            f"markout mixture EM did not converge in {_EM_MAX_ITER} iterations "
+            "(a flat likelihood: f and m are weakly identified)",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     if f < _DEGENERATE_SHARE or f > 1.0 - _DEGENERATE_SHARE:
         warnings.warn(
             f"markout mixture collapsed (informed share {f:.4f}); only f*m is identified",
@@ -462,13 +486,15 @@ def fit_adverse_selection(
     addon: DepthAddOn | None = None
     if depth_all is not None:
         depth = depth_all[valid]
-        grid = (
-            np.unique(np.quantile(depth, DEFAULT_DEPTH_QUANTILES))
-            if depth_grid_bps is None
-            else np.sort(np.asarray(depth_grid_bps, dtype=np.float64))
-        )
+        if depth_grid_bps is not None:
+            grid = np.sort(np.asarray(depth_grid_bps, dtype=np.float64))
+        else:
+            positive = depth[depth > 0]
+            grid = np.zeros(1)
+            if positive.size:
+                grid = np.unique(np.append(grid, np.quantile(positive, DEFAULT_DEPTH_QUANTILES)))
         addon = _depth_addon(
-            x, depth, times_s, horizon_s, grid, mean_all, max(n_lags, 1), n_boot,
+            x, depth, times_s, t_ns[valid], horizon_s, grid, mean_all, max(n_lags, 1), n_boot,
             min_trades_per_depth, seed, lag_quantile,
         )
     ll_one = _gaussian_loglik(x)
@@ -497,6 +523,7 @@ def fit_adverse_selection(
         loglik=loglik,
         loglik_one_component=ll_one,
         lr_statistic=2.0 * (loglik - ll_one),
-        em_iterations=iters,
+        em_iterations=min(iters, _EM_MAX_ITER),
+        em_converged=em_converged,
         addon=addon,
     )
