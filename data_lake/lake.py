@@ -53,7 +53,9 @@ class Lake:
         """Write rows of one venue/symbol, split into daily partitions by ``ts``."""
         table_spec = spec(table) if isinstance(table, str) else table
         results = [
-            write_partition(self.root, table_spec, PartitionKey(venue, symbol, day), part, mode=mode)
+            write_partition(
+                self.root, table_spec, PartitionKey(venue, symbol, day), part, mode=mode
+            )
             for day, part in sorted(split_by_date(rows).items())
         ]
         if refresh:
@@ -100,7 +102,8 @@ class Lake:
         table_spec = spec(table)
         glob = parquet_glob(self.paths, table_spec.name)
         select = ", ".join(columns) if columns else "*"
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if symbol is not None:
             where.append("symbol = ?")
             params.append(symbol)

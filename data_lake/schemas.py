@@ -37,13 +37,18 @@ class TableSpec:
     """One lake table: its file schema, its sort order and its deduplication key.
 
     ``key`` identifies a row across re-imports: rows with an equal key are the same
-    observation, and a merge keeps the newest copy.
+    observation, and a merge keeps the newest copy (``keep="last"``) or, for tables
+    whose rows carry an ingestion time, the first one (``keep="first"``), so that a
+    re-import leaves the partition byte-identical. ``sort`` must be a total order on
+    deduplicated rows (it extends the key), so the file content is a function of the
+    row set alone.
     """
 
     name: str
     schema: pa.Schema
     key: tuple[str, ...]
     sort: tuple[str, ...]
+    keep: str = "last"
 
     def empty(self) -> pa.Table:
         return self.schema.empty_table()
@@ -130,6 +135,7 @@ QUARANTINE = TableSpec(
     ),
     key=("source", "line", "table", "reason"),
     sort=("source", "line", "table", "reason"),
+    keep="first",  # the first quarantine of a row keeps its ts_ingested on re-import
 )
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in (TRADES, BOOK, BBO, FUNDING, QUARANTINE)}

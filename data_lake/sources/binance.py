@@ -1,0 +1,522 @@
+"""Binance USD-M futures recordings -> trades, book, bbo.
+
+Input: text lines ``<local_recv_ts_ns> <raw JSON>`` (plain, .gz or .zip), as written by
+the hftbacktest collector (see ``binance_usdm_20240808/SOURCE.txt``):
+
+- ``<sym>@trade``: ``T`` trade time (ms), ``t`` id, ``p``, ``q``, ``m`` (buyer is maker,
+  so ``m`` true means a sell aggressor: side -1);
+- ``<sym>@depth@0ms``: price-level diffs with ids ``U`` (first), ``u`` (last), ``pu``
+  (previous event's ``u``); size 0 removes a level;
+- a REST depth snapshot (no ``stream`` key): ``lastUpdateId``, ``T``, ``bids``, ``asks``;
+- ``<sym>@bookTicker``: ``u``, ``b``/``B`` best bid price/size, ``a``/``A`` ask, ``T``.
+
+Exchange time ``T`` is ``ts`` (the recorder's clock is about 1.3 s behind it);
+the local receive time is ``recv_ts``.
+
+Book rebuild (Binance's "how to manage a local order book"): diffs are held until a
+snapshot arrives (the diff that bridges a snapshot is often received *before* the
+snapshot line); then diffs with ``u < lastUpdateId`` are superseded, the first applied
+diff has ``U <= lastUpdateId <= u``, and every later one must have ``pu`` equal to the
+previous ``u``. A break quarantines every diff until the next snapshot (reason
+``broken sequence: ...``) and no book row is written across it. A diff with a
+malformed level also breaks the book. A rebuilt book that is crossed is quarantined
+(``crossed book: ...``) and the rebuild goes on.
+
+Accounting: one input record per line. Superseded diffs are quarantined with reason
+``before snapshot: ...`` (they are redundant, not wrong, but each is then traceable to
+its file and line); diffs never covered by a snapshot get ``no snapshot: ...``. Book
+snapshots are written at every applied diff (``book_interval_ms=0``) or at most once
+per interval of exchange time, always at a (re)synchronisation; ``seq`` is ``u`` (the
+snapshot's ``lastUpdateId`` for the snapshot row). bbo ``seq`` is bookTicker ``u``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from data_lake.importing import ImportReport, ImportSession
+from data_lake.schemas import DEFAULT_BOOK_DEPTH
+from data_lake.sources._rows import BboRows, TradeRows, counting, recv_ts_of
+from data_lake.sources.binance_book import BookBuffer, L2Book
+from data_lake.sources.textio import (
+    LineSource,
+    ProgressFn,
+    TruncatedInputError,
+    iter_line_batches,
+    open_sources,
+)
+from data_lake.writer import PartitionKey
+
+if TYPE_CHECKING:
+    from data_lake.lake import Lake
+
+__all__ = ["VENUE", "import_binance"]
+
+VENUE = "binance"
+FLUSH_ROWS = 100_000
+FLUSH_BOOK_VALUES = 1_000_000
+MAX_PENDING_DIFFS = 5_000
+_MS = 1_000_000
+_INF = math.inf
+_TRADE, _DEPTH, _BBO = 1, 2, 3
+
+
+@dataclass
+class _Pending:
+    source: str
+    line: int
+    recv_ts: int
+    raw: bytes
+    reason: str | None  # the gap that put it here; None = before the first snapshot
+
+
+class _Symbol:
+    """Per-symbol state: the book rebuild and the row buffers."""
+
+    def __init__(self, symbol: str, depth: int) -> None:
+        self.symbol = symbol
+        self.book = L2Book(depth)
+        self.snapshot_id: int | None = None  # set while awaiting the first diff
+        self.synced = False
+        self.last_u = 0
+        self.gap_reason: str | None = None  # set while awaiting a snapshot after a break
+        self.pending: deque[_Pending] = deque()
+        self.last_emit_ts = -1
+        self.books = BookBuffer(depth)
+        self.trades = TradeRows()
+        self.bbo = BboRows()
+
+
+class _BinanceImport:
+    def __init__(
+        self,
+        session: ImportSession,
+        *,
+        symbol: str | None,
+        book_interval_ms: int,
+        depth: int,
+    ) -> None:
+        if book_interval_ms < 0:
+            raise ValueError(
+                f"book_interval_ms must be >= 0 (0 = every diff), not {book_interval_ms}"
+            )
+        self.s = session
+        self.only = symbol.upper() if symbol else None
+        self.interval_ns = book_interval_ms * _MS
+        self.depth = depth
+        self.syms: dict[str, _Symbol] = {}
+        self.streams: dict[str, int] = {}
+        self.file_symbols: set[str] = set()
+        self.accepted = {"trades": 0, "book": 0, "bbo": 0}
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def sym(self, name: str) -> _Symbol:
+        st = self.syms.get(name)
+        if st is None:
+            st = self.syms[name] = _Symbol(name, self.depth)
+        return st
+
+    def q(self, table: str, src: str, line: int, raw: bytes, reason: str,
+          symbol: str | None = None, ts: int | None = None) -> None:
+        self.s.quarantine(table, src, line, raw, reason, symbol=symbol, ts=ts,
+                          day_ts=recv_ts_of(raw))
+
+    def flush(self, final: bool = False) -> None:
+        book_rows = max(1_000, FLUSH_BOOK_VALUES // (4 * self.depth))
+        for st in self.syms.values():
+            if st.trades.ts and (final or len(st.trades.ts) >= FLUSH_ROWS):
+                self.s.add_rows("trades", st.symbol, st.trades.to_arrow())
+                st.trades = TradeRows()
+            if st.bbo.ts and (final or len(st.bbo.ts) >= FLUSH_ROWS):
+                self.s.add_rows("bbo", st.symbol, st.bbo.to_arrow())
+                st.bbo = BboRows()
+            if len(st.books) and (final or len(st.books) >= book_rows):
+                self.s.add_rows("book", st.symbol, st.books.take())
+
+    def snapshot_symbol(self, src: LineSource) -> str | None:
+        if self.only:
+            return self.only
+        if len(self.file_symbols) == 1:
+            return next(iter(self.file_symbols))
+        if not self.file_symbols:
+            guess = src.basename.split("_", 1)[0].split(".", 1)[0].upper()
+            return guess or None
+        return None
+
+    # -- the book --------------------------------------------------------------------
+
+    def emit(self, st: _Symbol, ts: int, seq: int, recv: int, force: bool) -> None:
+        if force or ts - st.last_emit_ts >= self.interval_ns:
+            st.books.append(st.book, ts, seq, recv)
+            st.last_emit_ts = ts
+
+    def break_book(self, st: _Symbol, reason: str) -> None:
+        st.synced = False
+        st.snapshot_id = None
+        st.gap_reason = reason
+
+    def on_snapshot(self, st: _Symbol, src: str, line: int, raw: bytes, recv: int,
+                    m: dict[str, Any]) -> None:
+        last_id = m["lastUpdateId"]
+        ts = m["T"] * _MS
+        bids, asks = m["bids"], m["asks"]
+        if not isinstance(last_id, int) or not isinstance(ts, int):
+            raise TypeError("lastUpdateId and T must be integers")
+        if st.synced and last_id <= st.last_u:
+            # The live book is already past this snapshot: nothing to rebase.
+            self.accepted["book"] += 1
+            return
+        err = st.book.load(bids, asks)
+        if err is not None:
+            st.book.load((), ())
+            self.break_book(st, f"{err} in snapshot at line {line}")
+            self.q("book", src, line, raw, err, st.symbol, ts)
+            return
+        crossed = st.book.crossed()
+        if crossed is not None:
+            self.break_book(st, f"{crossed} in snapshot at line {line}")
+            self.q("book", src, line, raw, crossed, st.symbol, ts)
+            return
+        st.synced = False
+        st.snapshot_id = last_id
+        st.gap_reason = None
+        self.accepted["book"] += 1
+        self.emit(st, ts, last_id, recv, force=True)
+        pending, st.pending = st.pending, deque()
+        for p in pending:
+            self.on_diff(st, p.source, p.line, p.raw, p.recv_ts, _data(p.raw), replay=p)
+
+    def on_diff(self, st: _Symbol, src: str, line: int, raw: bytes, recv: int,
+                d: dict[str, Any], replay: _Pending | None = None) -> None:
+        U, u, pu, ts = d["U"], d["u"], d["pu"], d["T"] * _MS
+        bids, asks = d["b"], d["a"]
+        if not st.synced and st.snapshot_id is None:
+            # Awaiting a snapshot: hold the diff (it may bridge the coming snapshot).
+            held = _Pending(src, line, recv, raw, st.gap_reason)
+            st.pending.append(held)
+            if len(st.pending) > MAX_PENDING_DIFFS:
+                old = st.pending.popleft()
+                self.q("book", old.source, old.line, old.raw,
+                       old.reason or f"no snapshot: none within {MAX_PENDING_DIFFS} diffs",
+                       st.symbol)
+            return
+        if not st.synced:
+            snap = st.snapshot_id
+            assert snap is not None
+            if u < snap:
+                reason = (replay.reason if replay and replay.reason else
+                          f"before snapshot: u={u} < lastUpdateId={snap}, superseded")
+                self.q("book", src, line, raw, reason, st.symbol, ts)
+                return
+            if snap < U:
+                reason = f"broken sequence: first diff U={U} > snapshot lastUpdateId={snap}"
+                self.break_book(st, reason + f" (span from line {line})")
+                self.q("book", src, line, raw, reason, st.symbol, ts)
+                return
+            st.synced = True
+            st.snapshot_id = None
+        elif pu != st.last_u:
+            reason = f"broken sequence: pu={pu} != previous u={st.last_u}"
+            self.break_book(st, reason + f" (span from line {line}, until the next snapshot)")
+            self.q("book", src, line, raw, reason, st.symbol, ts)
+            return
+        book = st.book
+        err = book.apply(bids, True) or book.apply(asks, False)
+        if err is not None:
+            self.break_book(st, f"{err} (book broken at line {line}, until the next snapshot)")
+            self.q("book", src, line, raw, err, st.symbol, ts)
+            return
+        st.last_u = u
+        crossed = book.crossed()
+        if crossed is not None:
+            self.q("book", src, line, raw, crossed, st.symbol, ts)
+            return
+        self.accepted["book"] += 1
+        self.emit(st, ts, u, recv, force=False)
+
+    # -- the stream ------------------------------------------------------------------
+
+    def stream_kind(self, stream: str) -> int:
+        kind = self.streams.get(stream)
+        if kind is None:
+            suffix = stream.partition("@")[2]
+            kind = {"trade": _TRADE, "bookTicker": _BBO}.get(suffix, 0)
+            if suffix.startswith("depth"):
+                kind = _DEPTH
+            self.streams[stream] = kind
+        return kind
+
+    def run_source(self, src: LineSource, progress: ProgressFn | None) -> None:
+        s = self.s
+        name = src.name
+        s.sources.append(name)
+        loads = orjson.loads
+        syms = self.syms
+        stream_kind = self.stream_kind
+        acc = self.accepted
+        n_trades = n_bbo = 0
+        records = 0
+        self.file_symbols = set()
+        try:
+            for first, lines in iter_line_batches(src, progress=counting(s, progress)):
+                records += len(lines)
+                for line_no, line in enumerate(lines, first):
+                    sp = line.find(b" ")
+                    try:
+                        recv = int(line[:sp])
+                        msg = loads(line[sp + 1 :])
+                    except (ValueError, orjson.JSONDecodeError) as exc:
+                        self.q("unknown", name, line_no, line, _bad_line(line, sp, exc))
+                        continue
+                    try:
+                        stream = msg["stream"]
+                        d = msg["data"]
+                        s_name = d["s"]
+                    except (KeyError, TypeError):
+                        self.other_message(src, line_no, line, recv, msg)
+                        continue
+                    kind = stream_kind(stream) if type(stream) is str else 0
+                    st = syms.get(s_name)
+                    if st is None:
+                        reason = self.check_symbol(s_name)
+                        if reason is not None:
+                            self.q(_TABLE.get(kind, "unknown"), name, line_no, line, reason,
+                                   None, _ms(d.get("T")))
+                            continue
+                        st = self.sym(s_name)
+                    if kind == _BBO:
+                        try:
+                            ts = d["T"] * _MS
+                            seq = d["u"]
+                            bp = float(d["b"])
+                            bs = float(d["B"])
+                            ap = float(d["a"])
+                            az = float(d["A"])
+                        except KeyError as exc:
+                            self.q("bbo", name, line_no, line, f"missing field: {exc.args[0]}",
+                                   s_name)
+                            continue
+                        except (TypeError, ValueError) as exc:
+                            self.q("bbo", name, line_no, line, f"bad value: {exc}", s_name)
+                            continue
+                        if not (0.0 < bp < _INF and 0.0 < ap < _INF and 0.0 <= bs < _INF
+                                and 0.0 <= az < _INF) or type(seq) is not int:
+                            self.q("bbo", name, line_no, line,
+                                   f"non-positive price or size: bid {bp} x {bs}, ask {ap} x {az}",
+                                   s_name, ts)
+                            continue
+                        if bp >= ap:
+                            self.q("bbo", name, line_no, line,
+                                   f"crossed book: bid {bp} >= ask {ap}", s_name, ts)
+                            continue
+                        b = st.bbo
+                        b.ts.append(ts)
+                        b.seq.append(seq)
+                        b.bid_px.append(bp)
+                        b.bid_sz.append(bs)
+                        b.ask_px.append(ap)
+                        b.ask_sz.append(az)
+                        b.recv_ts.append(recv)
+                        n_bbo += 1
+                    elif kind == _TRADE:
+                        try:
+                            ts = d["T"] * _MS
+                            tid = d["t"]
+                            px = float(d["p"])
+                            qty = float(d["q"])
+                            maker = d["m"]
+                        except KeyError as exc:
+                            self.q("trades", name, line_no, line,
+                                   f"missing field: {exc.args[0]}", s_name)
+                            continue
+                        except (TypeError, ValueError) as exc:
+                            self.q("trades", name, line_no, line, f"bad value: {exc}", s_name)
+                            continue
+                        if not (0.0 < px < _INF and 0.0 < qty < _INF):
+                            self.q("trades", name, line_no, line,
+                                   f"non-positive price or size: price {px}, size {qty}",
+                                   s_name, ts)
+                            continue
+                        if maker is not True and maker is not False:
+                            self.q("trades", name, line_no, line,
+                                   f"missing field: m must be true or false, not {maker!r}",
+                                   s_name, ts)
+                            continue
+                        t = st.trades
+                        t.ts.append(ts)
+                        t.price.append(px)
+                        t.size.append(qty)
+                        t.side.append(-1 if maker else 1)
+                        t.trade_id.append(str(tid))
+                        t.recv_ts.append(recv)
+                        n_trades += 1
+                    elif kind == _DEPTH:
+                        self.file_symbols.add(s_name)
+                        try:
+                            self.on_diff(st, name, line_no, line, recv, d)
+                        except KeyError as exc:
+                            self.q("book", name, line_no, line, f"missing field: {exc.args[0]}",
+                                   s_name, _ms(d.get("T")))
+                        except (TypeError, ValueError, IndexError) as exc:
+                            self.q("book", name, line_no, line, f"bad value: {exc}", s_name,
+                                   _ms(d.get("T")))
+                    else:
+                        self.q("unknown", name, line_no, line, f"unknown stream: {stream!r}",
+                               s_name, _ms(d.get("T")))
+                self.flush()
+        except TruncatedInputError as err:
+            s.errors.append(str(err))
+            if err.partial:
+                records += 1
+                self.q("unknown", name, err.last_good_line + 1, err.partial,
+                       "truncated line: the file ends mid-line")
+        finally:
+            s.records_in += records
+            acc["trades"] += n_trades
+            acc["bbo"] += n_bbo
+
+    def check_symbol(self, s_name: Any) -> str | None:
+        if not isinstance(s_name, str):
+            return f"missing field: s (symbol) is {s_name!r}"
+        if self.only is not None and s_name != self.only:
+            return f"unknown symbol: {s_name} (importing only {self.only})"
+        try:
+            PartitionKey(VENUE, s_name, _EPOCH)
+        except ValueError:
+            return f"unknown symbol: {s_name!r} cannot name a partition"
+        return None
+
+    def other_message(self, src: LineSource, line_no: int, line: bytes, recv: int,
+                      msg: Any) -> None:
+        """A line that is not a stream event: the REST snapshot, or something unknown."""
+        name = src.name
+        if not isinstance(msg, dict):
+            self.q("unknown", name, line_no, line, "bad JSON: the message is not an object")
+            return
+        if "stream" in msg:
+            stream = msg["stream"]
+            data = msg.get("data")
+            if not isinstance(data, dict):
+                self.q("unknown", name, line_no, line, "missing field: data")
+            elif self.stream_kind(str(stream)) == 0:
+                self.q("unknown", name, line_no, line, f"unknown stream: {stream!r}",
+                       None, _ms(data.get("T")))
+            else:
+                self.q(_TABLE[self.stream_kind(str(stream))], name, line_no, line,
+                       "missing field: s", None, _ms(data.get("T")))
+            return
+        if "lastUpdateId" not in msg:
+            self.q("unknown", name, line_no, line,
+                   "unknown stream: neither a stream event nor a depth snapshot")
+            return
+        symbol = self.snapshot_symbol(src)
+        if symbol is None:
+            self.q("book", name, line_no, line,
+                   "unknown symbol: a depth snapshot names no symbol and the file has "
+                   f"several ({', '.join(sorted(self.file_symbols))}); pass --symbol")
+            return
+        reason = self.check_symbol(symbol)
+        if reason is not None:
+            self.q("book", name, line_no, line, reason, None, _ms(msg.get("T")))
+            return
+        st = self.sym(symbol)
+        try:
+            self.on_snapshot(st, name, line_no, line, recv, msg)
+        except KeyError as exc:
+            self.q("book", name, line_no, line, f"missing field: {exc.args[0]}", symbol)
+        except (TypeError, ValueError, IndexError) as exc:
+            st.book.load((), ())
+            self.break_book(st, f"bad value in snapshot at line {line_no}: {exc}")
+            self.q("book", name, line_no, line, f"bad value: {exc}", symbol)
+
+    def finish(self) -> None:
+        for st in self.syms.values():
+            while st.pending:
+                p = st.pending.popleft()
+                reason = p.reason or (
+                    f"no snapshot: no depth snapshot for {st.symbol} follows this diff"
+                )
+                self.q("book", p.source, p.line, p.raw, reason, st.symbol)
+        self.flush(final=True)
+        self.s.accept("trades", self.accepted["trades"])
+        self.s.accept("bbo", self.accepted["bbo"])
+        self.s.accept("book", self.accepted["book"])
+
+
+_TABLE = {_TRADE: "trades", _DEPTH: "book", _BBO: "bbo"}
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _ms(value: Any) -> int | None:
+    return value * _MS if type(value) is int else None
+
+
+def _data(raw: bytes) -> dict[str, Any]:
+    msg = orjson.loads(raw[raw.find(b" ") + 1 :])
+    data: dict[str, Any] = msg["data"]
+    return data
+
+
+def _bad_line(line: bytes, sp: int, exc: Exception) -> str:
+    if not line.strip():
+        return "bad JSON: empty line"
+    if sp <= 0:
+        return "bad JSON: expected '<recv_ts_ns> <json>', found no receive timestamp"
+    if isinstance(exc, orjson.JSONDecodeError):
+        return f"bad JSON: {exc}"
+    return f"bad JSON: receive timestamp {line[:sp][:30]!r} is not an integer"
+
+
+def import_binance(
+    lake: Lake,
+    paths: Sequence[str | Path],
+    *,
+    symbol: str | None = None,
+    book_interval_ms: int = 0,
+    depth: int = DEFAULT_BOOK_DEPTH,
+    progress: ProgressFn | None = None,
+    memory_bytes: int = 128 << 20,
+) -> ImportReport:
+    """Import Binance USD-M recordings into the lake's trades, book and bbo tables.
+
+    Parameters
+    ----------
+    lake : the lake to write.
+    paths : recording files (plain, .gz, or .zip of such files), read in order; the book
+        state carries across files, so hourly pieces of one recording rebuild as one.
+    symbol : import only this symbol (others are quarantined as ``unknown symbol``);
+        also names the symbol of depth snapshots, which carry none.
+    book_interval_ms : write a book snapshot at most once per this many ms of exchange
+        time (0 = at every applied diff).
+    depth : levels per side in book rows (at most; fewer when the book has fewer).
+    progress : called with on-disk bytes consumed, for progress bars.
+    memory_bytes : Arrow bytes buffered before spilling to staging parts.
+
+    Returns
+    -------
+    ImportReport : counts per table, quarantined rows by reason, partitions written.
+
+    Raises
+    ------
+    InputError : a path is missing or unreadable (nothing is written).
+    """
+    sources = [src for p in paths for src in open_sources(p)]
+    session = ImportSession(lake, importer="binance", venue=VENUE, memory_bytes=memory_bytes)
+    job = _BinanceImport(session, symbol=symbol, book_interval_ms=book_interval_ms, depth=depth)
+    try:
+        for src in sources:
+            job.run_source(src, progress)
+        job.finish()
+        return session.finish()
+    except BaseException:
+        session.abort()
+        raise
