@@ -16,8 +16,6 @@ The per-trade markout machinery lives in ``calibration.markouts`` and is re-expo
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from calibration.asof import BPS, NS_PER_S, as_float_array
-from calibration.errors import CalibrationError, ConvergenceWarning, IdentifiabilityWarning
+from calibration.errors import CalibrationError
+from calibration.markout_mixture import fit_markout_mixture
 from calibration.markouts import (
     MarkoutCurve,
     MarkoutTable,
@@ -35,7 +34,7 @@ from calibration.markouts import (
     markout_bps,
     markouts,
 )
-from calibration.newey_west import hac_mean, hac_score_covariance, overlap_lags
+from calibration.newey_west import hac_mean, overlap_lags
 from calibration.types import Float64Array
 
 __all__ = [
@@ -51,18 +50,6 @@ __all__ = [
 
 #: Depth quantiles used for the add-on grid when none is given (plus depth 0, the mid).
 DEFAULT_DEPTH_QUANTILES: tuple[float, ...] = (0.5, 0.75, 0.9, 0.95, 0.99)
-#: EM starts: (informed share, informed mean as a multiple of the markout std). The last
-#: start sits near the one-Gaussian fit so the mixture never does worse than it.
-_EM_STARTS: tuple[tuple[float, float], ...] = (
-    (0.5, 0.5), (0.5, 1.0), (0.3, 2.0), (0.1, 3.0), (0.5, -1.0), (0.98, 0.0)
-)
-_EM_MAX_ITER = 2000
-_EM_TOL = 1e-10
-#: Informed shares this close to 0 or 1 mean the mixture collapsed to one component.
-_DEGENERATE_SHARE = 0.005
-#: Below this likelihood-ratio statistic the informed component is indistinguishable
-#: from noise (the mixture LR null is non-standard; 2 is a deliberately lenient bar).
-_MIN_LR = 2.0
 #: A depth grid point needs trades at this many distinct times for its error to mean much.
 _MIN_EVENTS_PER_DEPTH = 10
 #: Relative slack in "reached depth delta": prints at the same tick differ in the 4th
@@ -185,82 +172,6 @@ class AdverseSelectionFit:
         }
         out["addon"] = None if self.addon is None else self.addon.to_dict()
         return out
-
-
-# ---------------------------------------------------------------- mixture ---------------
-
-
-def _component_densities(
-    x: Float64Array, f: float, m: float, s: float
-) -> tuple[Float64Array, Float64Array]:
-    """Weighted densities of the uninformed and informed components."""
-    norm = 1.0 / (s * math.sqrt(2.0 * math.pi))
-    p0 = (1.0 - f) * norm * np.exp(-0.5 * (x / s) ** 2)
-    p1 = f * norm * np.exp(-0.5 * ((x - m) / s) ** 2)
-    return p0, p1
-
-
-def _em(
-    x: Float64Array, f0: float, m0: float, s0: float
-) -> tuple[float, float, float, float, int]:
-    """EM for (1-f) N(0, s^2) + f N(m, s^2); returns f, m, s, loglik, iterations.
-
-    ``iterations`` is ``_EM_MAX_ITER + 1`` when the tolerance was not reached.
-    """
-    f, m, s = f0, m0, s0
-    loglik = -math.inf
-    for it in range(1, _EM_MAX_ITER + 1):
-        p0, p1 = _component_densities(x, f, m, s)
-        total = np.maximum(p0 + p1, 1e-300)
-        resp = p1 / total
-        new_loglik = float(np.sum(np.log(total)))
-        f = float(np.clip(resp.mean(), 1e-9, 1.0 - 1e-9))
-        m = float(np.sum(resp * x) / max(resp.sum(), 1e-300))
-        s = math.sqrt(float(np.mean((1.0 - resp) * x * x + resp * (x - m) ** 2)))
-        s = max(s, 1e-9)
-        if abs(new_loglik - loglik) < _EM_TOL * max(1.0, abs(new_loglik)):
-            return f, m, s, new_loglik, it
-        loglik = new_loglik
-    return f, m, s, loglik, _EM_MAX_ITER + 1
-
-
-def _scores(x: Float64Array, theta: Float64Array) -> Float64Array:
-    """Per-observation score in theta = (logit f, m, log s), shape (n, 3)."""
-    f = 1.0 / (1.0 + math.exp(-theta[0]))
-    m, s = float(theta[1]), math.exp(theta[2])
-    p0, p1 = _component_densities(x, f, m, s)
-    resp = p1 / np.maximum(p0 + p1, 1e-300)
-    d_logit = resp - f
-    d_m = resp * (x - m) / s**2
-    d_logs = -1.0 + ((1.0 - resp) * x * x + resp * (x - m) ** 2) / s**2
-    return np.column_stack([d_logit, d_m, d_logs])
-
-
-def _sandwich_cov(x: Float64Array, theta: Float64Array, n_lags: int) -> Float64Array:
-    """HAC sandwich covariance of theta: H^-1 S H^-1 with a numerical Hessian of the scores."""
-    k = theta.size
-    hess = np.empty((k, k))
-    for j in range(k):
-        step = 1e-5 * max(1.0, abs(float(theta[j])))
-        up, down = theta.copy(), theta.copy()
-        up[j] += step
-        down[j] -= step
-        hess[:, j] = (_scores(x, up).sum(axis=0) - _scores(x, down).sum(axis=0)) / (2 * step)
-    hess = 0.5 * (hess + hess.T)
-    if not np.all(np.linalg.eigvalsh(hess) < 0):
-        warnings.warn(
-            "markout mixture Hessian is not negative definite; standard errors unreliable",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    bread = np.linalg.pinv(hess)
-    meat = hac_score_covariance(_scores(x, theta), n_lags)
-    return np.asarray(bread @ meat @ bread, dtype=np.float64)
-
-
-def _gaussian_loglik(x: Float64Array) -> float:
-    var = float(np.var(x))
-    return float(-0.5 * x.size * (math.log(2.0 * math.pi * var) + 1.0))
 
 
 # ---------------------------------------------------------------- depth add-on ----------
@@ -451,37 +362,7 @@ def fit_adverse_selection(
     n_lags = overlap_lags(times_s, horizon_s, quantile=lag_quantile)
     mean_all, mean_se = hac_mean(x, n_lags)
 
-    sd = float(np.std(x))
-    best: tuple[float, float, float, float, int] | None = None
-    for f0, mult in _EM_STARTS:
-        m0 = mean_all / f0 if mult == 0.0 else mult * sd
-        cand = _em(x, f0, m0, sd)
-        if best is None or cand[3] > best[3]:
-            best = cand
-    assert best is not None
-    f, m, s, loglik, iters = best
-    em_converged = iters <= _EM_MAX_ITER
-    if not em_converged:
-        warnings.warn(
-            f"markout mixture EM did not converge in {_EM_MAX_ITER} iterations "
-            "(a flat likelihood: f and m are weakly identified)",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    if f < _DEGENERATE_SHARE or f > 1.0 - _DEGENERATE_SHARE:
-        warnings.warn(
-            f"markout mixture collapsed (informed share {f:.4f}); only f*m is identified",
-            IdentifiabilityWarning,
-            stacklevel=2,
-        )
-    theta = np.array([math.log(f / (1.0 - f)), m, math.log(s)])
-    cov = _sandwich_cov(x, theta, n_lags)
-    jac_f = np.array([f * (1.0 - f), 0.0, 0.0])
-    jac_s = np.array([0.0, 0.0, s])
-    jac_fm = np.array([f * (1.0 - f) * m, f, 0.0])
-
-    def se(jac: Float64Array) -> float:
-        return math.sqrt(max(float(jac @ cov @ jac), 0.0))
+    mix = fit_markout_mixture(x, n_lags, mean_hint=mean_all)
 
     addon: DepthAddOn | None = None
     if depth_all is not None:
@@ -497,33 +378,24 @@ def fit_adverse_selection(
             x, depth, times_s, t_ns[valid], horizon_s, grid, mean_all, max(n_lags, 1), n_boot,
             min_trades_per_depth, seed, lag_quantile,
         )
-    ll_one = _gaussian_loglik(x)
-    if 2.0 * (loglik - ll_one) < _MIN_LR:
-        warnings.warn(
-            "the markout mixture barely beats one Gaussian (LR "
-            f"{2.0 * (loglik - ll_one):.2f}); f and m are not separately identified, "
-            "only the mean markout f*m is",
-            IdentifiabilityWarning,
-            stacklevel=2,
-        )
     return AdverseSelectionFit(
         horizon_s=float(horizon_s),
         n_obs=int(x.size),
         hac_lags=int(n_lags),
         mean_markout_bps=mean_all,
         mean_markout_stderr_bps=mean_se,
-        informed_share=f,
-        informed_share_stderr=se(jac_f),
-        informed_markout_bps=m,
-        informed_markout_stderr_bps=math.sqrt(max(float(cov[1, 1]), 0.0)),
-        noise_sd_bps=s,
-        noise_sd_stderr_bps=se(jac_s),
-        implied_mean_bps=f * m,
-        implied_mean_stderr_bps=se(jac_fm),
-        loglik=loglik,
-        loglik_one_component=ll_one,
-        lr_statistic=2.0 * (loglik - ll_one),
-        em_iterations=min(iters, _EM_MAX_ITER),
-        em_converged=em_converged,
+        informed_share=mix.informed_share,
+        informed_share_stderr=mix.informed_share_stderr,
+        informed_markout_bps=mix.informed_markout_bps,
+        informed_markout_stderr_bps=mix.informed_markout_stderr_bps,
+        noise_sd_bps=mix.noise_sd_bps,
+        noise_sd_stderr_bps=mix.noise_sd_stderr_bps,
+        implied_mean_bps=mix.implied_mean_bps,
+        implied_mean_stderr_bps=mix.implied_mean_stderr_bps,
+        loglik=mix.loglik,
+        loglik_one_component=mix.loglik_one_component,
+        lr_statistic=mix.lr_statistic,
+        em_iterations=mix.em_iterations,
+        em_converged=mix.em_converged,
         addon=addon,
     )
