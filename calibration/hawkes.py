@@ -1,8 +1,9 @@
-"""Maximum-likelihood fit of multivariate Hawkes processes with exponential kernels.
+"""Maximum-likelihood fit of multivariate Hawkes processes with exponential-type kernels.
 
 Entry point :func:`fit_hawkes` (DESIGN §4). Times are in seconds; intensities in events
 per second; the branching matrix ``alpha`` is dimensionless; decays ``beta`` are in 1/s
-(half-life ``ln 2 / beta`` seconds).
+(half-life ``ln 2 / beta`` seconds). The recursions and the row solver live in
+:mod:`calibration.hawkes_kernels`.
 
 References
 ----------
@@ -18,20 +19,30 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from calibration.errors import CalibrationError, ConvergenceWarning, IdentifiabilityWarning
-from calibration.hawkes_kernels import compensator_at_events, intensity_at, row_loglik
+from calibration.hawkes_kernels import (
+    ALPHA_ZERO,
+    compensator_at_events,
+    fit_row,
+    intensity_at,
+    row_covariance,
+)
 from calibration.types import Float64Array, Int64Array
 
 __all__ = [
     "ALPHA0",
+    "ALPHA_MAX_OFFDIAG",
+    "BETA_MAX_PER_GAP",
+    "BETA_MIN_PER_WINDOW",
     "MIN_EVENTS_PER_COMPONENT",
     "MU0_FRACTION",
+    "SUMEXP_DECAY_SPREAD",
     "HawkesFit",
     "fit_hawkes",
     "intensity_path",
@@ -40,13 +51,16 @@ __all__ = [
 ]
 
 #: Fewer events than this in any component (after merging) and we refuse to fit: each
-#: target row has ``1 + 2 d`` free parameters and the Wald errors need far more events.
+#: target row has ``1 + 2 d U`` free parameters and the Wald errors need far more events.
 MIN_EVENTS_PER_COMPONENT = 50
 #: Starting baseline: this fraction of the component's mean rate ``N_i / T`` (the rest is
 #: attributed to excitation, consistent with a start branching ratio of ``ALPHA0``).
 MU0_FRACTION = 0.5
-#: Starting branching matrix: every entry ``ALPHA0 / d`` (spectral radius ``ALPHA0``).
+#: Starting branching matrix: every entry ``ALPHA0 / d`` (spectral radius ``ALPHA0``),
+#: split equally over the ``U`` terms of a sum-of-exponentials kernel.
 ALPHA0 = 0.3
+#: Sum-of-exponentials start: decays spread geometrically by this factor around ``beta0``.
+SUMEXP_DECAY_SPREAD = 10.0
 #: Decay bounds (1/s): slower than ``BETA_MIN_PER_WINDOW / T`` cannot be told from the
 #: baseline inside the window; faster than ``BETA_MAX_PER_GAP / smallest gap`` is below the
 #: clock resolution. An estimate on either bound raises an IdentifiabilityWarning.
@@ -54,9 +68,7 @@ BETA_MIN_PER_WINDOW = 0.1
 BETA_MAX_PER_GAP = 100.0
 #: Off-diagonal branching entries may exceed 1 in a stationary matrix; diagonal ones may not.
 ALPHA_MAX_OFFDIAG = 20.0
-_MAX_NEWTON_ITER = 200
-_GRAD_TOL = 1e-7  # on the per-event-scaled objective, in log-parameter units
-_MAX_STEP = 2.0  # longest Newton step in any coordinate of (log mu, alpha, log beta)
+_KERNELS = ("exp", "sumexp")
 
 
 @dataclass(frozen=True)
@@ -71,15 +83,20 @@ class HawkesFit:
         ``(d, d)`` branching matrix: ``alpha[i, j]`` is the expected number of type-``i``
         events directly triggered by one type-``j`` event (integral of kernel j -> i).
     beta : Float64Array
-        ``(d, d)`` decay rates of the kernels, 1/s; kernel
-        ``phi_ij(t) = alpha_ij beta_ij exp(-beta_ij t)``.
+        ``(d, d)`` decay rates, 1/s. For ``kernel="exp"`` the kernel is
+        ``phi_ij(t) = alpha_ij beta_ij exp(-beta_ij t)``; for ``"sumexp"`` this is the
+        effective decay ``1 / mean lag = sum_u alpha_iju / sum_u (alpha_iju / beta_iju)``.
+    alpha_terms, beta_terms : Float64Array
+        ``(d, d, U)`` amplitudes and decays (1/s) of the kernel's exponential terms, fastest
+        first; ``U = 1`` for ``"exp"``.
     loglik : float
         Maximised log-likelihood (nats) on the fitted window.
     stderr : dict[str, Float64Array]
-        Standard errors of ``mu``, ``alpha``, ``beta`` from the observed information
-        (analytic Hessian). NaN where a parameter is not identified (with a warning).
+        Standard errors of ``mu``, ``alpha``, ``beta``, ``alpha_terms``, ``beta_terms`` from
+        the observed information (analytic Hessian; delta method for the sums and effective
+        decays). NaN where a parameter is not identified (with a warning).
     ci_lower, ci_upper : dict[str, Float64Array]
-        Wald confidence bounds at ``ci_level`` (lower bounds clipped at 0).
+        Wald confidence bounds at ``ci_level`` (lower bounds clipped at 0), same keys.
     ci_level : float
         Confidence level of the intervals.
     branching_ratio : float
@@ -104,12 +121,14 @@ class HawkesFit:
     n_iter : int
         Newton iterations, summed over rows.
     kernel : str
-        Kernel family, ``"exp"``.
+        ``"exp"`` or ``"sumexp"``.
     """
 
     mu: Float64Array
     alpha: Float64Array
     beta: Float64Array
+    alpha_terms: Float64Array
+    beta_terms: Float64Array
     loglik: float
     stderr: dict[str, Float64Array]
     ci_lower: dict[str, Float64Array]
@@ -127,7 +146,7 @@ class HawkesFit:
     t_start: float
     converged: bool
     n_iter: int
-    kernel: str = field(default="exp")
+    kernel: str
 
     @property
     def dim(self) -> int:
@@ -135,69 +154,52 @@ class HawkesFit:
         return int(self.mu.shape[0])
 
     @property
+    def n_terms(self) -> int:
+        """Exponential terms per kernel ``U``."""
+        return int(self.alpha_terms.shape[2])
+
+    @property
     def half_life_s(self) -> Float64Array:
-        """Kernel half-lives ``ln 2 / beta``, seconds."""
+        """Half-lives ``ln 2 / beta`` of the (effective) decays, seconds."""
         return np.log(2.0) / self.beta
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable plain-Python view (NaN -> None)."""
-        return {
-            "kernel": self.kernel,
-            "dim": self.dim,
-            "mu": _plain(self.mu),
-            "alpha": _plain(self.alpha),
-            "beta": _plain(self.beta),
-            "half_life_s": _plain(self.half_life_s),
-            "loglik": _plain(self.loglik),
-            "stderr": {k: _plain(v) for k, v in self.stderr.items()},
-            "ci_lower": {k: _plain(v) for k, v in self.ci_lower.items()},
-            "ci_upper": {k: _plain(v) for k, v in self.ci_upper.items()},
-            "ci_level": self.ci_level,
-            "branching_ratio": _plain(self.branching_ratio),
-            "ks_stat": _plain(self.ks_stat),
-            "ks_pvalue": _plain(self.ks_pvalue),
-            "ks_stat_pooled": _plain(self.ks_stat_pooled),
-            "ks_pvalue_pooled": _plain(self.ks_pvalue_pooled),
-            "n_obs": self.n_obs,
-            "n_per_component": list(self.n_per_component),
-            "n_merged": self.n_merged,
-            "T": self.T,
-            "t_start": self.t_start,
-            "converged": self.converged,
-            "n_iter": self.n_iter,
-        }
+        out: dict[str, Any] = {"kernel": self.kernel, "dim": self.dim, "n_terms": self.n_terms}
+        for key in ("mu", "alpha", "beta", "alpha_terms", "beta_terms", "half_life_s",
+                    "loglik", "branching_ratio", "ks_stat", "ks_pvalue", "ks_stat_pooled",
+                    "ks_pvalue_pooled"):
+            out[key] = _plain(getattr(self, key))
+        for key in ("stderr", "ci_lower", "ci_upper"):
+            out[key] = {k: _plain(v) for k, v in getattr(self, key).items()}
+        out.update(ci_level=self.ci_level, n_obs=self.n_obs,
+                   n_per_component=list(self.n_per_component), n_merged=self.n_merged,
+                   T=self.T, t_start=self.t_start, converged=self.converged,
+                   n_iter=self.n_iter)
+        return out
 
     def summary(self) -> str:
         """Human-readable table of estimates, standard errors and diagnostics."""
-        d = self.dim
         lines = [
-            f"Hawkes fit (kernel={self.kernel}, d={d}): n_obs={self.n_obs} "
-            f"(merged {self.n_merged}), T={self.T:.6g} s, loglik={self.loglik:.6g}, "
-            f"converged={self.converged}",
+            f"Hawkes fit (kernel={self.kernel}, d={self.dim}, terms={self.n_terms}): "
+            f"n_obs={self.n_obs} (merged {self.n_merged}), T={self.T:.6g} s, "
+            f"loglik={self.loglik:.6g}, converged={self.converged}",
             f"branching ratio (spectral radius) = {self.branching_ratio:.4f}",
-            f"{'param':<12}{'estimate':>14}{'stderr':>14}"
-            f"{f'{self.ci_level:.0%} CI':>30}",
+            f"{'param':<20}{'estimate':>13}{'stderr':>12}{f'{self.ci_level:.0%} CI':>28}",
         ]
-
-        def row(name: str, key: str, idx: tuple[int, ...]) -> str:
-            est = getattr(self, key)[idx]
-            se = self.stderr[key][idx]
-            lo, hi = self.ci_lower[key][idx], self.ci_upper[key][idx]
-            return f"{name:<12}{est:>14.6g}{se:>14.4g}{f'[{lo:.5g}, {hi:.5g}]':>30}"
-
-        for i in range(d):
-            lines.append(row(f"mu[{i}]", "mu", (i,)))
-        for i in range(d):
-            for j in range(d):
-                lines.append(row(f"alpha[{i},{j}]", "alpha", (i, j)))
-        for i in range(d):
-            for j in range(d):
-                lines.append(row(f"beta[{i},{j}]", "beta", (i, j)))
+        keys = ["mu", "alpha", "beta"]
+        if self.n_terms > 1:
+            keys += ["alpha_terms", "beta_terms"]
+        for key in keys:
+            est = getattr(self, key)
+            for idx in np.ndindex(est.shape):
+                lo, hi = self.ci_lower[key][idx], self.ci_upper[key][idx]
+                name = f"{key}[{','.join(map(str, idx))}]"
+                lines.append(f"{name:<20}{est[idx]:>13.6g}{self.stderr[key][idx]:>12.4g}"
+                             f"{f'[{lo:.5g}, {hi:.5g}]':>28}")
         ks = ", ".join(f"{p:.3g}" for p in self.ks_pvalue)
-        lines.append(
-            f"time-rescaling K-S vs Exp(1): p per component [{ks}], "
-            f"pooled p={self.ks_pvalue_pooled:.3g} (D={self.ks_stat_pooled:.4f})"
-        )
+        lines.append(f"time-rescaling K-S vs Exp(1): p per component [{ks}], "
+                     f"pooled p={self.ks_pvalue_pooled:.3g} (D={self.ks_stat_pooled:.4f})")
         return "\n".join(lines)
 
 
@@ -206,11 +208,12 @@ def fit_hawkes(
     marks: Int64Array | None = None,
     *,
     kernel: str = "exp",
+    n_terms: int | None = None,
     merge_same_ts: bool = True,
     window: tuple[float, float] | None = None,
     ci_level: float = 0.95,
 ) -> HawkesFit:
-    """Fit a ``d``-variate Hawkes process with exponential kernels by maximum likelihood.
+    """Fit a ``d``-variate Hawkes process by maximum likelihood.
 
     Parameters
     ----------
@@ -220,11 +223,15 @@ def fit_hawkes(
         Component id of each event, integers ``0..d-1`` (bool accepted); ``None`` fits a
         univariate process.
     kernel : str
-        Only ``"exp"``: ``phi_ij(t) = alpha_ij beta_ij exp(-beta_ij t)``, ``t`` in seconds.
+        ``"exp"``: ``phi_ij(t) = alpha_ij beta_ij exp(-beta_ij t)`` (t in seconds), one free
+        decay per pair ``(i, j)``. ``"sumexp"``: ``phi_ij(t) = sum_u alpha_iju beta_iju
+        exp(-beta_iju t)`` with ``n_terms`` free decays per pair, for multi-scale excitation.
+    n_terms : int or None
+        Terms per kernel for ``"sumexp"`` (default 2); must be 1 (or None) for ``"exp"``.
     merge_same_ts : bool
         Merge events with the same timestamp and the same mark into one (the prints of one
-        aggressive order sweeping several resting orders). A self-exciting kernel would
-        otherwise read them as infinitely fast excitation.
+        aggressive order sweeping several resting orders), so that they count as the one
+        event they are; events at one time never excite each other (zero lag).
     window : (float, float) or None
         Observation window ``(start, end)`` in seconds; default first to last event.
     ci_level : float
@@ -239,34 +246,39 @@ def fit_hawkes(
     CalibrationError
         Malformed input (unsorted, non-finite, bad marks), fewer than
         ``MIN_EVENTS_PER_COMPONENT`` events in a component, or a non-stationary fit
-        (a diagonal branching ratio on its bound or spectral radius >= 1).
+        (self-excitation ``alpha_ii >= 1`` or spectral radius of ``alpha`` >= 1).
 
     Notes
     -----
-    The log-likelihood separates by target component, ``L = sum_i L_i(mu_i, alpha_i., beta_i.)``,
-    so each row of ``(mu, alpha, beta)`` is fitted on its own: a projected Newton method with
-    the analytic Hessian of the O(N d) recursion, on the scale ``(log mu_i, alpha_i., log
-    beta_i.)`` with ``alpha >= 0``. Decays are free, one per pair ``(i, j)``.
+    The log-likelihood separates by target component, ``L = sum_i L_i(row i)``, so each
+    row is fitted on its own (:func:`calibration.hawkes_kernels.fit_row`): projected Newton
+    with the analytic Hessian of the O(N d U) recursion, on the scale ``(log mu, alpha, log
+    beta)`` with the bound ``alpha >= 0``.
 
-    Starting values: ``mu0_i = MU0_FRACTION * N_i / T``, ``alpha0_ij = ALPHA0 / d``,
-    ``beta0_ij = 1 / median positive inter-event gap`` (pooled). Bounds: ``alpha_ii <= 1``,
-    ``alpha_ij <= ALPHA_MAX_OFFDIAG``, ``BETA_MIN_PER_WINDOW / T <= beta <=
-    BETA_MAX_PER_GAP / smallest positive gap``.
+    Starting values: ``mu0_i = MU0_FRACTION * N_i / T``; ``alpha0_iju = ALPHA0 / (d U)``;
+    ``beta0 = 1 / median positive inter-event gap`` (pooled), spread geometrically by
+    ``SUMEXP_DECAY_SPREAD`` across terms. Bounds: each diagonal term ``<= 1``, off-diagonal
+    terms ``<= ALPHA_MAX_OFFDIAG``, ``BETA_MIN_PER_WINDOW / T <= beta <= BETA_MAX_PER_GAP /
+    smallest positive gap``.
 
     Stationarity (spectral radius of ``alpha`` below 1) is enforced by refusal: a row-wise
     MLE that is non-stationary raises, because a boundary estimate has no valid standard
     errors and the data contradict the stationary model.
 
-    Standard errors are the square roots of the diagonal of the inverse observed information
-    (block-diagonal by row). An ``alpha_ij`` at its lower bound 0 leaves ``beta_ij``
-    unidentified; both get NaN errors and an IdentifiabilityWarning.
+    Standard errors: square roots of the diagonal of the inverse observed information
+    (block-diagonal by row). An amplitude at its lower bound 0 is not interior and leaves
+    its decay unidentified: both get NaN errors and an IdentifiabilityWarning.
 
     Goodness of fit: by the time-rescaling theorem the compensator increments between
     successive events of each component are i.i.d. Exp(1) under the model; their K-S test
-    is reported per component and pooled.
+    is reported per component and pooled. It tests the marginal law only: a baseline that
+    switches regimes is absorbed by a near-critical branching ratio instead.
     """
-    if kernel != "exp":
-        raise CalibrationError(f"kernel {kernel!r} is not supported; use kernel='exp'")
+    if kernel not in _KERNELS:
+        raise CalibrationError(f"kernel {kernel!r} is not supported; use one of {_KERNELS}")
+    U = (2 if kernel == "sumexp" else 1) if n_terms is None else int(n_terms)
+    if U < 1 or (kernel == "exp" and U != 1):
+        raise CalibrationError(f"n_terms={n_terms} is invalid for kernel {kernel!r}")
     if not 0.0 < ci_level < 1.0:
         raise CalibrationError(f"ci_level must be in (0, 1), got {ci_level}")
     t_arr, m_arr, d = _validate(times, marks)
@@ -290,40 +302,60 @@ def fit_hawkes(
     pos = gaps[gaps > 0.0]
     if pos.size == 0:
         raise CalibrationError("all events share one timestamp; no time structure to fit")
-    beta_lo = BETA_MIN_PER_WINDOW / T
-    beta_hi = BETA_MAX_PER_GAP / float(pos.min())
-    beta0 = float(np.clip(1.0 / float(np.median(pos)), beta_lo * 10.0, beta_hi / 10.0))
+    log_lo = math.log(BETA_MIN_PER_WINDOW / T)
+    log_hi = math.log(BETA_MAX_PER_GAP / float(pos.min()))
+    log_beta0 = float(np.clip(-math.log(float(np.median(pos))), log_lo + 2.3, log_hi - 2.3))
+    spread = math.log(SUMEXP_DECAY_SPREAD) * (0.5 * (U - 1) - np.arange(U))
+    n_ch = d * U
 
     mu = np.empty(d)
-    alpha = np.empty((d, d))
-    beta = np.empty((d, d))
-    cov_rows: list[Float64Array] = []
+    a_terms = np.empty((d, d, U))
+    b_terms = np.empty((d, d, U))
+    se_rows = np.full((d, 1 + 2 * n_ch), np.nan)
+    se_alpha = np.full((d, d), np.nan)
+    se_beta = np.full((d, d), np.nan)
     loglik = 0.0
     converged = True
     n_iter = 0
     for i in range(d):
         x0 = np.concatenate(([math.log(MU0_FRACTION * counts[i] / T)],
-                             np.full(d, ALPHA0 / d), np.full(d, math.log(beta0))))
-        lower = np.concatenate(([-np.inf], np.zeros(d), np.full(d, math.log(beta_lo))))
-        upper = np.concatenate(([np.inf], np.full(d, ALPHA_MAX_OFFDIAG),
-                                np.full(d, math.log(beta_hi))))
-        upper[1 + i] = 1.0
-        x, ll, ok, it = _newton_row(rel, m_arr, i, T, x0, lower, upper, int(counts[i]))
+                             np.full(n_ch, ALPHA0 / n_ch), np.tile(log_beta0 + spread, d)))
+        lower = np.concatenate(([-np.inf], np.zeros(n_ch), np.full(n_ch, log_lo)))
+        a_hi = np.full(n_ch, ALPHA_MAX_OFFDIAG)
+        a_hi[i * U:(i + 1) * U] = 1.0
+        upper = np.concatenate(([np.inf], a_hi, np.full(n_ch, log_hi)))
+        x, ll, ok, it, hess = fit_row(rel, m_arr, i, U, T, x0, lower, upper)
         converged &= ok
         n_iter += it
-        mu[i], alpha[i], beta[i] = math.exp(x[0]), x[1:1 + d], np.exp(x[1 + d:])
         loglik += ll
-        if alpha[i, i] >= 1.0 - 1e-9:
+        mu[i] = math.exp(x[0])
+        a_row, b_row = x[1:1 + n_ch], np.exp(x[1 + n_ch:])
+        a_terms[i], b_terms[i] = a_row.reshape(d, U), b_row.reshape(d, U)
+        if a_terms[i, i].sum() >= 1.0 - 1e-9:
             raise CalibrationError(
                 f"data are explosive: self-excitation of component {i} reached "
-                f"alpha={alpha[i, i]:.4f} (>= 1); the process is not stationary on this window"
+                f"alpha={a_terms[i, i].sum():.4f} (>= 1); the process is not stationary "
+                "on this window"
             )
-        on_bound = (x[1 + d:] <= lower[1 + d:] + 1e-9) | (x[1 + d:] >= upper[1 + d:] - 1e-9)
-        if np.any(on_bound & (alpha[i] > 0.0)):
-            warnings.warn(f"decay of row {i} is on its bound {beta[i]}: the kernel time scale "
+        on_bound = (x[1 + n_ch:] <= log_lo + 1e-9) | (x[1 + n_ch:] >= log_hi - 1e-9)
+        if np.any(on_bound & (a_row > ALPHA_ZERO)):
+            warnings.warn(f"a decay of row {i} is on its bound ({b_row}): the kernel time scale "
                           "is not resolved by this sample", IdentifiabilityWarning, stacklevel=2)
-        _, _, hess = row_loglik(rel, m_arr, i, mu[i], alpha[i].copy(), beta[i].copy(), T, True)
-        cov_rows.append(_row_covariance(hess, alpha[i], i))
+        cov = row_covariance(hess, a_row)
+        if cov is None:
+            warnings.warn(f"observed information of row {i} is not positive definite; "
+                          "standard errors unavailable", IdentifiabilityWarning, stacklevel=2)
+            continue
+        se_rows[i] = np.sqrt(np.diag(cov))
+        se_alpha[i], se_beta[i] = _aggregate_stderr(cov, a_terms[i], b_terms[i])
+        dead = np.argwhere(a_terms[i] <= ALPHA_ZERO)
+        if dead.size:
+            where = ", ".join(f"alpha[{i}, {j}]" + (f" term {u}" if U > 1 else "")
+                              for j, u in dead)
+            warnings.warn(f"{where} at 0: no standard error for it or its decay",
+                          IdentifiabilityWarning, stacklevel=2)
+    alpha = a_terms.sum(axis=2)
+    beta = _effective_decay(a_terms, b_terms)
     rho = float(np.max(np.abs(np.linalg.eigvals(alpha))))
     if rho >= 1.0:
         raise CalibrationError(
@@ -333,27 +365,33 @@ def fit_hawkes(
     if not converged:
         warnings.warn("Hawkes Newton iterations did not converge; estimates may be unreliable",
                       ConvergenceWarning, stacklevel=2)
-    se = np.array([np.sqrt(np.diag(c)) for c in cov_rows])  # (d, 1 + 2d), NaN if unidentified
-    stderr = {"mu": se[:, 0], "alpha": se[:, 1:1 + d], "beta": se[:, 1 + d:]}
-    est = {"mu": mu, "alpha": alpha, "beta": beta}
+    # present the terms of each kernel fastest first (the likelihood is label-invariant)
+    order = np.argsort(-b_terms, axis=2, kind="stable")
+    se_a_terms = se_rows[:, 1:1 + n_ch].reshape(d, d, U)
+    se_b_terms = se_rows[:, 1 + n_ch:].reshape(d, d, U)
+    est = {"mu": mu, "alpha": alpha, "beta": beta,
+           "alpha_terms": np.take_along_axis(a_terms, order, 2),
+           "beta_terms": np.take_along_axis(b_terms, order, 2)}
+    stderr = {"mu": se_rows[:, 0], "alpha": se_alpha, "beta": se_beta,
+              "alpha_terms": np.take_along_axis(se_a_terms, order, 2),
+              "beta_terms": np.take_along_axis(se_b_terms, order, 2)}
     z = float(stats.norm.ppf(0.5 + ci_level / 2.0))
-    ci_lower = {k: np.maximum(est[k] - z * stderr[k], 0.0) for k in est}
-    ci_upper = {k: est[k] + z * stderr[k] for k in est}
-    residuals = rescaled_residuals(rel, m_arr, mu, alpha, beta)
-    ks = [stats.kstest(r, "expon") for r in residuals]
-    pooled = stats.kstest(np.concatenate(residuals), "expon")
+    residuals = rescaled_residuals(rel, m_arr, mu, a_terms, b_terms)
+    ks = [_ks_exp1(r) for r in residuals]
+    pooled = ks[0] if d == 1 else _ks_exp1(np.concatenate(residuals))
     return HawkesFit(
-        mu=_frozen(mu), alpha=_frozen(alpha), beta=_frozen(beta), loglik=float(loglik),
-        stderr={k: _frozen(v) for k, v in stderr.items()},
-        ci_lower={k: _frozen(v) for k, v in ci_lower.items()},
-        ci_upper={k: _frozen(v) for k, v in ci_upper.items()},
+        mu=_frozen(mu), alpha=_frozen(alpha), beta=_frozen(beta),
+        alpha_terms=_frozen(est["alpha_terms"]), beta_terms=_frozen(est["beta_terms"]),
+        loglik=float(loglik), stderr={k: _frozen(v) for k, v in stderr.items()},
+        ci_lower={k: _frozen(np.maximum(est[k] - z * stderr[k], 0.0)) for k in est},
+        ci_upper={k: _frozen(est[k] + z * stderr[k]) for k in est},
         ci_level=float(ci_level), branching_ratio=rho,
-        ks_stat=_frozen(np.array([float(k.statistic) for k in ks])),
-        ks_pvalue=_frozen(np.array([float(k.pvalue) for k in ks])),
-        ks_stat_pooled=float(pooled.statistic), ks_pvalue_pooled=float(pooled.pvalue),
+        ks_stat=_frozen(np.array([k[0] for k in ks])),
+        ks_pvalue=_frozen(np.array([k[1] for k in ks])),
+        ks_stat_pooled=pooled[0], ks_pvalue_pooled=pooled[1],
         n_obs=int(t_arr.shape[0]), n_per_component=tuple(int(c) for c in counts),
         n_merged=int(n_merged), T=float(T), t_start=float(t_start),
-        converged=bool(converged), n_iter=int(n_iter),
+        converged=bool(converged), n_iter=int(n_iter), kernel=kernel,
     )
 
 
@@ -381,16 +419,14 @@ def rescaled_residuals(
     """Time-rescaled inter-event residuals per component (Exp(1) under the model).
 
     ``times`` are seconds from the window start (the fit's ``times - t_start``), merged the
-    same way as the fit. Element ``i`` holds ``Lambda_i(t_k) - Lambda_i(t_{k-1})`` over
-    successive type-``i`` events, the first measured from 0.
+    same way as the fit. ``alpha``, ``beta`` are ``(d, d)`` (exponential kernel) or
+    ``(d, d, U)`` (the fit's ``alpha_terms``, ``beta_terms``). Element ``i`` holds
+    ``Lambda_i(t_k) - Lambda_i(t_{k-1})`` over successive type-``i`` events, the first
+    measured from 0.
     """
-    comp = compensator_at_events(times, marks, np.asarray(mu, np.float64),
-                                 np.asarray(alpha, np.float64), np.asarray(beta, np.float64))
-    out = []
-    for i in range(mu.shape[0]):
-        cum = comp[marks == i, i]
-        out.append(np.diff(cum, prepend=0.0))
-    return out
+    mu_v, a3, b3 = _as_terms(mu, alpha, beta)
+    comp = compensator_at_events(times, marks, mu_v, a3, b3)
+    return [np.diff(comp[marks == i, i], prepend=0.0) for i in range(mu_v.shape[0])]
 
 
 def intensity_path(
@@ -403,10 +439,73 @@ def intensity_path(
 ) -> Float64Array:
     """Left-limit intensities (events per second) of each component at sorted ``grid`` times.
 
-    ``times`` and ``grid`` are seconds from the window start. Returns ``(len(grid), d)``.
+    ``times`` and ``grid`` are seconds from the window start; ``alpha``, ``beta`` as in
+    :func:`rescaled_residuals`. Returns ``(len(grid), d)``.
     """
-    return intensity_at(times, marks, np.asarray(mu, np.float64), np.asarray(alpha, np.float64),
-                        np.asarray(beta, np.float64), np.asarray(grid, np.float64))
+    mu_v, a3, b3 = _as_terms(mu, alpha, beta)
+    return intensity_at(times, marks, mu_v, a3, b3, np.asarray(grid, np.float64))
+
+
+def _as_terms(
+    mu: Float64Array, alpha: Float64Array, beta: Float64Array
+) -> tuple[Float64Array, Float64Array, Float64Array]:
+    mu_v = np.ascontiguousarray(mu, dtype=np.float64)
+    d = mu_v.shape[0]
+    a = np.asarray(alpha, dtype=np.float64)
+    b = np.asarray(beta, dtype=np.float64)
+    if a.ndim == 2:
+        a, b = a[:, :, None], b[:, :, None]
+    return mu_v, np.ascontiguousarray(a.reshape(d, d, -1)), np.ascontiguousarray(
+        b.reshape(d, d, -1))
+
+
+def _ks_exp1(residuals: Float64Array) -> tuple[float, float]:
+    """One-sample K-S statistic and p-value (exact law, ``kstwo``) against Exp(1).
+
+    Same numbers as ``scipy.stats.kstest(r, "expon")`` with a single sort.
+    """
+    x = np.sort(residuals)
+    n = x.shape[0]
+    cdf = -np.expm1(-x)
+    stat = float(max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n)))
+    return stat, float(stats.kstwo.sf(stat, n))
+
+
+def _effective_decay(a_terms: Float64Array, b_terms: Float64Array) -> Float64Array:
+    """``sum alpha / sum(alpha / beta)``: reciprocal mean lag; harmonic mean if all alpha = 0."""
+    total = a_terms.sum(axis=2)
+    lag = (a_terms / b_terms).sum(axis=2)
+    harmonic = a_terms.shape[2] / (1.0 / b_terms).sum(axis=2)
+    return np.where(total > ALPHA_ZERO, total / np.where(lag > 0.0, lag, 1.0), harmonic)
+
+
+def _aggregate_stderr(
+    cov: Float64Array, a_terms: Float64Array, b_terms: Float64Array
+) -> tuple[Float64Array, Float64Array]:
+    """Delta-method stderr of ``alpha_ij = sum_u alpha_iju`` and the effective decay, per j.
+
+    ``cov`` is the row covariance (NaN rows for amplitudes on their 0 bound, which are held
+    fixed); ``a_terms``, ``b_terms`` are the row's ``(d, U)`` terms.
+    """
+    d, U = a_terms.shape
+    n_ch = d * U
+    se_a = np.full(d, np.nan)
+    se_b = np.full(d, np.nan)
+    for j in range(d):
+        ch = np.arange(j * U, (j + 1) * U)
+        live = ch[a_terms[j] > ALPHA_ZERO]
+        if live.size == 0:
+            continue
+        a, b = a_terms[j][live - j * U], b_terms[j][live - j * U]
+        idx = np.concatenate((1 + live, 1 + n_ch + live))
+        sub = cov[np.ix_(idx, idx)]
+        total, lag = a.sum(), (a / b).sum()
+        beta_eff = total / lag
+        grad_sum = np.concatenate((np.ones(live.size), np.zeros(live.size)))
+        grad_eff = np.concatenate(((1.0 - beta_eff / b) / lag, total * a / (lag * b) ** 2))
+        se_a[j] = math.sqrt(max(float(grad_sum @ sub @ grad_sum), 0.0))
+        se_b[j] = math.sqrt(max(float(grad_eff @ sub @ grad_eff), 0.0))
+    return se_a, se_b
 
 
 def _validate(
@@ -425,9 +524,9 @@ def _validate(
         raise CalibrationError(f"times must be finite; first non-finite value at index {bad[0]}")
     unsorted = np.flatnonzero(np.diff(t) < 0.0)
     if unsorted.size:
+        k = int(unsorted[0]) + 1
         raise CalibrationError(
-            f"times must be sorted; first violation at index {unsorted[0] + 1} "
-            f"({t[unsorted[0] + 1]!r} < {t[unsorted[0]]!r})"
+            f"times must be sorted; first violation at index {k} ({t[k]!r} < {t[k - 1]!r})"
         )
     if marks is None:
         return t, np.zeros(t.shape[0], dtype=np.int64), 1
@@ -443,96 +542,6 @@ def _validate(
     if neg.size:
         raise CalibrationError(f"marks must be >= 0; first violation at index {neg[0]}")
     return t, m, int(m.max()) + 1
-
-
-def _newton_row(
-    times: Float64Array, marks: Int64Array, target: int, T: float,
-    x0: Float64Array, lower: Float64Array, upper: Float64Array, n_target: int,
-) -> tuple[Float64Array, float, bool, int]:
-    """Projected Newton on ``x = (log mu, alpha row, log beta row)``; minimises ``-L_i / N_i``.
-
-    Returns ``(x, L_i, converged, iterations)``. The Hessian is made positive definite by
-    flipping and flooring its eigenvalues, and every step is backtracked, so each iteration
-    decreases the objective; bound-active coordinates with an outward gradient are frozen.
-    """
-    d = (x0.shape[0] - 1) // 2
-    is_log = np.ones(x0.shape[0], dtype=bool)
-    is_log[1:1 + d] = False
-
-    def evaluate(x: Float64Array) -> tuple[float, Float64Array, Float64Array]:
-        theta = np.where(is_log, np.exp(x), x)
-        ll, g, h = row_loglik(times, marks, target, float(theta[0]), theta[1:1 + d].copy(),
-                              theta[1 + d:].copy(), T, True)
-        jac = np.where(is_log, theta, 1.0)
-        gx = g * jac
-        hx = h * np.outer(jac, jac) + np.diag(np.where(is_log, gx, 0.0))
-        return -ll / n_target, -gx / n_target, -hx / n_target
-
-    x = np.clip(x0, lower, upper)
-    f, g, h = evaluate(x)
-    for it in range(1, _MAX_NEWTON_ITER + 1):
-        free = ~(((x <= lower) & (g > 0.0)) | ((x >= upper) & (g < 0.0)))
-        if np.max(np.abs(g[free]), initial=0.0) < _GRAD_TOL:
-            return x, -f * n_target, True, it - 1
-        w, v = np.linalg.eigh(h[np.ix_(free, free)])
-        w = np.maximum(np.abs(w), 1e-8 * max(1.0, float(np.max(np.abs(w)))))
-        step = np.zeros_like(x)
-        step[free] = -(v @ ((v.T @ g[free]) / w))
-        # Scale (not clip) long steps so the direction stays a descent direction; at most
-        # a factor e^2 in mu and beta, or 2 in alpha, per iteration.
-        step *= min(1.0, _MAX_STEP / max(float(np.max(np.abs(step))), 1e-300))
-        accepted = _backtrack(evaluate, x, f, g, step, lower, upper)
-        if accepted is None:  # Newton direction failed: fall back to steepest descent
-            grad_step = np.where(free, -g, 0.0)
-            grad_step *= _MAX_STEP / max(float(np.max(np.abs(grad_step))), 1e-300)
-            accepted = _backtrack(evaluate, x, f, g, grad_step, lower, upper)
-        if accepted is None:
-            return x, -f * n_target, bool(np.max(np.abs(g[free])) < 1e3 * _GRAD_TOL), it
-        x_new, f_new, g_new, h_new = accepted
-        if abs(f - f_new) < 1e-15 * max(1.0, abs(f)) and np.allclose(x, x_new, atol=1e-12):
-            x, f, g, h = x_new, f_new, g_new, h_new
-            return x, -f * n_target, True, it
-        x, f, g, h = x_new, f_new, g_new, h_new
-    return x, -f * n_target, False, _MAX_NEWTON_ITER
-
-
-def _backtrack(
-    evaluate: Any, x: Float64Array, f: float, g: Float64Array, step: Float64Array,
-    lower: Float64Array, upper: Float64Array,
-) -> tuple[Float64Array, float, Float64Array, Float64Array] | None:
-    """Armijo backtracking along the projected path ``clip(x + t step)``; None if it fails."""
-    t_len = 1.0
-    while t_len > 1e-12:
-        x_new = np.clip(x + t_len * step, lower, upper)
-        f_new, g_new, h_new = evaluate(x_new)
-        if math.isfinite(f_new) and f_new <= f + 1e-4 * float(g @ (x_new - x)):
-            return x_new, f_new, g_new, h_new
-        t_len *= 0.5
-    return None
-
-
-def _row_covariance(hess: Float64Array, alpha_row: Float64Array, target: int) -> Float64Array:
-    """Inverse observed information of one row on the natural scale; NaN where unidentified."""
-    d = alpha_row.shape[0]
-    p = 1 + 2 * d
-    ident = np.ones(p, dtype=bool)
-    dead = alpha_row <= 1e-8  # alpha on its 0 bound: not interior, and beta not identified
-    ident[1:1 + d] &= ~dead
-    ident[1 + d:] &= ~dead
-    cov = np.full((p, p), np.nan)
-    info = -hess[np.ix_(ident, ident)]
-    try:
-        chol = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
-        warnings.warn(f"observed information of row {target} is not positive definite; "
-                      "standard errors unavailable", IdentifiabilityWarning, stacklevel=3)
-        return cov
-    inv_chol = np.linalg.inv(chol)
-    cov[np.ix_(ident, ident)] = inv_chol.T @ inv_chol
-    if dead.any():
-        warnings.warn(f"alpha[{target}, {np.flatnonzero(dead).tolist()}] at 0: these and their "
-                      "decays have no standard error", IdentifiabilityWarning, stacklevel=3)
-    return cov
 
 
 def _frozen(a: Float64Array) -> Float64Array:

@@ -1,35 +1,41 @@
-"""Hot recursions of the exponential-kernel Hawkes likelihood, jitted and in reference form.
+"""Hot recursions of the Hawkes likelihood (jitted, with reference twins) and the row solver.
 
-Model (one target component ``i`` of a ``d``-variate process on the window ``[0, T]``,
-time in seconds)::
+Model (target component ``i`` of a ``d``-variate process on the window ``[0, T]``, time in
+seconds), with kernels that are sums of ``U`` exponential terms (``U = 1``: the plain
+exponential kernel)::
 
-    lambda_i(t) = mu_i + sum_j alpha_ij * beta_ij * sum_{t_k^j < t} exp(-beta_ij (t - t_k^j))
+    lambda_i(t) = mu_i + sum_j sum_u alpha_iju beta_iju sum_{t_k^j < t} exp(-beta_iju (t - t_k^j))
 
-so ``alpha_ij`` (dimensionless) is the integral of the kernel j -> i, i.e. the branching
-matrix, and ``beta_ij`` (1/s) the decay rate. The log-likelihood separates by target::
+``alpha_iju`` (dimensionless) integrate to the branching matrix ``alpha_ij = sum_u alpha_iju``
+and ``beta_iju`` (1/s) are the decay rates. Each (source j, term u) is a *channel*
+``c = j * U + u`` with its own amplitude and decay. The log-likelihood separates by target::
 
     L = sum_i L_i,   L_i = sum_{t_n of type i} log lambda_i(t_n) - int_0^T lambda_i(s) ds
 
-and each ``L_i`` depends only on ``(mu_i, alpha_i., beta_i.)``. The jitted functions evaluate
-``L_i``, its gradient and its Hessian in one O(N d) pass with Ozaki's (1979) recursion
-for ``R_j(t) = sum_{t_k^j < t} exp(-beta_ij (t - t_k^j))`` and the two moments
-``S_j = sum (t - t_k) e^{...}``, ``S2_j = sum (t - t_k)^2 e^{...}`` that the beta
-derivatives need. The ``*_reference`` twins compute the same quantities straight from
-the definitions with O(N^2) numpy double sums: they share no code with the recursion, so
-a test that holds them equal checks the recursion itself, not just the compiler.
+and each ``L_i`` depends only on row ``i`` of the parameters. :func:`row_loglik` evaluates
+``L_i``, its gradient and its Hessian in one O(N d U) pass with Ozaki's (1979) recursion
+for ``R_c(t) = sum_{t_k < t} exp(-beta_c (t - t_k))`` and the moments ``S_c = sum (t - t_k)
+e^{...}``, ``S2_c = sum (t - t_k)^2 e^{...}`` that the decay derivatives need. The
+``*_reference`` twins compute the same quantities straight from the definitions with
+O(N^2) numpy double sums: they share no code with the recursions, so a test that holds them
+equal checks the recursion itself, not just the compiler. :func:`fit_row` maximises one
+``L_i``; :func:`row_covariance` inverts its observed information.
 
-Parameter vector of one target row (length ``1 + 2 d``): ``[mu_i, alpha_i0..alpha_i(d-1),
-beta_i0..beta_i(d-1)]``.
+Row parameter vector (length ``1 + 2 d U``): ``[mu_i, alpha_c for c in channels, beta_c for
+c in channels]``. Events tied in time do not excite each other (the sum is over ``t_k < t``).
 
 References
 ----------
 Ozaki, T. (1979). Maximum likelihood estimation of Hawkes' self-exciting point processes.
 Annals of the Institute of Statistical Mathematics 31, 145-155.
+Bertsekas, D. P. (1982). Projected Newton methods for optimization problems with simple
+constraints. SIAM J. Control and Optimization 20, 221-246.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -37,13 +43,22 @@ import numpy as np
 from calibration.types import Float64Array, Int64Array
 
 __all__ = [
+    "ALPHA_ZERO",
     "compensator_at_events",
     "compensator_at_events_reference",
+    "fit_row",
     "intensity_at",
     "intensity_at_reference",
+    "row_covariance",
     "row_loglik",
     "row_loglik_reference",
 ]
+
+_MAX_NEWTON_ITER = 200
+_GRAD_TOL = 1e-7  # on the per-event-scaled objective, in log-parameter units
+_MAX_STEP = 2.0  # longest step in any coordinate: a factor e^2 in mu and beta, 2 in alpha
+#: An amplitude at or below this is on its 0 bound (no standard error, decay unidentified).
+ALPHA_ZERO = 1e-8
 
 
 @numba.njit(cache=True, nogil=True)
@@ -54,6 +69,7 @@ def row_loglik(
     mu: float,
     alpha_row: Float64Array,
     beta_row: Float64Array,
+    n_terms: int,
     T: float,
     with_hess: bool,
 ) -> tuple[float, Float64Array, Float64Array]:  # pragma: no cover - jitted
@@ -70,7 +86,10 @@ def row_loglik(
     mu : float
         Baseline intensity of ``i``, events per second.
     alpha_row, beta_row : Float64Array
-        ``alpha[i, :]`` (branching ratios, dimensionless) and ``beta[i, :]`` (decays, 1/s).
+        ``(d * n_terms,)``: amplitudes (branching ratios, dimensionless) and decays (1/s) of
+        the channels ``c = j * n_terms + u``, term ``u`` of the kernel from source ``j``.
+    n_terms : int
+        Exponential terms per kernel (1 for the plain exponential kernel).
     T : float
         Window length in seconds.
     with_hess : bool
@@ -85,11 +104,12 @@ def row_loglik(
     hess : Float64Array
         ``(1 + 2 d, 1 + 2 d)`` Hessian (zeros unless ``with_hess``).
     """
-    d = alpha_row.shape[0]
-    p = 1 + 2 * d
-    R = np.zeros(d)
-    S = np.zeros(d)
-    S2 = np.zeros(d)
+    n_ch = alpha_row.shape[0]
+    d = n_ch // n_terms
+    p = 1 + 2 * n_ch
+    R = np.zeros(n_ch)
+    S = np.zeros(n_ch)
+    S2 = np.zeros(n_ch)
     pending = np.zeros(d)
     counts = np.zeros(d)
     grad = np.zeros(p)
@@ -102,28 +122,28 @@ def row_loglik(
         t = times[n]
         dt = t - t_prev
         if dt > 0.0:
-            for j in range(d):
+            for c in range(n_ch):
                 # events tied at t_prev join only now: lag 0 does not excite (t_k < t)
-                R[j] += pending[j]
-                pending[j] = 0.0
-                e = math.exp(-beta_row[j] * dt)
+                R[c] += pending[c // n_terms]
+                e = math.exp(-beta_row[c] * dt)
                 if with_hess:
-                    S2[j] = e * (S2[j] + dt * (2.0 * S[j] + dt * R[j]))
-                S[j] = e * (S[j] + dt * R[j])
-                R[j] = e * R[j]
+                    S2[c] = e * (S2[c] + dt * (2.0 * S[c] + dt * R[c]))
+                S[c] = e * (S[c] + dt * R[c])
+                R[c] = e * R[c]
+            pending[:] = 0.0
         m = marks[n]
         if m == target:
             lam = mu
-            for j in range(d):
-                lam += ab[j] * R[j]
+            for c in range(n_ch):
+                lam += ab[c] * R[c]
             if not lam > 0.0:
                 return -np.inf, grad, hess
             loglik += math.log(lam)
             inv = 1.0 / lam
             g[0] = 1.0
-            for j in range(d):
-                g[1 + j] = beta_row[j] * R[j]
-                g[1 + d + j] = alpha_row[j] * (R[j] - beta_row[j] * S[j])
+            for c in range(n_ch):
+                g[1 + c] = beta_row[c] * R[c]
+                g[1 + n_ch + c] = alpha_row[c] * (R[c] - beta_row[c] * S[c])
             for k in range(p):
                 grad[k] += g[k] * inv
             if with_hess:
@@ -131,33 +151,34 @@ def row_loglik(
                 for k in range(p):
                     for q in range(k, p):
                         hess[k, q] -= g[k] * g[q] * inv2
-                for j in range(d):
-                    hess[1 + j, 1 + d + j] += (R[j] - beta_row[j] * S[j]) * inv
-                    hess[1 + d + j, 1 + d + j] += (
-                        alpha_row[j] * (beta_row[j] * S2[j] - 2.0 * S[j]) * inv
+                for c in range(n_ch):
+                    hess[1 + c, 1 + n_ch + c] += (R[c] - beta_row[c] * S[c]) * inv
+                    hess[1 + n_ch + c, 1 + n_ch + c] += (
+                        alpha_row[c] * (beta_row[c] * S2[c] - 2.0 * S[c]) * inv
                     )
         pending[m] += 1.0
         counts[m] += 1.0
         t_prev = t
-    # Compensator: int_0^T lambda_i = mu T + sum_j alpha_ij sum_k (1 - e^{-beta_ij (T - t_k)}),
+    # Compensator: int_0^T lambda_i = mu T + sum_c alpha_c sum_k (1 - e^{-beta_c (T - t_k)}),
     # and the sums of e^{-beta u}, u e^{-beta u}, u^2 e^{-beta u} are R, S, S2 decayed to T.
     dt = T - t_prev
-    for j in range(d):
-        R[j] += pending[j]
-        e = math.exp(-beta_row[j] * dt)
+    for c in range(n_ch):
+        R[c] += pending[c // n_terms]
+        e = math.exp(-beta_row[c] * dt)
         if with_hess:
-            S2[j] = e * (S2[j] + dt * (2.0 * S[j] + dt * R[j]))
-        S[j] = e * (S[j] + dt * R[j])
-        R[j] = e * R[j]
+            S2[c] = e * (S2[c] + dt * (2.0 * S[c] + dt * R[c]))
+        S[c] = e * (S[c] + dt * R[c])
+        R[c] = e * R[c]
     loglik -= mu * T
     grad[0] -= T
-    for j in range(d):
-        loglik -= alpha_row[j] * (counts[j] - R[j])
-        grad[1 + j] -= counts[j] - R[j]
-        grad[1 + d + j] -= alpha_row[j] * S[j]
+    for c in range(n_ch):
+        n_src = counts[c // n_terms]
+        loglik -= alpha_row[c] * (n_src - R[c])
+        grad[1 + c] -= n_src - R[c]
+        grad[1 + n_ch + c] -= alpha_row[c] * S[c]
         if with_hess:
-            hess[1 + j, 1 + d + j] -= S[j]
-            hess[1 + d + j, 1 + d + j] += alpha_row[j] * S2[j]
+            hess[1 + c, 1 + n_ch + c] -= S[c]
+            hess[1 + n_ch + c, 1 + n_ch + c] += alpha_row[c] * S2[c]
     if with_hess:
         for k in range(p):
             for q in range(k + 1, p):
@@ -172,6 +193,7 @@ def row_loglik_reference(
     mu: float,
     alpha_row: Float64Array,
     beta_row: Float64Array,
+    n_terms: int,
     T: float,
 ) -> tuple[float, Float64Array, Float64Array]:
     """Reference twin of :func:`row_loglik`: O(N^2) direct sums from the definitions.
@@ -179,21 +201,21 @@ def row_loglik_reference(
     Same parameters and returns as :func:`row_loglik` (the Hessian is always computed).
     Only for tests on small samples.
     """
-    d = alpha_row.shape[0]
-    p = 1 + 2 * d
+    n_ch = alpha_row.shape[0]
+    p = 1 + 2 * n_ch
     ti = times[marks == target]
     lam = np.full(ti.shape[0], mu)
     g = np.zeros((ti.shape[0], p))
     g[:, 0] = 1.0
-    h_ab = np.zeros((ti.shape[0], d))  # d2 lambda / d alpha_j d beta_j
-    h_bb = np.zeros((ti.shape[0], d))  # d2 lambda / d beta_j^2
+    h_ab = np.zeros((ti.shape[0], n_ch))  # d2 lambda / d alpha_c d beta_c
+    h_bb = np.zeros((ti.shape[0], n_ch))  # d2 lambda / d beta_c^2
     loglik = -mu * T
     grad = np.zeros(p)
     grad[0] = -T
     hess = np.zeros((p, p))
-    for j in range(d):
-        a, b = alpha_row[j], beta_row[j]
-        tj = times[marks == j]
+    for c in range(n_ch):
+        a, b = alpha_row[c], beta_row[c]
+        tj = times[marks == c // n_terms]
         lag = ti[:, None] - tj[None, :]
         past = lag > 0.0
         lag_pos = np.where(past, lag, 0.0)
@@ -202,25 +224,25 @@ def row_loglik_reference(
         s = (lag_pos * kern).sum(axis=1)
         s2 = (lag_pos**2 * kern).sum(axis=1)
         lam += a * b * r
-        g[:, 1 + j] = b * r
-        g[:, 1 + d + j] = a * (r - b * s)
-        h_ab[:, j] = r - b * s
-        h_bb[:, j] = a * (b * s2 - 2.0 * s)
+        g[:, 1 + c] = b * r
+        g[:, 1 + n_ch + c] = a * (r - b * s)
+        h_ab[:, c] = r - b * s
+        h_bb[:, c] = a * (b * s2 - 2.0 * s)
         u = T - tj
         eu = np.exp(-b * u)
         loglik -= a * np.sum(1.0 - eu)
-        grad[1 + j] -= np.sum(1.0 - eu)
-        grad[1 + d + j] -= a * np.sum(u * eu)
-        hess[1 + j, 1 + d + j] -= np.sum(u * eu)
-        hess[1 + d + j, 1 + d + j] += a * np.sum(u**2 * eu)
+        grad[1 + c] -= np.sum(1.0 - eu)
+        grad[1 + n_ch + c] -= a * np.sum(u * eu)
+        hess[1 + c, 1 + n_ch + c] -= np.sum(u * eu)
+        hess[1 + n_ch + c, 1 + n_ch + c] += a * np.sum(u**2 * eu)
     if np.any(lam <= 0.0):
         return -np.inf, np.zeros(p), np.zeros((p, p))
     loglik += float(np.sum(np.log(lam)))
     grad += (g / lam[:, None]).sum(axis=0)
     hess -= (g / lam[:, None]).T @ (g / lam[:, None])
-    for j in range(d):
-        hess[1 + j, 1 + d + j] += np.sum(h_ab[:, j] / lam)
-        hess[1 + d + j, 1 + d + j] += np.sum(h_bb[:, j] / lam)
+    for c in range(n_ch):
+        hess[1 + c, 1 + n_ch + c] += np.sum(h_ab[:, c] / lam)
+        hess[1 + n_ch + c, 1 + n_ch + c] += np.sum(h_bb[:, c] / lam)
     upper = np.triu(hess, 1)
     hess = np.triu(hess) + upper.T
     return float(loglik), grad, hess
@@ -245,7 +267,8 @@ def compensator_at_events(
     mu : Float64Array
         ``(d,)`` baselines, 1/s.
     alpha, beta : Float64Array
-        ``(d, d)`` branching matrix and decays (1/s).
+        ``(d, d, U)`` amplitudes (dimensionless) and decays (1/s) of the ``U`` exponential
+        terms of each kernel j -> i (``U = 1`` for the exponential kernel).
 
     Returns
     -------
@@ -254,9 +277,10 @@ def compensator_at_events(
         successive type-``i`` events are i.i.d. Exp(1) under the model.
     """
     d = mu.shape[0]
+    n_terms = alpha.shape[2]
     n_events = times.shape[0]
     out = np.empty((n_events, d))
-    R = np.zeros((d, d))  # R[i, j]: decayed count of past j events seen by target i
+    R = np.zeros((d, d, n_terms))  # decayed count of past j events seen by target i, term u
     cum = np.zeros(d)
     t_prev = 0.0
     for n in range(n_events):
@@ -264,14 +288,16 @@ def compensator_at_events(
         for i in range(d):
             cum[i] += mu[i] * dt
             for j in range(d):
-                e = math.exp(-beta[i, j] * dt)
-                # int over (t_prev, t] of alpha beta R e^{-beta s} ds = alpha R (1 - e)
-                cum[i] += alpha[i, j] * R[i, j] * (1.0 - e)
-                R[i, j] *= e
+                for u in range(n_terms):
+                    e = math.exp(-beta[i, j, u] * dt)
+                    # int over (t_prev, t] of alpha beta R e^{-beta s} ds = alpha R (1 - e)
+                    cum[i] += alpha[i, j, u] * R[i, j, u] * (1.0 - e)
+                    R[i, j, u] *= e
             out[n, i] = cum[i]
         m = marks[n]
         for i in range(d):
-            R[i, m] += 1.0
+            for u in range(n_terms):
+                R[i, m, u] += 1.0
         t_prev = times[n]
     return out
 
@@ -290,9 +316,9 @@ def compensator_at_events_reference(
         cum = mu[i] * times
         for j in range(d):
             tj = times[marks == j]
-            lag = times[:, None] - tj[None, :]
-            contrib = np.where(lag > 0.0, 1.0 - np.exp(-beta[i, j] * np.maximum(lag, 0.0)), 0.0)
-            cum = cum + alpha[i, j] * contrib.sum(axis=1)
+            lag = np.maximum(times[:, None] - tj[None, :], 0.0)
+            for u in range(alpha.shape[2]):
+                cum = cum + alpha[i, j, u] * (1.0 - np.exp(-beta[i, j, u] * lag)).sum(axis=1)
         out[:, i] = cum
     return out
 
@@ -308,7 +334,8 @@ def intensity_at(
 ) -> Float64Array:  # pragma: no cover - jitted
     """Left-limit intensities ``lambda_i(t-)`` at sorted grid times (seconds).
 
-    Events at exactly a grid time are not counted (left limit), matching the likelihood.
+    ``alpha``, ``beta`` are ``(d, d, U)`` as in :func:`compensator_at_events`. Events at
+    exactly a grid time are not counted (left limit), matching the likelihood.
 
     Returns
     -------
@@ -316,26 +343,31 @@ def intensity_at(
         ``(len(grid), d)`` intensities in events per second.
     """
     d = mu.shape[0]
+    n_terms = alpha.shape[2]
     out = np.empty((grid.shape[0], d))
-    R = np.zeros((d, d))
+    R = np.zeros((d, d, n_terms))
     t_state = 0.0
     n = 0
-    for g in range(grid.shape[0]):
-        tg = grid[g]
+    for k in range(grid.shape[0]):
+        tg = grid[k]
         while n < times.shape[0] and times[n] < tg:
             dt = times[n] - t_state
             for i in range(d):
                 for j in range(d):
-                    R[i, j] *= math.exp(-beta[i, j] * dt)
-                R[i, marks[n]] += 1.0
+                    for u in range(n_terms):
+                        R[i, j, u] *= math.exp(-beta[i, j, u] * dt)
+                for u in range(n_terms):
+                    R[i, marks[n], u] += 1.0
             t_state = times[n]
             n += 1
         dt = tg - t_state
         for i in range(d):
             lam = mu[i]
             for j in range(d):
-                lam += alpha[i, j] * beta[i, j] * R[i, j] * math.exp(-beta[i, j] * dt)
-            out[g, i] = lam
+                for u in range(n_terms):
+                    b = beta[i, j, u]
+                    lam += alpha[i, j, u] * b * R[i, j, u] * math.exp(-b * dt)
+            out[k, i] = lam
     return out
 
 
@@ -354,6 +386,130 @@ def intensity_at_reference(
         for j in range(d):
             tj = times[marks == j]
             lag = grid[:, None] - tj[None, :]
-            kern = np.where(lag > 0.0, np.exp(-beta[i, j] * np.maximum(lag, 0.0)), 0.0)
-            out[:, i] += alpha[i, j] * beta[i, j] * kern.sum(axis=1)
+            for u in range(alpha.shape[2]):
+                b = beta[i, j, u]
+                kern = np.where(lag > 0.0, np.exp(-b * np.maximum(lag, 0.0)), 0.0)
+                out[:, i] += alpha[i, j, u] * b * kern.sum(axis=1)
     return out
+
+
+def fit_row(
+    times: Float64Array, marks: Int64Array, target: int, n_terms: int, T: float,
+    x0: Float64Array, lower: Float64Array, upper: Float64Array,
+) -> tuple[Float64Array, float, bool, int, Float64Array]:
+    """Maximise ``L_i`` by projected Newton on ``x = (log mu, alpha row, log beta row)``.
+
+    Parameters
+    ----------
+    times, marks, target, n_terms, T
+        As in :func:`row_loglik`.
+    x0, lower, upper : Float64Array
+        Start and box bounds on the ``x`` scale (``alpha >= 0`` is a bound, not a transform,
+        so a zero cross-excitation is reachable).
+
+    Returns
+    -------
+    x : Float64Array
+        The optimum on the ``x`` scale.
+    loglik : float
+        ``L_i`` at ``x``.
+    converged : bool
+        Projected gradient below tolerance.
+    n_iter : int
+        Newton iterations taken.
+    hess : Float64Array
+        Hessian of ``L_i`` at ``x`` on the natural scale ``(mu, alpha, beta)``.
+
+    Notes
+    -----
+    Minimises ``-L_i / N_i``. The Hessian (analytic) is made positive definite by taking
+    absolute values of its eigenvalues with a floor, long steps are scaled down (not
+    clipped, which could turn them uphill), and every step is Armijo-backtracked along the
+    projected path, with a steepest-descent fallback; coordinates on a bound whose gradient
+    points outward are frozen for the iteration (Bertsekas 1982).
+    """
+    n_ch = (x0.shape[0] - 1) // 2
+    n_target = max(1, int(np.sum(marks == target)))
+    is_log = np.ones(x0.shape[0], dtype=bool)
+    is_log[1:1 + n_ch] = False
+
+    natural_hess: dict[bytes, Float64Array] = {}  # keyed by x, to return the one at the optimum
+
+    def evaluate(x: Float64Array) -> tuple[float, Float64Array, Float64Array]:
+        theta = np.where(is_log, np.exp(x), x)
+        ll, g, h = row_loglik(times, marks, target, float(theta[0]), theta[1:1 + n_ch].copy(),
+                              theta[1 + n_ch:].copy(), n_terms, T, True)
+        natural_hess.clear()
+        natural_hess[x.tobytes()] = h
+        jac = np.where(is_log, theta, 1.0)
+        gx = g * jac
+        hx = h * np.outer(jac, jac) + np.diag(np.where(is_log, gx, 0.0))
+        return -ll / n_target, -gx / n_target, -hx / n_target
+
+    def hess_at(x: Float64Array) -> Float64Array:
+        if x.tobytes() not in natural_hess:
+            evaluate(x)
+        return natural_hess[x.tobytes()]
+
+    x = np.clip(x0, lower, upper)
+    f, g, h = evaluate(x)
+    for it in range(1, _MAX_NEWTON_ITER + 1):
+        free = ~(((x <= lower) & (g > 0.0)) | ((x >= upper) & (g < 0.0)))
+        if np.max(np.abs(g[free]), initial=0.0) < _GRAD_TOL:
+            return x, -f * n_target, True, it - 1, hess_at(x)
+        w, v = np.linalg.eigh(h[np.ix_(free, free)])
+        w = np.maximum(np.abs(w), 1e-8 * max(1.0, float(np.max(np.abs(w)))))
+        step = np.zeros_like(x)
+        step[free] = -(v @ ((v.T @ g[free]) / w))
+        step *= min(1.0, _MAX_STEP / max(float(np.max(np.abs(step))), 1e-300))
+        accepted = _backtrack(evaluate, x, f, g, step, lower, upper)
+        if accepted is None:
+            grad_step = np.where(free, -g, 0.0)
+            grad_step *= _MAX_STEP / max(float(np.max(np.abs(grad_step))), 1e-300)
+            accepted = _backtrack(evaluate, x, f, g, grad_step, lower, upper)
+        if accepted is None:  # no descent left: converged if the gradient is nearly flat
+            flat = bool(np.max(np.abs(g[free])) < 1e3 * _GRAD_TOL)
+            return x, -f * n_target, flat, it, hess_at(x)
+        x_new, f_new, g_new, h_new = accepted
+        done = abs(f - f_new) < 1e-15 * max(1.0, abs(f)) and np.allclose(x, x_new, atol=1e-12)
+        x, f, g, h = x_new, f_new, g_new, h_new
+        if done:
+            return x, -f * n_target, True, it, hess_at(x)
+    return x, -f * n_target, False, _MAX_NEWTON_ITER, hess_at(x)
+
+
+def _backtrack(
+    evaluate: Callable[[Float64Array], tuple[float, Float64Array, Float64Array]],
+    x: Float64Array, f: float, g: Float64Array, step: Float64Array,
+    lower: Float64Array, upper: Float64Array,
+) -> tuple[Float64Array, float, Float64Array, Float64Array] | None:
+    """Armijo backtracking along the projected path ``clip(x + t step)``; None if it fails."""
+    t_len = 1.0
+    while t_len > 1e-12:
+        x_new = np.clip(x + t_len * step, lower, upper)
+        f_new, g_new, h_new = evaluate(x_new)
+        if math.isfinite(f_new) and f_new <= f + 1e-4 * float(g @ (x_new - x)):
+            return x_new, f_new, g_new, h_new
+        t_len *= 0.5
+    return None
+
+
+def row_covariance(hess: Float64Array, alpha_row: Float64Array) -> Float64Array | None:
+    """Inverse observed information of one row on the natural scale.
+
+    Channels whose amplitude sits on its 0 bound are not interior (no Wald theory) and leave
+    their decay unidentified: their rows and columns are NaN. Returns None when the
+    information of the remaining parameters is not positive definite.
+    """
+    n_ch = alpha_row.shape[0]
+    p = 1 + 2 * n_ch
+    dead = alpha_row <= ALPHA_ZERO
+    ident = np.concatenate(([True], ~dead, ~dead))
+    cov = np.full((p, p), np.nan)
+    try:
+        chol = np.linalg.cholesky(-hess[np.ix_(ident, ident)])
+    except np.linalg.LinAlgError:
+        return None
+    inv_chol = np.linalg.inv(chol)
+    cov[np.ix_(ident, ident)] = inv_chol.T @ inv_chol
+    return cov

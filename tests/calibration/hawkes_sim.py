@@ -21,21 +21,23 @@ def simulate_hawkes_exp(
     T: float,
     seed: int,
 ) -> tuple[Float64Array, Int64Array]:
-    """Exact simulation of an exponential-kernel Hawkes process on ``[0, T]`` from empty history.
+    """Exact simulation of an exponential(-sum) kernel Hawkes process on ``[0, T]``, empty history.
 
     Uses the cluster (branching) representation: immigrants of type ``j`` arrive as a
     Poisson process of rate ``mu_j``; every type-``j`` event has Poisson(``alpha_ij``)
-    type-``i`` children at Exp(``beta_ij``) lags; children after ``T`` are dropped. With
-    no events before 0 this is exactly the law the likelihood conditions on.
+    type-``i`` children at Exp(``beta_ij``) lags (per term, for a sum of exponentials);
+    children after ``T`` are dropped. With no events before 0 this is exactly the law the
+    likelihood conditions on.
 
     Parameters
     ----------
     mu : array (d,) or float
         Baseline intensities, events per second.
-    alpha : array (d, d) or float
-        Branching matrix, ``alpha[i, j]`` = mean number of type-i children of a type-j event.
-    beta : array (d, d) or float
-        Kernel decays, 1/s.
+    alpha : array (d, d), (d, d, U) or float
+        Branching matrix, ``alpha[i, j]`` = mean number of type-i children of a type-j event;
+        with a last axis of ``U`` terms, the amplitudes of a sum-of-exponentials kernel.
+    beta : array (d, d), (d, d, U) or float
+        Kernel decays, 1/s (one per term).
     T : float
         Window length, seconds.
     seed : int
@@ -49,8 +51,13 @@ def simulate_hawkes_exp(
     rng = np.random.default_rng(seed)
     mu_v = np.atleast_1d(np.asarray(mu, dtype=np.float64))
     d = mu_v.shape[0]
-    alpha_m = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (d, d))
-    beta_m = np.broadcast_to(np.asarray(beta, dtype=np.float64), (d, d))
+    alpha_a = np.asarray(alpha, dtype=np.float64)
+    beta_a = np.asarray(beta, dtype=np.float64)
+    if alpha_a.ndim < 3:  # exponential kernel: one term
+        alpha_a, beta_a = alpha_a[..., None], beta_a[..., None]
+    n_terms = max(alpha_a.shape[-1], beta_a.shape[-1])
+    alpha_m = np.broadcast_to(alpha_a, (d, d, n_terms))
+    beta_m = np.broadcast_to(beta_a, (d, d, n_terms))
     gen_t: list[Float64Array] = []
     gen_m: list[Int64Array] = []
     for j in range(d):
@@ -67,11 +74,13 @@ def simulate_hawkes_exp(
         for j in range(d):
             src = parents_t[parents_m == j]
             for i in range(d):
-                counts = rng.poisson(alpha_m[i, j], size=src.size)
-                t = np.repeat(src, counts) + rng.exponential(1.0 / beta_m[i, j], counts.sum())
-                t = t[t < T]
-                kids_t.append(t)
-                kids_m.append(np.full(t.size, i, dtype=np.int64))
+                for u in range(n_terms):
+                    counts = rng.poisson(alpha_m[i, j, u], size=src.size)
+                    lags = rng.exponential(1.0 / beta_m[i, j, u], counts.sum())
+                    t = np.repeat(src, counts) + lags
+                    t = t[t < T]
+                    kids_t.append(t)
+                    kids_m.append(np.full(t.size, i, dtype=np.int64))
         parents_t = np.concatenate(kids_t)
         parents_m = np.concatenate(kids_m)
         all_t.append(parents_t)

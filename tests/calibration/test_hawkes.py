@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from calibration.errors import CalibrationError, IdentifiabilityWarning
 from calibration.hawkes import (
@@ -70,8 +71,8 @@ def test_jitted_row_loglik_equals_direct_double_sum_reference(small_bivariate, t
     T = float(times[-1]) + 0.5
     a = ALPHA_2[target] * np.array([0.8, 1.3])
     b = BETA_2[target] * np.array([1.2, 0.7])
-    fast = row_loglik(times, marks, target, 0.45, a, b, T, True)
-    ref = row_loglik_reference(times, marks, target, 0.45, a, b, T)
+    fast = row_loglik(times, marks, target, 0.45, a, b, 1, T, True)
+    ref = row_loglik_reference(times, marks, target, 0.45, a, b, 1, T)
     assert fast[0] == pytest.approx(ref[0], rel=1e-12)
     np.testing.assert_allclose(fast[1], ref[1], rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(fast[2], ref[2], rtol=1e-10, atol=1e-8)
@@ -79,8 +80,8 @@ def test_jitted_row_loglik_equals_direct_double_sum_reference(small_bivariate, t
 
 def test_row_loglik_without_hessian_gives_same_value_and_gradient(small_bivariate):
     times, marks = small_bivariate
-    with_h = row_loglik(times, marks, 0, 0.4, ALPHA_2[0], BETA_2[0], 260.0, True)
-    without = row_loglik(times, marks, 0, 0.4, ALPHA_2[0], BETA_2[0], 260.0, False)
+    with_h = row_loglik(times, marks, 0, 0.4, ALPHA_2[0], BETA_2[0], 1, 260.0, True)
+    without = row_loglik(times, marks, 0, 0.4, ALPHA_2[0], BETA_2[0], 1, 260.0, False)
     assert with_h[0] == without[0]
     np.testing.assert_array_equal(with_h[1], without[1])
 
@@ -91,11 +92,11 @@ def test_analytic_gradient_and_hessian_match_finite_differences(small_bivariate)
     theta = np.array([0.45, 0.35, 0.25, 2.5, 4.0])
 
     def value_grad(th: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, g, _ = row_loglik(times, marks, 0, th[0], th[1:3].copy(), th[3:].copy(), T, False)
+        ll, g, _ = row_loglik(times, marks, 0, th[0], th[1:3].copy(), th[3:].copy(), 1, T, False)
         return ll, g
 
     _, grad, hess = row_loglik(times, marks, 0, theta[0], theta[1:3].copy(),
-                               theta[3:].copy(), T, True)
+                               theta[3:].copy(), 1, T, True)
     h = 1e-6
     fd_grad = np.empty(5)
     fd_hess = np.empty((5, 5))
@@ -111,15 +112,16 @@ def test_analytic_gradient_and_hessian_match_finite_differences(small_bivariate)
 
 def test_compensator_and_intensity_equal_their_references(small_bivariate):
     times, marks = small_bivariate
+    a3, b3 = ALPHA_2[:, :, None], BETA_2[:, :, None]
     np.testing.assert_allclose(
-        compensator_at_events(times, marks, MU_2, ALPHA_2, BETA_2),
-        compensator_at_events_reference(times, marks, MU_2, ALPHA_2, BETA_2),
+        compensator_at_events(times, marks, MU_2, a3, b3),
+        compensator_at_events_reference(times, marks, MU_2, a3, b3),
         rtol=1e-11,
     )
     grid = np.linspace(0.0, float(times[-1]), 997)
     np.testing.assert_allclose(
-        intensity_at(times, marks, MU_2, ALPHA_2, BETA_2, grid),
-        intensity_at_reference(times, marks, MU_2, ALPHA_2, BETA_2, grid),
+        intensity_at(times, marks, MU_2, a3, b3, grid),
+        intensity_at_reference(times, marks, MU_2, a3, b3, grid),
         rtol=1e-11,
     )
 
@@ -185,7 +187,7 @@ def test_result_is_frozen_and_to_dict_is_strict_json():
         fit.loglik = 0.0  # type: ignore[misc]
     payload = json.loads(json.dumps(fit.to_dict(), allow_nan=False))
     assert payload["alpha"][1][0] == pytest.approx(fit.alpha[1, 0])
-    assert set(payload["stderr"]) == {"mu", "alpha", "beta"}
+    assert set(payload["stderr"]) == {"mu", "alpha", "beta", "alpha_terms", "beta_terms"}
     text = fit.summary()
     assert "beta[1,0]" in text and "branching ratio" in text
 
@@ -202,6 +204,65 @@ def test_unidentified_decay_gets_no_stderr_and_a_warning_not_a_silent_nan():
     i, j = np.argwhere(dead)[0]
     assert payload["stderr"]["beta"][i][j] is None
     json.dumps(payload, allow_nan=False)
+
+
+# --- sum-of-exponentials kernel -------------------------------------------------------
+
+MU_SE = np.array([0.4])
+ALPHA_SE = np.array([[[0.3, 0.3]]])  # (d, d, U): a fast and a slow term
+BETA_SE = np.array([[[20.0, 0.5]]])
+
+
+def test_sum_of_exponentials_recursion_equals_reference(small_bivariate):
+    times, marks = small_bivariate
+    T = float(times[-1]) + 0.1
+    a = np.array([0.2, 0.1, 0.05, 0.15])  # channels (j=0,u=0), (0,1), (1,0), (1,1)
+    b = np.array([8.0, 0.7, 3.0, 0.2])
+    fast = row_loglik(times, marks, 1, 0.3, a, b, 2, T, True)
+    ref = row_loglik_reference(times, marks, 1, 0.3, a, b, 2, T)
+    assert fast[0] == pytest.approx(ref[0], rel=1e-12)
+    np.testing.assert_allclose(fast[1], ref[1], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(fast[2], ref[2], rtol=1e-10, atol=1e-8)
+    a3 = np.stack([ALPHA_2 * 0.5, ALPHA_2 * 0.5], axis=2)
+    b3 = np.stack([BETA_2 * 4.0, BETA_2 / 4.0], axis=2)
+    np.testing.assert_allclose(
+        compensator_at_events(times, marks, MU_2, a3, b3),
+        compensator_at_events_reference(times, marks, MU_2, a3, b3), rtol=1e-11)
+
+
+def test_sum_of_exponentials_fit_recovers_both_time_scales():
+    times, _ = simulate_hawkes_exp(MU_SE, ALPHA_SE, BETA_SE, 12000.0, seed=0)
+    fit = fit_hawkes(times, kernel="sumexp")
+    assert fit.converged and fit.n_terms == 2
+    truth_eff = ALPHA_SE.sum() / (ALPHA_SE / BETA_SE).sum()  # reciprocal mean lag
+    for key, truth in (("mu", MU_SE), ("alpha_terms", ALPHA_SE), ("beta_terms", BETA_SE),
+                       ("alpha", ALPHA_SE.sum(axis=2)), ("beta", np.array([[truth_eff]]))):
+        est, se = getattr(fit, key), fit.stderr[key]
+        assert np.all(np.isfinite(se)) and np.all(se > 0.0), key
+        assert np.all(np.abs(est - truth) < 3.0 * se), key
+    assert fit.beta_terms[0, 0, 0] > fit.beta_terms[0, 0, 1]  # fastest term first
+    assert fit.ks_pvalue_pooled > 0.01
+    assert "beta_terms[0,0,1]" in fit.summary()
+
+
+def test_sum_of_exponentials_beats_one_exponential_on_two_scale_data():
+    times, _ = simulate_hawkes_exp(MU_SE, ALPHA_SE, BETA_SE, 6000.0, seed=1)
+    one = fit_hawkes(times)
+    two = fit_hawkes(times, kernel="sumexp")
+    assert 2.0 * (two.loglik - one.loglik) > 50.0  # LR statistic, 2 extra parameters
+    assert two.ks_pvalue_pooled > 0.01
+
+
+def test_one_term_sum_of_exponentials_is_the_exponential_kernel():
+    times, marks = simulate_hawkes_exp(MU_2, ALPHA_2, BETA_2, 800.0, seed=9)
+    exp_fit = fit_hawkes(times, marks)
+    one = fit_hawkes(times, marks, kernel="sumexp", n_terms=1)
+    for key in ("mu", "alpha", "beta"):
+        np.testing.assert_allclose(getattr(one, key), getattr(exp_fit, key), rtol=1e-9)
+        np.testing.assert_allclose(one.stderr[key], exp_fit.stderr[key], rtol=1e-6)
+    np.testing.assert_allclose(exp_fit.beta_terms[:, :, 0], exp_fit.beta)
+    with pytest.raises(CalibrationError, match="n_terms"):
+        fit_hawkes(times, marks, kernel="exp", n_terms=2)
 
 
 # --- stationarity and malformed input ------------------------------------------------
@@ -326,11 +387,24 @@ def test_regime_switching_poisson_reads_as_near_critical_excitation():
 def test_rescaled_residuals_sum_to_the_compensator_at_the_last_event():
     times, marks = simulate_hawkes_exp(MU_2, ALPHA_2, BETA_2, 400.0, seed=2)
     res = rescaled_residuals(times, marks, MU_2, ALPHA_2, BETA_2)
-    comp = compensator_at_events_reference(times, marks, MU_2, ALPHA_2, BETA_2)
+    comp = compensator_at_events_reference(times, marks, MU_2, ALPHA_2[:, :, None],
+                                           BETA_2[:, :, None])
     for i in range(2):
         assert res[i].size == np.sum(marks == i)
         assert res[i].sum() == pytest.approx(comp[marks == i, i][-1], rel=1e-10)
         assert np.all(res[i] > 0.0)
+
+
+def test_reported_ks_matches_scipy_kstest_on_the_fits_own_residuals():
+    times, marks = simulate_hawkes_exp(MU_2, ALPHA_2, BETA_2, 500.0, seed=12)
+    fit = fit_hawkes(times + 100.0, marks)
+    res = rescaled_residuals(times + 100.0 - fit.t_start, marks, fit.mu, fit.alpha, fit.beta)
+    for i in range(2):
+        ref = stats.kstest(res[i], "expon")
+        assert fit.ks_stat[i] == pytest.approx(ref.statistic, rel=1e-9)
+        assert fit.ks_pvalue[i] == pytest.approx(ref.pvalue, rel=1e-6)
+    pooled = stats.kstest(np.concatenate(res), "expon")
+    assert fit.ks_pvalue_pooled == pytest.approx(pooled.pvalue, rel=1e-6)
 
 
 # --- multi-seed recovery study --------------------------------------------------------
@@ -338,19 +412,27 @@ def test_rescaled_residuals_sum_to_the_compensator_at_the_last_event():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("mu", "alpha", "beta", "T"),
-    [(MU_1, ALPHA_1, BETA_1, 16000.0), (MU_2, ALPHA_2, BETA_2, 10000.0)],
-    ids=["univariate", "bivariate"],
+    ("mu", "alpha", "beta", "T", "kernel"),
+    [
+        (MU_1, ALPHA_1, BETA_1, 16000.0, "exp"),
+        (MU_2, ALPHA_2, BETA_2, 10000.0, "exp"),
+        (MU_SE, ALPHA_SE, BETA_SE, 20000.0, "sumexp"),
+    ],
+    ids=["univariate", "bivariate", "sum-of-exponentials"],
 )
-def test_recovery_over_30_seeds_is_unbiased_with_calibrated_intervals(mu, alpha, beta, T):
-    truth = _truth(mu, alpha, beta)
+def test_recovery_over_30_seeds_is_unbiased_with_calibrated_intervals(mu, alpha, beta, T,
+                                                                      kernel):
+    keys = ("mu", "alpha", "beta") if kernel == "exp" else ("mu", "alpha_terms", "beta_terms")
+    truth = np.concatenate([mu.ravel(), alpha.ravel(), beta.ravel()])
     z_scores, covered = [], []
     for seed in range(30):
         times, marks = simulate_hawkes_exp(mu, alpha, beta, T, seed=1000 + seed)
-        fit = fit_hawkes(times, marks if mu.size > 1 else None)
+        fit = fit_hawkes(times, marks if mu.size > 1 else None, kernel=kernel)
         assert fit.converged
         assert fit.n_obs > 15000
-        est, se, lo, hi = _flat(fit)
+        estimates = {k: getattr(fit, k) for k in keys}
+        est, se, lo, hi = (np.concatenate([np.ravel(part[k]) for k in keys])
+                           for part in (estimates, fit.stderr, fit.ci_lower, fit.ci_upper))
         z_scores.append((est - truth) / se)
         covered.append((lo <= truth) & (truth <= hi))
     z = np.array(z_scores)
