@@ -1,0 +1,131 @@
+"""Turn the simulation's arrays (prices in ticks) into rows of the lake's tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+
+from data_lake.schemas import BBO, BOOK, FUNDING, TRADES
+
+__all__ = [
+    "bbo_table",
+    "book_table",
+    "decimals_of",
+    "funding_table",
+    "price_of",
+    "trades_table",
+]
+
+
+def decimals_of(increment: float) -> int:
+    """Decimal places that represent multiples of ``increment`` (0.1 -> 1, 1e-5 -> 5)."""
+    return max(0, math.ceil(-math.log10(increment) - 1e-9))
+
+
+def price_of(ticks: np.ndarray, tick_size: float) -> np.ndarray:
+    """Tick counts to prices, rounded so that equal ticks give the same shortest float."""
+    return np.round(ticks * tick_size, decimals_of(tick_size))
+
+
+def _levels(values: np.ndarray) -> pa.Array:
+    """An (n, L) float array as a list<double> column without a Python-level loop."""
+    n, width = values.shape
+    offsets = pa.array(np.arange(0, (n + 1) * width, width, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1)))
+
+
+def trades_table(
+    *,
+    ts: np.ndarray,
+    price: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray,
+    date_number: int,
+    recv_ts: np.ndarray,
+) -> pa.Table:
+    """Trades with ids ``<yyyymmdd><9-digit counter>``: fixed width, so they sort in print order."""
+    counter = np.arange(ts.size, dtype=np.int64) + date_number * 1_000_000_000
+    trade_id = pa.array(counter).cast(pa.string())
+    return pa.table(
+        {
+            "ts": pa.array(ts, pa.int64()),
+            "price": pa.array(price, pa.float64()),
+            "size": pa.array(size, pa.float64()),
+            "side": pa.array(side, pa.int8()),
+            "trade_id": trade_id,
+            "recv_ts": pa.array(recv_ts, pa.int64()),
+        },
+        schema=TRADES.schema,
+    )
+
+
+def book_table(
+    *,
+    ts: np.ndarray,
+    seq: np.ndarray,
+    bid_px: np.ndarray,
+    bid_sz: np.ndarray,
+    ask_px: np.ndarray,
+    ask_sz: np.ndarray,
+    recv_ts: np.ndarray,
+) -> pa.Table:
+    return pa.table(
+        {
+            "ts": pa.array(ts, pa.int64()),
+            "seq": pa.array(seq, pa.int64()),
+            "bid_px": _levels(bid_px),
+            "bid_sz": _levels(bid_sz),
+            "ask_px": _levels(ask_px),
+            "ask_sz": _levels(ask_sz),
+            "recv_ts": pa.array(recv_ts, pa.int64()),
+        },
+        schema=BOOK.schema,
+    )
+
+
+def bbo_table(
+    *,
+    ts: np.ndarray,
+    seq: np.ndarray,
+    bid_px: np.ndarray,
+    bid_sz: np.ndarray,
+    ask_px: np.ndarray,
+    ask_sz: np.ndarray,
+    recv_ts: np.ndarray,
+) -> pa.Table:
+    return pa.table(
+        {
+            "ts": pa.array(ts, pa.int64()),
+            "seq": pa.array(seq, pa.int64()),
+            "bid_px": pa.array(bid_px, pa.float64()),
+            "bid_sz": pa.array(bid_sz, pa.float64()),
+            "ask_px": pa.array(ask_px, pa.float64()),
+            "ask_sz": pa.array(ask_sz, pa.float64()),
+            "recv_ts": pa.array(recv_ts, pa.int64()),
+        },
+        schema=BBO.schema,
+    )
+
+
+def funding_table(
+    *,
+    ts: np.ndarray,
+    rate: np.ndarray,
+    interval_s: int,
+    mark_px: np.ndarray,
+    oracle_px: np.ndarray,
+    recv_ts: np.ndarray,
+) -> pa.Table:
+    return pa.table(
+        {
+            "ts": pa.array(ts, pa.int64()),
+            "rate": pa.array(rate, pa.float64()),
+            "interval_s": pa.array(np.full(ts.size, interval_s, dtype=np.int64)),
+            "mark_px": pa.array(mark_px, pa.float64()),
+            "oracle_px": pa.array(oracle_px, pa.float64()),
+            "recv_ts": pa.array(recv_ts, pa.int64()),
+        },
+        schema=FUNDING.schema,
+    )
