@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from calibration.errors import CalibrationError, IdentifiabilityWarning
+from calibration.errors import CalibrationError, ConvergenceWarning, IdentifiabilityWarning
 from calibration.hawkes import (
     MIN_EVENTS_PER_COMPONENT,
     HawkesFit,
@@ -263,6 +263,25 @@ def test_one_term_sum_of_exponentials_is_the_exponential_kernel():
     np.testing.assert_allclose(exp_fit.beta_terms[:, :, 0], exp_fit.beta)
     with pytest.raises(CalibrationError, match="n_terms"):
         fit_hawkes(times, marks, kernel="exp", n_terms=2)
+
+
+def test_explicit_window_sets_the_time_origin_and_length():
+    times, _ = simulate_hawkes_exp(MU_1, ALPHA_1, BETA_1, 3000.0, seed=13)
+    fit = fit_hawkes(times, window=(0.0, 3000.0))  # the simulation window, not first..last
+    assert fit.t_start == 0.0 and fit.T == 3000.0
+    ll, _, _ = row_loglik(times, np.zeros(times.size, dtype=np.int64), 0, fit.mu[0],
+                          fit.alpha[0].copy(), fit.beta[0].copy(), 1, 3000.0, False)
+    assert fit.loglik == pytest.approx(ll, rel=1e-12)
+
+
+def test_newton_stopped_early_warns_and_reports_not_converged(monkeypatch):
+    import calibration.hawkes_kernels as kernels
+
+    monkeypatch.setattr(kernels, "_MAX_NEWTON_ITER", 1)
+    times, _ = simulate_hawkes_exp(MU_1, ALPHA_1, BETA_1, 2000.0, seed=14)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        fit = fit_hawkes(times)
+    assert not fit.converged and fit.to_dict()["converged"] is False
 
 
 # --- stationarity and malformed input ------------------------------------------------
