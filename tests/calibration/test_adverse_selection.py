@@ -283,3 +283,22 @@ def test_bad_side_size_and_flat_mid_are_rejected():
     many = np.arange(1, 80, dtype=np.int64) * 10**9
     with pytest.raises(CalibrationError, match="mid never moved"):
         fit_adverse_selection(many, np.ones(many.size), mid_ts, mid, horizon_s=1.0)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_depth_reached_by_one_sweep_only_is_left_off_the_grid():
+    """200 prints of one sweep at one time share one markout: one event, not 200."""
+    data = simulate_flow(6, duration_s=600.0)
+    t_ns, side, depth = data["t_ns"].copy(), data["side"].copy(), data["depth"].copy()
+    sweep = slice(100, 300)
+    t_ns[sweep] = t_ns[100]
+    side[sweep] = 1.0
+    depth[sweep] = 50.0
+    order = np.argsort(t_ns, kind="stable")
+    fit = fit_adverse_selection(
+        t_ns[order], side[order], data["mid_ts"], data["mid"],
+        trade_depth_bps=depth[order], depth_grid_bps=[0.0, 1.0, 40.0], n_boot=20,
+    )
+    assert fit.addon is not None
+    assert fit.addon.depth_bps == (0.0, 1.0)
+    assert fit.addon.n_events[0] < fit.addon.n_trades[0]

@@ -190,3 +190,35 @@ def test_stoikov_needs_enough_transitions_and_moves():
     flat_bid, flat_ask = np.full(ts.size, 99.995), np.full(ts.size, 100.005)
     with pytest.raises(CalibrationError, match="never sees a mid change"):
         fit_stoikov_microprice(ts, flat_bid, bs, flat_ask, az)
+
+
+def test_regime_coefficients_follow_a_vol_dependent_signal():
+    """Imbalance predicts 0.1 bps per unit in calm stretches and 0.8 in volatile ones."""
+    rng = np.random.default_rng(104)  # not the book's seed: its shocks would echo
+    ts, bp, bs, ap, az = simulate_book(4, n=24_000, beta_bps=0.0)
+    n = ts.size
+    imb = book_imbalance(bs, az, 1)
+    volatile = (np.arange(n) // 1200) % 2 == 1  # 60 s stretches at 20 snapshots/s
+    beta = np.where(volatile, 0.8, 0.1)
+    step = beta * imb + rng.normal(0.0, 1.0, n) * np.where(volatile, 1.5, 0.2)
+    mid = 100.0 * np.exp(np.concatenate(([0.0], np.cumsum(step[:-1]))) / 1e4)
+    offsets = np.arange(bp.shape[1]) * TICK
+    bp = (mid - TICK / 2)[:, None] - offsets
+    ap = (mid + TICK / 2)[:, None] + offsets
+    fit = fit_microprice(ts, bp, bs, ap, az, levels=(1,), horizon_s=0.05,
+                         sample_interval_s=0.05, vol_window_s=10.0)
+    # terciles: about 40% of samples are calm-classified, so the lowest third is calm only
+    low, _, high = fit.regime_coef_bps
+    assert low is not None and high is not None
+    assert low[0] == pytest.approx(0.1, abs=0.05)
+    assert high[0] == pytest.approx(0.8, abs=0.25)
+    assert min(fit.regime_n_obs) > 1000
+
+
+def test_stoikov_warns_when_the_series_is_cut_short():
+    from calibration.errors import ConvergenceWarning
+
+    ts, bp, bs, ap, az = simulate_queue_chain(2, n=5000)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        fit = fit_stoikov_microprice(ts, bp, bs, ap, az, max_terms=2)
+    assert not fit.converged and fit.n_terms == 2
