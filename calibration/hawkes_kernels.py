@@ -40,7 +40,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from calibration.types import Float64Array, Int64Array
+from calibration.types import BoolArray, Float64Array, Int64Array
 
 __all__ = [
     "ALPHA_ZERO",
@@ -468,14 +468,18 @@ def fit_row(
             grad_step *= _MAX_STEP / max(float(np.max(np.abs(grad_step))), 1e-300)
             accepted = _backtrack(evaluate, x, f, g, grad_step, lower, upper)
         if accepted is None:  # no descent left: converged if the gradient is nearly flat
-            flat = bool(np.max(np.abs(g[free])) < 1e3 * _GRAD_TOL)
-            return x, -f * n_target, flat, it, hess_at(x)
+            return x, -f * n_target, _flat(g, free), it, hess_at(x)
         x_new, f_new, g_new, h_new = accepted
-        done = abs(f - f_new) < 1e-15 * max(1.0, abs(f)) and np.allclose(x, x_new, atol=1e-12)
+        stalled = abs(f - f_new) < 1e-15 * max(1.0, abs(f)) and np.allclose(x, x_new, atol=1e-12)
         x, f, g, h = x_new, f_new, g_new, h_new
-        if done:
-            return x, -f * n_target, True, it, hess_at(x)
+        if stalled:  # at the floating-point floor of the objective
+            return x, -f * n_target, _flat(g, free), it, hess_at(x)
     return x, -f * n_target, False, _MAX_NEWTON_ITER, hess_at(x)
+
+
+def _flat(g: Float64Array, free: BoolArray) -> bool:
+    """Projected gradient small enough to call a stalled iteration converged."""
+    return bool(np.max(np.abs(g[free]), initial=0.0) < 1e3 * _GRAD_TOL)
 
 
 def _backtrack(
