@@ -126,7 +126,7 @@ class MarkoutTable:
     vol_window_s : float
         Trailing window of the realised vol, seconds.
     n_obs : int
-        Trades supplied.
+        Trades used (after merging sweeps if asked).
     n_no_vol_history : int
         Trades too early to have a full vol window (left out of the regime curves only).
     """
@@ -283,6 +283,16 @@ def _quantile_buckets(values: Float64Array, n_buckets: int) -> tuple[Int64Array,
     return idx, edges
 
 
+def _merge_sweeps(
+    t_ns: Int64Array, side: Float64Array, size: Float64Array
+) -> tuple[Int64Array, Float64Array, Float64Array]:
+    """One row per (timestamp, side) run, sizes summed; time order kept."""
+    new_run = np.ones(t_ns.size, dtype=bool)
+    new_run[1:] = (t_ns[1:] != t_ns[:-1]) | (side[1:] != side[:-1])
+    starts = np.flatnonzero(new_run)
+    return t_ns[starts], side[starts], np.add.reduceat(size, starts)
+
+
 def markouts(
     trade_ts_ns: npt.ArrayLike,
     trade_side: npt.ArrayLike,
@@ -295,6 +305,7 @@ def markouts(
     n_vol_regimes: int = 3,
     vol_window_s: float = 30.0,
     lag_quantile: float = 0.9,
+    merge_sweeps: bool = False,
 ) -> MarkoutTable:
     """Markout curves with Newey-West standard errors, by side, size bucket and vol regime.
 
@@ -321,6 +332,11 @@ def markouts(
         trade only, so the regime is known when the trade happens).
     lag_quantile : float
         Quantile of the per-trade overlap count used as the HAC lag.
+    merge_sweeps : bool
+        Merge prints with the same timestamp and side into one trade (sizes summed):
+        one aggressive order sweeping several levels prints many trades that all share
+        one markout, so per-print means weight sweeps by their print count. Merged, each
+        aggressive order counts once.
 
     Returns
     -------
@@ -346,6 +362,8 @@ def markouts(
     if np.any(size <= 0.0):
         bad = int(np.flatnonzero(size <= 0)[0])
         raise CalibrationError(f"trade_size must be positive; index {bad} is {size[bad]}")
+    if merge_sweeps:
+        t_ns, side, size = _merge_sweeps(t_ns, side, size)
     if not horizons_s or min(horizons_s) < 0:
         raise CalibrationError(f"horizons_s must be non-empty and >= 0, got {horizons_s}")
     if n_size_buckets < 1 or n_vol_regimes < 1:

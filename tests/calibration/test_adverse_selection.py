@@ -302,3 +302,20 @@ def test_depth_reached_by_one_sweep_only_is_left_off_the_grid():
     assert fit.addon is not None
     assert fit.addon.depth_bps == (0.0, 1.0)
     assert fit.addon.n_events[0] < fit.addon.n_trades[0]
+
+
+def test_merge_sweeps_counts_each_aggressive_order_once():
+    mid_ts = np.array([0, 1, 2, 3], dtype=np.int64) * 10**9
+    mid = np.array([100.0, 100.0, 100.1, 100.1])
+    # a 3-print buy sweep at 1.5 s (+10 bps after it), then one sell at 2.5 s (0 bps)
+    trade_ts = np.array([1.5, 1.5, 1.5, 2.5]) * 10**9
+    side = np.array([1.0, 1.0, 1.0, -1.0])
+    size = np.array([1.0, 2.0, 3.0, 1.0])
+    args = (trade_ts.astype(np.int64), side, size, mid_ts, mid)
+    per_print = markouts(*args, horizons_s=(0.5,), n_vol_regimes=1, vol_window_s=0.5)
+    merged = markouts(*args, horizons_s=(0.5,), n_vol_regimes=1, vol_window_s=0.5,
+                      merge_sweeps=True)
+    assert per_print.n_obs == 4 and merged.n_obs == 2
+    assert merged.size_edges[-1] == pytest.approx(6.0)
+    # too few trades for a HAC mean: the point is left empty rather than made up
+    assert merged.overall.mean_bps == (None,) and merged.overall.n_obs == (2,)

@@ -45,6 +45,10 @@ def test_markout_curves_on_real_flow_are_finite(real_lake, symbol):
     assert first.mean_bps[1] is not None and first.stderr_bps[1] is not None
     assert first.mean_bps[1] > 0.0
     json.dumps(table.to_dict(), allow_nan=False)
+    # one aggressive order prints several trades at one time: merged, there are fewer
+    merged = markouts(t_ns, side, size, mid_ts, mid, merge_sweeps=True)
+    assert merged.n_obs < table.n_obs
+    assert all(m is not None and math.isfinite(m) for m in merged.overall.mean_bps)
 
 
 @pytest.mark.parametrize("symbol", ["BTCUSDT", "ETHUSDT"])
