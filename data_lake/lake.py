@@ -101,7 +101,7 @@ class Lake:
         """
         table_spec = spec(table)
         glob = parquet_glob(self.paths, table_spec.name)
-        select = ", ".join(columns) if columns else "*"
+        select = ", ".join(_quote(c) for c in columns) if columns else "*"
         where: list[str] = []
         params: list[object] = []
         if symbol is not None:
@@ -121,7 +121,7 @@ class Lake:
             where.append("date <= ?")
             params.append(_ns_to_date(end_ns))
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        order = ", ".join(["venue", "symbol", *table_spec.sort])
+        order = ", ".join(_quote(c) for c in ["venue", "symbol", *table_spec.sort])
         con = duckdb.connect()
         try:
             sql = (
@@ -149,6 +149,11 @@ class Lake:
             return con.execute(query).fetchdf()
         finally:
             con.close()
+
+
+def _quote(identifier: str) -> str:
+    """A SQL identifier, quoted (the quarantine table has a column named ``table``)."""
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _ns_to_date(ts_ns: int) -> dt.date:

@@ -115,6 +115,9 @@ class _BinanceImport:
         self.syms: dict[str, _Symbol] = {}
         self.streams: dict[str, int] = {}
         self.file_symbols: set[str] = set()
+        # A depth snapshot names no symbol: one read before any event of the file is
+        # held until the first depth diff says which symbol the file records.
+        self.held: tuple[str, int, bytes, int, dict[str, Any]] | None = None
         self.accepted = {"trades": 0, "book": 0, "bbo": 0}
 
     # -- helpers ---------------------------------------------------------------------
@@ -142,20 +145,16 @@ class _BinanceImport:
             if len(st.books) and (final or len(st.books) >= book_rows):
                 self.s.add_rows("book", st.symbol, st.books.take())
 
-    def snapshot_symbol(self, src: LineSource) -> str | None:
-        if self.only:
-            return self.only
-        if len(self.file_symbols) == 1:
-            return next(iter(self.file_symbols))
-        if not self.file_symbols:
-            guess = src.basename.split("_", 1)[0].split(".", 1)[0].upper()
-            return guess or None
-        return None
+    def release_held(self, symbol: str) -> None:
+        """Apply a snapshot that arrived before any event named the file's symbol."""
+        held, self.held = self.held, None
+        if held is not None:
+            self.rest_snapshot(*held, symbol=symbol)
 
     # -- the book --------------------------------------------------------------------
 
     def emit(self, st: _Symbol, ts: int, seq: int, recv: int, force: bool) -> None:
-        if force or ts - st.last_emit_ts >= self.interval_ns:
+        if force or self.interval_ns == 0 or ts - st.last_emit_ts >= self.interval_ns:
             st.books.append(st.book, ts, seq, recv)
             st.last_emit_ts = ts
 
@@ -360,6 +359,8 @@ class _BinanceImport:
                         t.recv_ts.append(recv)
                         n_trades += 1
                     elif kind == _DEPTH:
+                        if self.held is not None:
+                            self.release_held(s_name)
                         self.file_symbols.add(s_name)
                         try:
                             self.on_diff(st, name, line_no, line, recv, d)
@@ -373,6 +374,11 @@ class _BinanceImport:
                         self.q("unknown", name, line_no, line, f"unknown stream: {stream!r}",
                                s_name, _ms(d.get("T")))
                 self.flush()
+            if self.held is not None:
+                held, self.held = self.held, None
+                self.q("book", held[0], held[1], held[2],
+                       "unknown symbol: a depth snapshot names no symbol and no depth diff "
+                       "in the file does; pass --symbol", None, _ms(held[4].get("T")))
         except TruncatedInputError as err:
             s.errors.append(str(err))
             if err.partial:
@@ -418,12 +424,25 @@ class _BinanceImport:
             self.q("unknown", name, line_no, line,
                    "unknown stream: neither a stream event nor a depth snapshot")
             return
-        symbol = self.snapshot_symbol(src)
-        if symbol is None:
+        if self.only is not None:
+            self.rest_snapshot(name, line_no, line, recv, msg, symbol=self.only)
+        elif len(self.file_symbols) == 1:
+            self.rest_snapshot(name, line_no, line, recv, msg, symbol=next(iter(self.file_symbols)))
+        elif self.file_symbols:
             self.q("book", name, line_no, line,
                    "unknown symbol: a depth snapshot names no symbol and the file has "
-                   f"several ({', '.join(sorted(self.file_symbols))}); pass --symbol")
-            return
+                   f"several ({', '.join(sorted(self.file_symbols))}); pass --symbol",
+                   None, _ms(msg.get("T")))
+        else:
+            if self.held is not None:
+                old = self.held
+                self.q("book", old[0], old[1], old[2],
+                       f"before snapshot: superseded by the snapshot at line {line_no}",
+                       None, _ms(old[4].get("T")))
+            self.held = (name, line_no, line, recv, msg)
+
+    def rest_snapshot(self, name: str, line_no: int, line: bytes, recv: int,
+                      msg: dict[str, Any], *, symbol: str) -> None:
         reason = self.check_symbol(symbol)
         if reason is not None:
             self.q("book", name, line_no, line, reason, None, _ms(msg.get("T")))

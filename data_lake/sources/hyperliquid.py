@@ -141,7 +141,7 @@ class _HyperliquidImport:
             raise _BadRecordError(f"crossed book: best bid {bid_px[0]} >= best ask {ask_px[0]}")
         if bid_px != sorted(bid_px, reverse=True) or ask_px != sorted(ask_px):
             raise _BadRecordError("bad value: levels are not ordered best first")
-        if ts - c.last_book_ts >= self.interval_ns:
+        if self.interval_ns == 0 or ts - c.last_book_ts >= self.interval_ns:
             rows = c.book
             rows.ts.append(ts)
             rows.seq.append(ts // _MS)

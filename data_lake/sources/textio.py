@@ -155,7 +155,7 @@ def iter_line_batches(
     try:
         while True:
             try:
-                chunk = stream.read(chunk_bytes)
+                chunk = stream.read1(chunk_bytes)  # type: ignore[attr-defined]
             except EOFError as exc:
                 raise TruncatedInputError(src.name, line_no, rest, str(exc)) from None
             except (zlib.error, gzip.BadGzipFile, zipfile.BadZipFile, OSError) as exc:

@@ -1,0 +1,376 @@
+"""The ``lake`` command: import recordings, query the catalog, list partitions.
+
+::
+
+    lake import binance data/raw/btcusdt_20240808.gz [--symbol BTCUSDT]
+    lake sql "select symbol, count(*) from trades group by 1" [--format table|csv|json]
+    lake ls
+    lake stats trades
+    lake generate synthetic --symbols BTC,ETH,SOL --days 2 --seed 7
+
+User errors (a missing file, a truncated recording, bad SQL) print what is wrong, where
+(file and line), and what to do, without a traceback, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from data_lake.importing import ImportReport
+from data_lake.lake import Lake
+from data_lake.schemas import DEFAULT_BOOK_DEPTH, TABLES
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="lake",
+    help="The mmcal tick lake: import recordings, query them with SQL, list partitions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+EXIT_USER_ERROR = 2
+
+
+class _State:
+    home: Path | None = None
+
+
+def _lake() -> Lake:
+    return Lake.at(_State.home) if _State.home is not None else Lake.default()
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    return typer.Exit(EXIT_USER_ERROR)
+
+
+@app.callback()
+def main(
+    home: Path | None = typer.Option(
+        None,
+        "--home",
+        envvar="MMCAL_HOME",
+        help="Platform home holding lake/ and lake.duckdb (default ./data).",
+    ),
+) -> None:
+    """The mmcal tick lake."""
+    _State.home = home
+
+
+# -- import ----------------------------------------------------------------------------
+
+
+def _ns_iso(ts: int | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _print_report(report: ImportReport, catalog: Path) -> None:
+    tables = sorted(
+        set(report.accepted) | set(report.rows_written) | set(report.quarantined_by_table)
+    )
+    summary = Table(
+        title=f"{report.importer}: {report.records_in:,} records in {report.seconds:.2f} s "
+        f"({report.records_per_s:,.0f}/s)"
+    )
+    summary.add_column("table")
+    summary.add_column("records accepted", justify="right")
+    summary.add_column("records quarantined", justify="right")
+    summary.add_column("rows written", justify="right")
+    for name in tables:
+        summary.add_row(
+            name,
+            f"{report.accepted.get(name, 0):,}",
+            f"{report.quarantined_by_table.get(name, 0):,}",
+            f"{report.rows_written.get(name, 0):,}",
+        )
+    summary.add_row(
+        "[bold]total",
+        f"[bold]{report.n_accepted:,}",
+        f"[bold]{report.n_quarantined:,}",
+        "",
+    )
+    out.print(summary)
+    if report.quarantined:
+        reasons = Table(title="quarantined records by reason (table: quarantine)")
+        reasons.add_column("reason")
+        reasons.add_column("records", justify="right")
+        for reason, n in sorted(report.quarantined.items(), key=lambda kv: -kv[1]):
+            reasons.add_row(reason, f"{n:,}")
+        out.print(reasons)
+        first = report.examples[0]
+        out.print(f"first: {first.source} line {first.line}: {first.reason}", soft_wrap=True)
+    for key, value in report.notes.items():
+        if value not in ([], None, ""):
+            out.print(f"{key}: {value}", soft_wrap=True)
+    out.print(
+        f"{len(report.partitions)} partition(s) written; catalog {catalog}. "
+        "Next: lake ls, or lake sql \"select * from quarantine limit 5\"",
+        soft_wrap=True,
+    )
+
+
+@app.command("import")
+def import_cmd(
+    source: str = typer.Argument(..., help="binance, hyperliquid or lobster."),
+    paths: list[Path] = typer.Argument(..., help="Recording files (.gz/.zip accepted)."),
+    symbol: str | None = typer.Option(None, "--symbol", help="Import only this symbol."),
+    book_interval_ms: int = typer.Option(
+        0, "--book-interval-ms", min=0, help="At most one book row per N ms (0 = every update)."
+    ),
+    depth: int = typer.Option(DEFAULT_BOOK_DEPTH, "--depth", min=1, help="Book levels per side."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Import raw recordings into the lake; every record is accepted or quarantined."""
+    from data_lake.sources import get_importer
+    from data_lake.sources.textio import InputError
+
+    try:
+        importer = get_importer(source)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise _fail(f"no such file: {', '.join(missing)}; check the path(s)")
+    lake = _lake()
+    total = sum(p.stat().st_size for p in paths)
+    progress = Progress(
+        TextColumn(f"importing {source}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    )
+    try:
+        with progress:
+            task = progress.add_task("import", total=total)
+            report = importer(
+                lake,
+                paths,
+                symbol=symbol,
+                book_interval_ms=book_interval_ms,
+                depth=depth,
+                progress=lambda n: progress.advance(task, n),
+            )
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        _print_report(report, lake.paths.catalog)
+    if report.errors:
+        for message in report.errors:
+            err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+        raise typer.Exit(EXIT_USER_ERROR)
+
+
+# -- sql -------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list):
+        shown = ", ".join(_cell(v) for v in value[:5])
+        return f"[{shown}{', ...' if len(value) > 5 else ''}]"
+    return str(value)
+
+
+@app.command("sql")
+def sql_cmd(
+    query: str = typer.Argument(..., help="SQL over trades, book, bbo, funding, quarantine..."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    max_rows: int = typer.Option(100, "--max-rows", help="Rows shown by --format table."),
+) -> None:
+    """Run a query on a read-only connection to the catalog."""
+    import duckdb
+
+    if fmt not in ("table", "csv", "json"):
+        raise _fail(f"--format must be table, csv or json, not {fmt!r}")
+    try:
+        frame = _lake().sql(query)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise _fail(
+            f"the query failed: {first}. Tables: {', '.join(TABLES)} (quote the quarantine "
+            'column "table"); try lake ls'
+        ) from None
+    if fmt == "csv":
+        out.file.write(frame.to_csv(index=False))
+        return
+    if fmt == "json":
+        out.file.write(frame.to_json(orient="records", date_format="iso") + "\n")
+        return
+    table = Table()
+    for col in frame.columns:
+        table.add_column(str(col))
+    for row in frame.head(max_rows).itertuples(index=False):
+        table.add_row(*(_cell(v) for v in row))
+    out.print(table)
+    if len(frame) > max_rows:
+        out.print(f"{len(frame):,} rows, first {max_rows} shown (--max-rows, or --format csv)")
+
+
+# -- ls / stats ------------------------------------------------------------------------
+
+
+@app.command("ls")
+def ls_cmd() -> None:
+    """List partitions: rows, time range and size, from the Parquet footers."""
+    import pyarrow.parquet as pq
+
+    lake = _lake()
+    table = Table(title=f"lake {lake.root}")
+    for col in ("table", "venue", "symbol", "date", "rows", "first ts (UTC)", "last ts (UTC)",
+                "MB"):
+        table.add_column(col, justify="right" if col in ("rows", "MB") else "left")
+    n = 0
+    for name in TABLES:
+        files = lake.paths.table_root(name).glob("venue=*/symbol=*/date=*/data.parquet")
+        for path in sorted(files):
+            meta = pq.ParquetFile(path).metadata
+            lo, hi = _ts_range(meta)
+            parts = {k: v for k, _, v in (p.partition("=") for p in path.parts[-4:-1])}
+            table.add_row(name, parts["venue"], parts["symbol"], parts["date"],
+                          f"{meta.num_rows:,}", _ns_iso(lo), _ns_iso(hi),
+                          f"{path.stat().st_size / 1e6:.2f}")
+            n += 1
+    if n == 0:
+        out.print(f"the lake at {lake.root} is empty; try lake import binance FILE.gz "
+                  "or lake generate synthetic")
+        return
+    out.print(table)
+
+
+def _ts_range(meta: Any) -> tuple[int | None, int | None]:
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    if "ts" not in names:
+        return None, None
+    col = names.index("ts")
+    lo: int | None = None
+    hi: int | None = None
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(col).statistics
+        if stats is None or not stats.has_min_max:
+            continue
+        lo = stats.min if lo is None else min(lo, stats.min)
+        hi = stats.max if hi is None else max(hi, stats.max)
+    return lo, hi
+
+
+@app.command("stats")
+def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
+    """Per-symbol counts and time ranges, and per-column summaries of one table."""
+    if table_name not in TABLES:
+        raise _fail(f"unknown table {table_name!r}; tables: {', '.join(TABLES)}")
+    lake = _lake()
+    per_symbol = lake.sql(
+        f"SELECT venue, symbol, count(*) AS rows, min(ts) AS first_ts, max(ts) AS last_ts "
+        f"FROM {table_name} GROUP BY ALL ORDER BY ALL"
+    )
+    if per_symbol.empty:
+        out.print(f"table {table_name} is empty; try lake import or lake generate synthetic")
+        return
+    t = Table(title=f"{table_name}: rows by venue and symbol")
+    for col in ("venue", "symbol", "rows", "first ts (UTC)", "last ts (UTC)"):
+        t.add_column(col)
+    for row in per_symbol.itertuples(index=False):
+        first = None if row.first_ts != row.first_ts else int(row.first_ts)
+        last = None if row.last_ts != row.last_ts else int(row.last_ts)
+        t.add_row(str(row.venue), str(row.symbol), f"{row.rows:,}", _ns_iso(first), _ns_iso(last))
+    out.print(t)
+    if table_name == "quarantine":
+        reasons = lake.sql(
+            "SELECT \"table\", split_part(reason, ':', 1) AS reason, count(*) AS n "
+            "FROM quarantine GROUP BY ALL ORDER BY n DESC"
+        )
+        r = Table(title="quarantined records by table and reason")
+        for col in ("table", "reason", "records"):
+            r.add_column(col)
+        for row in reasons.itertuples(index=False):
+            r.add_row(str(row.table), str(row.reason), f"{row.n:,}")
+        out.print(r)
+        return
+    summary = lake.sql(f"SUMMARIZE SELECT * EXCLUDE (venue, symbol) FROM {table_name}")
+    s = Table(title=f"{table_name}: columns")
+    cols = ["column_name", "column_type", "min", "max", "avg", "null_percentage"]
+    for col in cols:
+        s.add_column(col)
+    for row in summary[cols].itertuples(index=False):
+        s.add_row(*(_cell(v)[:40] for v in row))
+    out.print(s)
+
+
+# -- generate --------------------------------------------------------------------------
+
+
+@app.command("generate")
+def generate_cmd(
+    source: str = typer.Argument("synthetic", help="Only 'synthetic'."),
+    symbols: str | None = typer.Option(None, "--symbols", help="Comma-separated, e.g. BTC,ETH."),
+    days: int = typer.Option(1, "--days", min=1, help="Trading days to simulate."),
+    seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same lake)."),
+    start: str | None = typer.Option(None, "--start", help="First day, YYYY-MM-DD."),
+) -> None:
+    """Simulate a market with known ground truth into the lake (deterministic)."""
+    if source != "synthetic":
+        raise _fail(f"lake generate knows only 'synthetic', not {source!r}")
+    try:
+        start_day = dt.date.fromisoformat(start) if start else None
+    except ValueError:
+        raise _fail(f"--start {start!r} is not a date; use YYYY-MM-DD") from None
+    try:
+        from data_lake.sources import synthetic
+    except ImportError as exc:
+        raise _fail(f"the synthetic generator is not available ({exc})") from None
+    symbol_list = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
+    lake = _lake()
+    try:
+        result = synthetic.generate_to_lake(
+            lake, symbols=symbol_list, days=days, seed=seed, start=start_day
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    rows = getattr(result, "rows", {}) or {}
+    t = Table(title=f"synthetic: seed {seed}, {days} day(s)")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in rows.items():
+        t.add_row(str(name), f"{int(n):,}")
+    out.print(t)
+    out.print(str(result), soft_wrap=True)
+    out.print(f"catalog {lake.paths.catalog}; next: lake ls", soft_wrap=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("COLUMNS", "120")
+    app()
