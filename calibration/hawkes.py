@@ -40,6 +40,7 @@ __all__ = [
     "ALPHA_MAX_OFFDIAG",
     "BETA_MAX_PER_GAP",
     "BETA_MIN_PER_WINDOW",
+    "LJUNG_BOX_LAGS",
     "MIN_EVENTS_PER_COMPONENT",
     "MU0_FRACTION",
     "SUMEXP_DECAY_SPREAD",
@@ -68,6 +69,8 @@ BETA_MIN_PER_WINDOW = 0.1
 BETA_MAX_PER_GAP = 100.0
 #: Off-diagonal branching entries may exceed 1 in a stationary matrix; diagonal ones may not.
 ALPHA_MAX_OFFDIAG = 20.0
+#: Lags of the Ljung-Box test on each component's residual sequence.
+LJUNG_BOX_LAGS = 10
 _KERNELS = ("exp", "sumexp")
 
 
@@ -106,6 +109,10 @@ class HawkesFit:
         time-rescaled inter-event residuals against Exp(1).
     ks_stat_pooled, ks_pvalue_pooled : float
         The same for all components' residuals pooled.
+    lb_stat, lb_pvalue : Float64Array
+        ``(d,)`` Ljung-Box statistic and chi-square p-value (``LJUNG_BOX_LAGS`` lags) of
+        autocorrelation in each component's residual sequence, which must be i.i.d. under
+        the model; it catches a switching baseline that the K-S test misses.
     n_obs : int
         Events fitted (after merging).
     n_per_component : tuple[int, ...]
@@ -139,6 +146,8 @@ class HawkesFit:
     ks_pvalue: Float64Array
     ks_stat_pooled: float
     ks_pvalue_pooled: float
+    lb_stat: Float64Array
+    lb_pvalue: Float64Array
     n_obs: int
     n_per_component: tuple[int, ...]
     n_merged: int
@@ -168,7 +177,7 @@ class HawkesFit:
         out: dict[str, Any] = {"kernel": self.kernel, "dim": self.dim, "n_terms": self.n_terms}
         for key in ("mu", "alpha", "beta", "alpha_terms", "beta_terms", "half_life_s",
                     "loglik", "branching_ratio", "ks_stat", "ks_pvalue", "ks_stat_pooled",
-                    "ks_pvalue_pooled"):
+                    "ks_pvalue_pooled", "lb_stat", "lb_pvalue"):
             out[key] = _plain(getattr(self, key))
         for key in ("stderr", "ci_lower", "ci_upper"):
             out[key] = {k: _plain(v) for k, v in getattr(self, key).items()}
@@ -198,8 +207,10 @@ class HawkesFit:
                 lines.append(f"{name:<20}{est[idx]:>13.6g}{self.stderr[key][idx]:>12.4g}"
                              f"{f'[{lo:.5g}, {hi:.5g}]':>28}")
         ks = ", ".join(f"{p:.3g}" for p in self.ks_pvalue)
+        lb = ", ".join(f"{p:.3g}" for p in self.lb_pvalue)
         lines.append(f"time-rescaling K-S vs Exp(1): p per component [{ks}], "
                      f"pooled p={self.ks_pvalue_pooled:.3g} (D={self.ks_stat_pooled:.4f})")
+        lines.append(f"residual Ljung-Box ({LJUNG_BOX_LAGS} lags): p per component [{lb}]")
         return "\n".join(lines)
 
 
@@ -270,9 +281,10 @@ def fit_hawkes(
     its decay unidentified: both get NaN errors and an IdentifiabilityWarning.
 
     Goodness of fit: by the time-rescaling theorem the compensator increments between
-    successive events of each component are i.i.d. Exp(1) under the model; their K-S test
-    is reported per component and pooled. It tests the marginal law only: a baseline that
-    switches regimes is absorbed by a near-critical branching ratio instead.
+    successive events of each component are i.i.d. Exp(1) under the model. Their K-S test
+    (per component and pooled) checks the marginal law; it is weak against a baseline that
+    switches regimes, which a near-critical branching ratio absorbs, so a Ljung-Box test of
+    the residuals' autocorrelation is reported too.
     """
     if kernel not in _KERNELS:
         raise CalibrationError(f"kernel {kernel!r} is not supported; use one of {_KERNELS}")
@@ -379,6 +391,7 @@ def fit_hawkes(
     residuals = rescaled_residuals(rel, m_arr, mu, a_terms, b_terms)
     ks = [_ks_exp1(r) for r in residuals]
     pooled = ks[0] if d == 1 else _ks_exp1(np.concatenate(residuals))
+    lb = [_ljung_box(r, LJUNG_BOX_LAGS) for r in residuals]
     return HawkesFit(
         mu=_frozen(mu), alpha=_frozen(alpha), beta=_frozen(beta),
         alpha_terms=_frozen(est["alpha_terms"]), beta_terms=_frozen(est["beta_terms"]),
@@ -389,6 +402,8 @@ def fit_hawkes(
         ks_stat=_frozen(np.array([k[0] for k in ks])),
         ks_pvalue=_frozen(np.array([k[1] for k in ks])),
         ks_stat_pooled=pooled[0], ks_pvalue_pooled=pooled[1],
+        lb_stat=_frozen(np.array([q[0] for q in lb])),
+        lb_pvalue=_frozen(np.array([q[1] for q in lb])),
         n_obs=int(t_arr.shape[0]), n_per_component=tuple(int(c) for c in counts),
         n_merged=int(n_merged), T=float(T), t_start=float(t_start),
         converged=bool(converged), n_iter=int(n_iter), kernel=kernel,
@@ -469,6 +484,18 @@ def _ks_exp1(residuals: Float64Array) -> tuple[float, float]:
     cdf = -np.expm1(-x)
     stat = float(max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n)))
     return stat, float(stats.kstwo.sf(stat, n))
+
+
+def _ljung_box(residuals: Float64Array, lags: int) -> tuple[float, float]:
+    """Ljung-Box ``Q = n (n + 2) sum_k rho_k^2 / (n - k)`` over lags 1..``lags``, chi2 p-value."""
+    x = residuals - residuals.mean()
+    n = x.shape[0]
+    denom = float(x @ x)
+    if n <= lags + 1 or denom <= 0.0:
+        return math.nan, math.nan
+    rho = np.array([float(x[:-k] @ x[k:]) / denom for k in range(1, lags + 1)])
+    q = float(n * (n + 2) * np.sum(rho**2 / (n - np.arange(1, lags + 1))))
+    return q, float(stats.chi2.sf(q, lags))
 
 
 def _effective_decay(a_terms: Float64Array, b_terms: Float64Array) -> Float64Array:

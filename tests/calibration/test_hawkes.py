@@ -395,12 +395,21 @@ def test_residuals_are_exponential_on_well_specified_data_and_not_on_a_renewal_p
     assert bad.ks_pvalue_pooled < 1e-10
 
 
-def test_regime_switching_poisson_reads_as_near_critical_excitation():
+def test_regime_switching_poisson_is_caught_by_residual_autocorrelation_not_by_ks():
     # A known trap (Filimonov & Sornette 2015): baseline shifts are absorbed by a near-critical
-    # branching ratio; residual K-S is weak against it, so the branching ratio is the flag.
+    # branching ratio, and the marginal K-S test passes; the residuals stay autocorrelated.
     times = simulate_regime_switching_poisson((0.2, 20.0), 10.0, 2000.0, seed=1)
     fit = fit_hawkes(times)
     assert fit.branching_ratio > 0.9
+    assert fit.ks_pvalue_pooled > 0.01
+    assert fit.lb_pvalue[0] < 1e-10
+
+
+def test_residual_autocorrelation_test_passes_on_well_specified_data():
+    times, marks = simulate_hawkes_exp(MU_2, ALPHA_2, BETA_2, 3000.0, seed=8)
+    fit = fit_hawkes(times, marks)
+    assert np.all(fit.lb_pvalue > 0.01)
+    assert "Ljung-Box" in fit.summary()
 
 
 def test_rescaled_residuals_sum_to_the_compensator_at_the_last_event():
