@@ -59,6 +59,7 @@ _SQRT_PI = math.sqrt(math.pi)
 # Lognormal curvature floor (in units where mean t = 1): below it the law is the power law
 # to 1e-6 over the data range, and the erfcx arguments stay below ~1e3.
 _A_FLOOR = 1e-6
+_GRAD_TOL = 1e-8  # Newton stops when the mean-log-likelihood gradient is below this
 
 
 # ----------------------------------------------------------------------------- K-S
@@ -363,8 +364,9 @@ def lognormal_fit(t1: float, t2: float, n: int, *, start: tuple[float, float] | 
 
     Notes
     -----
-    Maximises ``-a t2 - b t1 - log Z(a, b)`` over ``a >= a_floor``, b free, by L-BFGS-B with
-    the analytic gradient ``(E[t^2] - t2, E[t] - t1)``. The problem is scaled so mean t = 1.
+    Maximises ``-a t2 - b t1 - log Z(a, b)`` over ``a >= a_floor``, b free: damped projected
+    Newton (:func:`lognormal_fit_batch`), then L-BFGS-B with the analytic gradient
+    ``(E[t^2] - t2, E[t] - t1)`` if Newton fails. Scaled so mean t = 1.
     """
     if not (t1 > 0.0):
         raise CalibrationError(f"lognormal: all {n} tail depths equal xmin; nothing to fit")
@@ -376,6 +378,16 @@ def lognormal_fit(t1: float, t2: float, n: int, *, start: tuple[float, float] | 
     else:
         x0 = np.array([max(start[0] * scale * scale, 2.0 * _A_FLOOR), start[1] * scale])
 
+    # damped Newton first (concave problem); bounded quasi-Newton if it does not converge
+    a_n, b_n, ok = lognormal_fit_batch(
+        np.array([t1]), np.array([t2]),
+        LognormalParams(x0[0] / scale**2, x0[1] / scale, False), max_iter=200,
+    )
+    if ok[0]:
+        a_s, b_s = float(a_n[0]) * scale**2, float(b_n[0]) * scale
+        return LognormalParams(a=a_s / scale**2, b=b_s / scale,
+                               at_boundary=a_s <= _A_FLOOR * 1.0001)
+
     def negll(theta: Float64Array) -> tuple[float, Float64Array]:
         a, b = np.array([theta[0]]), np.array([theta[1]])
         e1, e2 = _moments(a, b)
@@ -386,7 +398,10 @@ def lognormal_fit(t1: float, t2: float, n: int, *, start: tuple[float, float] | 
         negll, x0, jac=True, method="L-BFGS-B", bounds=[(_A_FLOOR, None), (None, None)],
         options={"maxiter": 500, "gtol": 1e-10, "ftol": 1e-14},
     )
-    if not res.success and not np.all(np.abs(res.jac) < 1e-5):
+    grad = np.array(res.jac, dtype=np.float64)
+    if res.x[0] <= _A_FLOOR * 1.0001 and grad[0] > 0.0:
+        grad[0] = 0.0  # KKT at the power-law boundary: the curvature wants to go negative
+    if not res.success and not np.all(np.abs(grad) < 1e-5):
         warnings.warn(
             f"lognormal MLE did not converge: {res.message}", ConvergenceWarning, stacklevel=3
         )
@@ -468,11 +483,20 @@ def lognormal_fit_batch(
         det = h_aa * h_bb - h_ab * h_ab
         d_a = -(h_bb * g_a - h_ab * g_b) / det
         d_b = -(h_aa * g_b - h_ab * g_a) / det
-        clip = a + d_a < _A_FLOOR
-        d_a = np.where(clip, _A_FLOOR - a, d_a)
-        d_b = np.where(clip, -g_b / h_bb, d_b)
-        bad = ~np.isfinite(d_a) | ~np.isfinite(d_b) | (det <= 0.0)
+        # active set on a >= floor: at the floor with Newton pointing below it, move b alone;
+        # otherwise shorten the Newton step so that it stops on the floor
+        at_floor = a <= _A_FLOOR * (1.0 + 1e-12)
+        out = a + d_a < _A_FLOOR
+        pin = at_floor & out
+        shrink = np.where(out & ~pin, (_A_FLOOR - a) / np.where(out, d_a, -1.0), 1.0)
+        d_a = np.where(pin, 0.0, d_a * shrink)
+        d_b = np.where(pin, -g_b / h_bb, d_b * shrink)
+        bad = ~np.isfinite(d_a) | ~np.isfinite(d_b) | (det <= 0.0) | (h_bb >= 0.0)
         d_a, d_b = np.where(bad, 0.0, d_a), np.where(bad, 0.0, d_b)
+        kkt = (np.abs(g_b) <= _GRAD_TOL) & ((np.abs(g_a) <= _GRAD_TOL) | (at_floor & (g_a < 0)))
+        converged = kkt & ~bad
+        if converged.all():
+            break
         step = np.ones(a.size)
         for _ in range(40):
             a_new = np.maximum(a + step * d_a, _A_FLOOR)
@@ -482,12 +506,9 @@ def lognormal_fit_batch(
             if not worse.any():
                 break
             step = np.where(worse, 0.5 * step, step)
-        a, b, f = a_new, b_new, np.where(worse, f, f_new)
-        converged = (np.abs(step * d_a) <= 1e-9 * a) & (np.abs(step * d_b) <= 1e-9 * (np.abs(b)
-                                                                                    + 1e-3))
-        converged &= ~bad
-        if converged.all():
-            break
+        a = np.where(worse, a, a_new)
+        b = np.where(worse, b, b_new)
+        f = np.where(worse, f, f_new)
     return a / (scale * scale), b / scale, converged
 
 

@@ -237,7 +237,9 @@ class BookDepthFit:
         R^2 of the pooled regression.
     A : float or None
         Rate of orders at the touch per second, if ``market_order_rate_per_s`` was given.
-    n_snapshots, n_points : int
+    n_snapshots : int
+    n_points : int
+        Level averages used (both sides).
     order_size_alpha : float
     """
 
@@ -265,10 +267,20 @@ class BookDepthFit:
 def _side_points(
     px: Float64Array, sz: Float64Array, mid: Float64Array
 ) -> tuple[Float64Array, Float64Array]:
+    """Mean depth (bps) and mean ln cumulative size of each level, over the snapshots.
+
+    Averaging per level first fits the book's average shape; snapshot-to-snapshot noise in
+    the sizes would otherwise dominate the R^2.
+    """
     depth = np.abs(px - mid[:, None]) / mid[:, None] * _BPS
     ok = np.isfinite(px) & np.isfinite(sz) & (sz > 0.0)
     cum = np.cumsum(np.where(ok, sz, 0.0), axis=1)
-    return depth[ok], np.log(cum[ok])
+    log_cum = np.log(np.where(ok, cum, 1.0))
+    count = ok.sum(axis=0)
+    keep = count > 0
+    mean_depth = np.where(ok, depth, 0.0).sum(axis=0)[keep] / count[keep]
+    mean_log_cum = np.where(ok, log_cum, 0.0).sum(axis=0)[keep] / count[keep]
+    return mean_depth, mean_log_cum
 
 
 def _slope(depth: Float64Array, log_cum: Float64Array, what: str) -> tuple[float, float]:
@@ -295,6 +307,9 @@ def book_depth_kappa(
     market_order_rate_per_s: float | None = None,
 ) -> BookDepthFit:
     """kappa from the L2 depth profile: regress ln(cumulative size) on depth.
+
+    Each level's depth and ln cumulative size are averaged over the snapshots, then
+    ``ln C = c + K delta`` is fitted by least squares per side and pooled.
 
     Parameters
     ----------
