@@ -40,16 +40,14 @@ ALPHA_2 = np.array([[0.4, 0.2], [0.3, 0.3]])
 BETA_2 = np.array([[2.0, 5.0], [1.0, 3.0]])
 
 
-def _flat(fit: HawkesFit) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Estimates, stderr, CI bounds flattened in the order mu, alpha, beta."""
-    def cat(parts: dict[str, np.ndarray] | None, est: bool = False) -> np.ndarray:
-        if est:
-            return np.concatenate([fit.mu.ravel(), fit.alpha.ravel(), fit.beta.ravel()])
-        assert parts is not None
-        return np.concatenate([parts["mu"].ravel(), parts["alpha"].ravel(),
-                               parts["beta"].ravel()])
-
-    return cat(None, True), cat(fit.stderr), cat(fit.ci_lower), cat(fit.ci_upper)
+def _flat(
+    fit: HawkesFit, keys: tuple[str, ...] = ("mu", "alpha", "beta")
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates, stderr and CI bounds of ``keys``, each flattened and concatenated."""
+    estimates = {k: getattr(fit, k) for k in keys}
+    est, se, lo, hi = (np.concatenate([np.ravel(part[k]) for k in keys])
+                       for part in (estimates, fit.stderr, fit.ci_lower, fit.ci_upper))
+    return est, se, lo, hi
 
 
 def _truth(mu: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -458,9 +456,7 @@ def test_recovery_over_30_seeds_is_unbiased_with_calibrated_intervals(mu, alpha,
         fit = fit_hawkes(times, marks if mu.size > 1 else None, kernel=kernel)
         assert fit.converged
         assert fit.n_obs > 15000
-        estimates = {k: getattr(fit, k) for k in keys}
-        est, se, lo, hi = (np.concatenate([np.ravel(part[k]) for k in keys])
-                           for part in (estimates, fit.stderr, fit.ci_lower, fit.ci_upper))
+        est, se, lo, hi = _flat(fit, keys)
         z_scores.append((est - truth) / se)
         covered.append((lo <= truth) & (truth <= hi))
     z = np.array(z_scores)
