@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -74,6 +75,10 @@ def main(
 ) -> None:
     """The mmcal tick lake."""
     _State.home = home
+    # Piped or captured output is not limited to rich's default 80 columns.
+    for console in (out, err):
+        if not console.is_terminal:
+            console.width = 160
 
 
 # -- import ----------------------------------------------------------------------------
@@ -249,10 +254,10 @@ def ls_cmd() -> None:
     import pyarrow.parquet as pq
 
     lake = _lake()
-    table = Table(title=f"lake {lake.root}")
-    for col in ("table", "venue", "symbol", "date", "rows", "first ts (UTC)", "last ts (UTC)",
-                "MB"):
-        table.add_column(col, justify="right" if col in ("rows", "MB") else "left")
+    table = Table(title=f"lake {lake.root}", box=box.SIMPLE_HEAD)
+    for col in ("table", "venue", "symbol", "date", "rows", "first (UTC)", "last (UTC)", "MB"):
+        table.add_column(col, justify="right" if col in ("rows", "MB") else "left",
+                         overflow="fold")
     n = 0
     for name in TABLES:
         files = lake.paths.table_root(name).glob("venue=*/symbol=*/date=*/data.parquet")
@@ -261,7 +266,7 @@ def ls_cmd() -> None:
             lo, hi = _ts_range(meta)
             parts = {k: v for k, _, v in (p.partition("=") for p in path.parts[-4:-1])}
             table.add_row(name, parts["venue"], parts["symbol"], parts["date"],
-                          f"{meta.num_rows:,}", _ns_iso(lo), _ns_iso(hi),
+                          f"{meta.num_rows:,}", _ns_iso(lo)[11:], _ns_iso(hi)[11:],
                           f"{path.stat().st_size / 1e6:.2f}")
             n += 1
     if n == 0:
@@ -269,6 +274,13 @@ def ls_cmd() -> None:
                   "or lake generate synthetic")
         return
     out.print(table)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _ts_range(meta: Any) -> tuple[int | None, int | None]:
@@ -303,10 +315,14 @@ def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
     t = Table(title=f"{table_name}: rows by venue and symbol")
     for col in ("venue", "symbol", "rows", "first ts (UTC)", "last ts (UTC)"):
         t.add_column(col)
-    for row in per_symbol.itertuples(index=False):
-        first = None if row.first_ts != row.first_ts else int(row.first_ts)
-        last = None if row.last_ts != row.last_ts else int(row.last_ts)
-        t.add_row(str(row.venue), str(row.symbol), f"{row.rows:,}", _ns_iso(first), _ns_iso(last))
+    for rec in per_symbol.to_dict("records"):
+        t.add_row(
+            str(rec["venue"]),
+            str(rec["symbol"]),
+            f"{int(rec['rows']):,}",
+            _ns_iso(_int_or_none(rec["first_ts"])),
+            _ns_iso(_int_or_none(rec["last_ts"])),
+        )
     out.print(t)
     if table_name == "quarantine":
         reasons = lake.sql(

@@ -87,7 +87,8 @@ def lobster_pairs(sources: Sequence[LineSource]) -> tuple[list[_Pair], list[str]
         if m is None:
             skipped.append(src.name)
             continue
-        key = src.basename.replace("_message_", "_X_").replace("_orderbook_", "_X_")
+        stem = src.basename.removesuffix(".gz")
+        key = stem.replace("_message_", "_X_").replace("_orderbook_", "_X_")
         pair = pairs.setdefault(
             key,
             _Pair(m["symbol"], dt.date.fromisoformat(m["date"]), int(m["levels"])),
@@ -99,7 +100,8 @@ def lobster_pairs(sources: Sequence[LineSource]) -> tuple[list[_Pair], list[str]
             assert have is not None
             missing = "orderbook" if pair.orderbook is None else "message"
             raise InputError(
-                f"{have.name}: no matching {missing} file ({key.replace('_X_', f'_{missing}_')}); "
+                f"{have.name}: no matching {missing} file "
+                f"({key.replace('_X_', f'_{missing}_')}); "
                 "pass both files of the pair (or the zip holding them)",
                 source=have.name,
             )
