@@ -7,6 +7,8 @@ on a fresh lake. The catalog is rebuilt after every write; it holds no data itse
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,6 +115,13 @@ def refresh_catalog(paths: LakePaths) -> Path:
         for view in _JSON_VIEWS.values()
     ]
 
+    # Views read globs, so they only change when a table gains its first file (or a
+    # JSON view is registered): skip the catalog write when the SQL is what it was.
+    digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
+    stamp = paths.home / ".lake.duckdb.views"
+    if paths.catalog.exists() and stamp.exists() and stamp.read_text() == digest:
+        return paths.catalog
+
     def _run() -> None:
         con = duckdb.connect(str(paths.catalog))
         try:
@@ -124,6 +133,9 @@ def refresh_catalog(paths: LakePaths) -> Path:
             con.close()
 
     _retry_locked(_run)
+    tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(digest)
+    os.replace(tmp, stamp)
     return paths.catalog
 
 

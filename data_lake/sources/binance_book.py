@@ -56,12 +56,10 @@ class _Side:
         levels = self.levels
         top = self.top
         is_bid = self.is_bid
-        for level in updates:
-            px_s, sz_s = level[0], level[1]
+        inf = _INF
+        for px_s, sz_s in updates:
             px = float(px_s)
             sz = float(sz_s)
-            if not (0.0 < px < _INF) or not (0.0 <= sz < _INF):
-                return f"non-positive price or size: level [{px_s}, {sz_s}]"
             if sz == 0.0:
                 if px in levels:
                     del levels[px]
@@ -70,8 +68,12 @@ class _Side:
                         if len(top) < self.depth and len(levels) > len(top):
                             self.refill()
                             top = self.top
+            elif not 0.0 < sz < inf:
+                return f"non-positive price or size: level [{px_s}, {sz_s}]"
             elif px in levels:
-                levels[px] = sz
+                levels[px] = sz  # the common case: a size change at a known level
+            elif not 0.0 < px < inf:
+                return f"non-positive price or size: level [{px_s}, {sz_s}]"
             else:
                 n = len(levels)
                 levels[px] = sz
