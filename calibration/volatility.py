@@ -56,6 +56,8 @@ __all__ = [
 
 # Variance constant of BV: pi^2/4 + pi - 3 (BNS 2006); of RV: 2.
 _NU_BV = math.pi**2 / 4.0 + math.pi - 3.0
+# Above this share of exactly-zero returns the Student-t fit is skipped (None).
+_MAX_ZERO_SHARE_T = 0.2
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ class ScaleEstimate:
     sigma_total_bps, sigma_clean_bps : ``sqrt(RV/T)``, ``sqrt(BV/T)``, bps per sqrt(s).
     sigma_up_bps, sigma_down_bps : ``sqrt(2 RS±/T)``.
     jump : the BNS test and jump-direction summary (signed jump share, up/down jump var).
-    student_t : fat-tail fit of these returns (None when not requested or too few).
+    student_t : fat-tail fit of these returns (None when not requested, fewer than 50
+        returns, or more than 20 % of them exactly zero from price discreteness).
     """
 
     label: str
@@ -208,7 +211,9 @@ def scale_estimate(sampled: SampledReturns, *, fit_t: bool = True) -> ScaleEstim
     up, down = realized_semivariance(r)
     sig_t, sig_c = math.sqrt(rv / duration), math.sqrt(bv / duration)
     t_fit: StudentTFit | None = None
-    if fit_t and n >= 50 and np.count_nonzero(r) > 0.1 * n:
+    # A continuous t cannot describe the point mass at zero that tick discreteness puts in
+    # short-interval returns (it runs df to its lower bound): fit only where zeros are rare.
+    if fit_t and n >= 50 and np.count_nonzero(r == 0.0) <= _MAX_ZERO_SHARE_T * n:
         t_fit = fit_student_t(r)
     return ScaleEstimate(
         label=sampled.label,
