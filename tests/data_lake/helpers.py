@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from data_lake.importing import ImportReport
 from data_lake.lake import Lake
@@ -18,9 +19,10 @@ def assert_accounted(report: ImportReport) -> None:
     assert sum(report.quarantined_by_table.values()) == report.n_quarantined
 
 
-def quarantine_rows(lake: Lake) -> list[dict[str, object]]:
+def quarantine_rows(lake: Lake) -> list[dict[str, Any]]:
     frame = lake.frame("quarantine")
-    return frame.sort_values(["line", "reason"]).to_dict("records")  # type: ignore[no-any-return]
+    records = frame.sort_values(["line", "reason"]).to_dict("records")
+    return [{str(k): v for k, v in rec.items()} for rec in records]
 
 
 def lake_digest(lake: Lake) -> dict[str, str]:

@@ -30,16 +30,16 @@ def test_rebuilds_the_book_from_the_snapshot_and_the_diff_that_bridges_it(
     assert report.quarantined == {"before snapshot": 1}
     book = lake.frame("book", symbol="BTCUSDT")
     assert book["seq"].tolist() == [102, 100, 105]  # sorted by ts: diff 2 is older
-    by_seq = book.set_index("seq")
+    by_seq = {int(r["seq"]): r for r in book.to_dict("records")}
     # Snapshot (lastUpdateId 100), then diff U=96..u=102 received before it.
-    assert by_seq.loc[100, "bid_px"].tolist() == [100.0, 99.9, 99.8]
-    assert by_seq.loc[102, "bid_sz"].tolist() == [1.0, 2.5, 3.0]
-    assert by_seq.loc[102, "ask_px"].tolist() == [100.1, 100.2, 100.3]
+    assert list(by_seq[100]["bid_px"]) == [100.0, 99.9, 99.8]
+    assert list(by_seq[102]["bid_sz"]) == [1.0, 2.5, 3.0]
+    assert list(by_seq[102]["ask_px"]) == [100.1, 100.2, 100.3]
     # Diff 103..105 removes the 100.00 bid and adds an ask at 100.15.
-    assert by_seq.loc[105, "bid_px"].tolist() == [99.9, 99.8]
-    assert by_seq.loc[105, "ask_px"].tolist() == [100.1, 100.15, 100.2, 100.3]
-    assert by_seq.loc[105, "ts"] == T0_NS + 6 * 1_000_000
-    assert by_seq.loc[105, "recv_ts"] == R0_NS + 6 * 1_000_000
+    assert list(by_seq[105]["bid_px"]) == [99.9, 99.8]
+    assert list(by_seq[105]["ask_px"]) == [100.1, 100.15, 100.2, 100.3]
+    assert by_seq[105]["ts"] == T0_NS + 6 * 1_000_000
+    assert by_seq[105]["recv_ts"] == R0_NS + 6 * 1_000_000
 
 
 def test_trades_take_side_from_the_maker_flag_and_exchange_time(tmp_path: Path) -> None:

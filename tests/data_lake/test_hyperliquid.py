@@ -24,8 +24,8 @@ def test_snapshots_trades_and_funding_land_in_their_tables(tmp_path: Path) -> No
     assert report.records_in == 5  # 2 books + 2 trades in one message + 1 ctx
     assert report.accepted == {"book": 2, "funding": 1, "trades": 2}
     book = lake.frame("book", symbol="BTC", venue="hyperliquid")
-    assert book["bid_px"].iloc[0].tolist() == [105055.0, 105054.0]
-    assert book["ask_sz"].iloc[0].tolist() == [6.3, 0.1]
+    assert list(book["bid_px"].iloc[0]) == [105055.0, 105054.0]
+    assert list(book["ask_sz"].iloc[0]) == [6.3, 0.1]
     assert book["ts"].tolist() == [H0_NS + 1_000_000, H0_NS + 4_000_000]
     trades = lake.frame("trades", symbol="BTC")
     assert trades["side"].tolist() == [1, -1]  # B = buy aggressor, A = sell

@@ -36,11 +36,11 @@ def test_new_york_time_becomes_utc_ns_and_executions_become_trades(tmp_path: Pat
     book = lake.frame("book", symbol="GOOG")
     assert book["ts"].iloc[0] == OPEN_NS + 1
     assert book["ts"].iloc[-1] == OPEN_NS + 3_123_456_789
-    assert book["bid_px"].iloc[0].tolist() == [579.0, 578.0]
-    assert book["ask_sz"].iloc[1].tolist() == [60.0, 10.0]
+    assert list(book["bid_px"].iloc[0]) == [579.0, 578.0]
+    assert list(book["ask_sz"].iloc[1]) == [60.0, 10.0]
     # Dummy levels are dropped, never padded.
-    assert book["ask_px"].iloc[3].tolist() == []
-    assert book["ask_px"].iloc[4].tolist() == [580.1]
+    assert list(book["ask_px"].iloc[3]) == []
+    assert list(book["ask_px"].iloc[4]) == [580.1]
     bbo = lake.frame("bbo", symbol="GOOG")
     assert len(bbo) == 4  # the row with an empty ask side has no bbo
 
