@@ -12,8 +12,9 @@ The lognormal is fitted in the natural parameters of ``t = log(x / xmin) >= 0``,
 the log-likelihood is concave there and the power law is its boundary ``a -> 0``, which the
 erfcx form of ``Z`` evaluates without overflow.
 
-Resamples are drawn already sorted (Rényi's representation of exponential order statistics),
-so no resample is ever sorted; the power-law ``xmin`` scan over every resample runs in numba.
+The power law's xmin is chosen by K-S over a quantile grid (numba, exact branch and bound).
+Sorted samplers (Rényi's representation of exponential order statistics) serve the batched
+bootstraps of :mod:`calibration.depth_bootstrap`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from calibration.types import Float64Array, Int64Array
 
 __all__ = [
     "LAWS",
-    "LAW_N_PARAMS",
     "LognormalParams",
     "PowerLawScan",
     "candidate_starts",
@@ -45,14 +45,12 @@ __all__ = [
     "lognormal_log_sf_rows",
     "lognormal_logpdf",
     "lognormal_sample_sorted",
-    "power_law_fixed",
     "power_law_scan",
     "safe_log",
     "scan_candidates",
 ]
 
 LAWS = ("exponential", "power_law", "lognormal")
-LAW_N_PARAMS = {"exponential": 1, "power_law": 1, "lognormal": 2}
 
 _LOG_ZERO = -1e300  # log of a zero depth: finite, so numba arithmetic stays NaN-free
 _SQRT_PI = math.sqrt(math.pi)
@@ -242,13 +240,6 @@ def power_law_scan(
         n_tail=x_sorted.size - k,
         n_candidates=int(starts.size),
     )
-
-
-def power_law_fixed(x_tail: Float64Array, xmin: float) -> tuple[float, float]:
-    """Power-law MLE alpha and K-S distance for a tail above a fixed ``xmin`` (sorted)."""
-    logx = safe_log(x_tail)
-    alphas, kss = scan_candidates(logx, np.zeros(1, dtype=np.int64))
-    return float(alphas[0]), float(kss[0])
 
 
 def safe_log(x: Float64Array) -> Float64Array:

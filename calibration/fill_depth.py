@@ -106,7 +106,13 @@ def fit_fill_depth(
     The power law's p-value follows CSN §4.1: semi-parametric resamples (body below xmin
     drawn from the data, tail from the fit), xmin re-selected and alpha re-fitted in each.
     The exponential and lognormal resamples are drawn from the fitted tail law at the same
-    xmin, parameters re-fitted in each. ``p = mean(KS_boot >= KS_obs)``.
+    xmin, parameters re-fitted in each. ``p = mean(KS_boot >= KS_obs)``. Holding xmin fixed
+    ignores that it was chosen on the data, which makes those two p-values slightly
+    anti-conservative (on 150 exponential samples of 2,000 depths, 15% fell below 0.1).
+    ``kappa_ci`` resamples the tail excesses with replacement (xmin held fixed).
+
+    The xmin scan evaluates K-S at most ``n_xmin`` candidates (a quantile grid, not every
+    distinct value as in CSN) by an exact branch and bound: about O(n) per candidate.
 
     Decision rule for ``best``:
 
@@ -128,6 +134,8 @@ def fit_fill_depth(
     lo_q, hi_q = quote_range_bps
     if not (0.0 <= lo_q < hi_q):
         raise CalibrationError(f"quote_range_bps must satisfy 0 <= lo < hi, got {quote_range_bps}")
+    if not (0.0 < ci_level < 1.0):
+        raise CalibrationError(f"ci_level must be in (0, 1), got {ci_level}")
     if not (0.0 < xmin_max_quantile < 1.0):
         raise CalibrationError(f"xmin_max_quantile must be in (0, 1), got {xmin_max_quantile}")
     rng = np.random.default_rng(seed)

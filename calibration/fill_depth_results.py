@@ -146,8 +146,10 @@ class FillDepthFit:
     n_boot: int
     alpha_ci: tuple[float, float] | None = None
     tail_rate_per_s: float | None = None
-    _body_sorted: Float64Array = field(default_factory=lambda: np.empty(0), repr=False)
-    _lognormal_ab: tuple[float, float] = (1.0, 0.0)
+    # fitted internals for intensity(): the sorted depths below xmin, lognormal (a, b)
+    _body_sorted: Float64Array = field(default_factory=lambda: np.empty(0), repr=False,
+                                       compare=False)
+    _lognormal_ab: tuple[float, float] = field(default=(1.0, 0.0), repr=False)
 
     @property
     def laws(self) -> dict[str, LawFit]:
