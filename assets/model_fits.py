@@ -1,0 +1,224 @@
+"""One function per model: a day's features in, a :class:`ModelFit` out. No Dagster.
+
+A model that cannot be fitted on the day records its reason instead of failing the
+whole calibration; the candidate decides which models it cannot do without.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assets.features import DayFeatures
+from calibration.adverse_selection import fit_adverse_selection
+from calibration.correlation import ewma_covariance
+from calibration.depth_sources import book_depth_kappa, trade_depths_bps
+from calibration.errors import CalibrationError
+from calibration.fill_depth import fit_fill_depth_sides
+from calibration.funding import fit_funding_ou
+from calibration.hawkes import fit_hawkes
+from calibration.markouts import markouts
+from calibration.microprice import fit_microprice
+from calibration.stochastic_vol import fit_heston
+from calibration.volatility import estimate_volatility
+from calibration.volume_clock import VolumeProfile, volume_profile, vpin
+
+__all__ = [
+    "MODEL_FITTERS",
+    "ModelFit",
+    "fit_correlation_model",
+    "fit_model",
+    "hawkes_inputs",
+]
+
+_NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """A model's result on one symbol-day, or why there is none."""
+
+    model: str
+    result: Any | None
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.result is None:
+            return {"error": self.error, "warnings": list(self.warnings)}
+        return {**self.result.to_dict(), "warnings": list(self.warnings)}
+
+
+def fit_model(model: str, fitter: Callable[[], Any]) -> ModelFit:
+    """Run a fitter, turning CalibrationError into a recorded reason."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fitter()
+        except CalibrationError as exc:
+            return ModelFit(model, None, str(exc), tuple(str(w.message) for w in caught))
+    return ModelFit(model, result, None, tuple(sorted({str(w.message) for w in caught})))
+
+
+def hawkes_inputs(f: DayFeatures) -> tuple[np.ndarray, np.ndarray, float]:
+    """Trade times (s from the day start), marks (0 buy, 1 sell), window length (s)."""
+    start, end = f.window_ns
+    times = (f.trades["ts"].to_numpy(np.int64) - start) / _NS
+    marks = (f.trades["side"].to_numpy() < 0).astype(np.int64)
+    return times, marks, (end - start) / _NS
+
+
+def _hawkes(f: DayFeatures) -> Any:
+    times, marks, window = hawkes_inputs(f)
+    return fit_hawkes(times, marks, window=(0.0, window))
+
+
+def _volatility(f: DayFeatures) -> Any:
+    q = f.quotes
+    return estimate_volatility(q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float))
+
+
+def _heston(f: DayFeatures) -> Any:
+    q = f.quotes
+    return fit_heston(q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float), rv_interval_s=300.0)
+
+
+def trade_depths(f: DayFeatures) -> Any:
+    t, q = f.trades, f.quotes
+    return trade_depths_bps(
+        t["ts"].to_numpy(np.int64),
+        t["price"].to_numpy(float),
+        t["side"].to_numpy(np.int64),
+        q["ts"].to_numpy(np.int64),
+        book_bid_px=q["bid_px"].to_numpy(float),
+        book_ask_px=q["ask_px"].to_numpy(float),
+    )
+
+
+def _fill_depth(f: DayFeatures, *, n_boot: int = 200, seed: int = 0) -> Any:
+    depths = trade_depths(f)
+    keep = depths.depth_bps >= 0  # prints on the near side of a stale mid carry no depth
+    levels = f.book_levels
+    book = None
+    if levels["ts"].shape[0]:
+        book = book_depth_kappa(
+            levels["bid_px"], levels["bid_sz"], levels["ask_px"], levels["ask_sz"]
+        )
+    start, end = f.window_ns
+    return fit_fill_depth_sides(
+        depths.depth_bps[keep],
+        depths.side[keep],
+        book=book,
+        seed=seed,
+        n_boot=n_boot,
+        window_s=(end - start) / _NS,
+    )
+
+
+def _markouts(f: DayFeatures) -> Any:
+    t, q = f.trades, f.quotes
+    return markouts(
+        t["ts"].to_numpy(np.int64),
+        t["side"].to_numpy(np.int64),
+        t["size"].to_numpy(float),
+        q["ts"].to_numpy(np.int64),
+        q["mid"].to_numpy(float),
+    )
+
+
+def _adverse_selection(f: DayFeatures) -> Any:
+    t, q = f.trades, f.quotes
+    depths = trade_depths(f)
+    # Per-print depth: each print carries its order's depth (same ts and side).
+    order_key = depths.ts_ns * 4 + (depths.side + 1)
+    print_key = t["ts"].to_numpy(np.int64) * 4 + (t["side"].to_numpy(np.int64) + 1)
+    pos = np.searchsorted(order_key, print_key)
+    pos = np.clip(pos, 0, max(len(order_key) - 1, 0))
+    matched = order_key[pos] == print_key if len(order_key) else np.zeros(len(t), bool)
+    depth = np.where(matched, depths.depth_bps[pos] if len(order_key) else 0.0, np.nan)
+    return fit_adverse_selection(
+        t["ts"].to_numpy(np.int64),
+        t["side"].to_numpy(np.int64),
+        q["ts"].to_numpy(np.int64),
+        q["mid"].to_numpy(float),
+        trade_depth_bps=np.where(np.isfinite(depth), np.maximum(depth, 0.0), 0.0),
+        n_boot=100,
+    )
+
+
+def _microprice(f: DayFeatures) -> Any:
+    levels, t = f.book_levels, f.trades
+    return fit_microprice(
+        levels["ts"],
+        np.nan_to_num(levels["bid_px"]),
+        np.nan_to_num(levels["bid_sz"]),
+        np.nan_to_num(levels["ask_px"]),
+        np.nan_to_num(levels["ask_sz"]),
+        trade_ts_ns=t["ts"].to_numpy(np.int64),
+        trade_side=t["side"].to_numpy(np.int64),
+        trade_size=t["size"].to_numpy(float),
+    )
+
+
+def _volume_profile(f: DayFeatures, prior: VolumeProfile | None = None) -> Any:
+    start, end = f.window_ns
+    return volume_profile(
+        f.trades["ts"].to_numpy(np.int64),
+        f.trades["size"].to_numpy(float),
+        start_ns=start,
+        end_ns=end,
+        prior=prior,
+    )
+
+
+def _vpin(f: DayFeatures) -> Any:
+    t = f.trades
+    return vpin(
+        t["ts"].to_numpy(np.int64),
+        t["price"].to_numpy(float),
+        t["size"].to_numpy(float),
+        t["side"].to_numpy(np.int64),
+        bucket_volume=float(t["size"].sum()) / 200.0,
+    )
+
+
+def _funding(f: DayFeatures) -> Any:
+    fund = f.funding
+    interval = float(fund["interval_s"].iloc[0]) if len(fund) else 3600.0
+    return fit_funding_ou(
+        fund["ts"].to_numpy(np.int64), fund["rate"].to_numpy(float), interval_s=interval
+    )
+
+
+MODEL_FITTERS: dict[str, Callable[[DayFeatures], Any]] = {
+    "hawkes": _hawkes,
+    "volatility": _volatility,
+    "heston": _heston,
+    "fill_depth": _fill_depth,
+    "markouts": _markouts,
+    "adverse_selection": _adverse_selection,
+    "microprice": _microprice,
+    "volume_profile": _volume_profile,
+    "vpin": _vpin,
+    "funding": _funding,
+}
+
+
+def fit_correlation_model(
+    mids: Mapping[str, tuple[np.ndarray, np.ndarray]], hedge_symbol: str, window: tuple[int, int]
+) -> ModelFit:
+    """EWMA correlations of the day's mids across symbols, hedged on ``hedge_symbol``."""
+    return fit_model(
+        "correlation",
+        lambda: ewma_covariance(
+            dict(mids), hedge_symbol=hedge_symbol, start_ns=window[0], end_ns=window[1]
+        ),
+    )

@@ -1,0 +1,119 @@
+"""The plots a person would rather see than read, one per calibration (matplotlib only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import stats
+
+from assets.features import DayFeatures
+from assets.model_fits import hawkes_inputs, trade_depths
+from assets.plots import figure
+from calibration.hawkes import merge_same_timestamp, rescaled_residuals
+
+__all__ = ["PLOTTERS"]
+
+
+def _fill_depth(fit: Any, f: DayFeatures) -> Figure:
+    """Empirical survival of depths (log scale) with the fitted tails above xmin."""
+    depths = trade_depths(f)
+    fig, ax = figure()
+    pooled_depths = np.sort(depths.depth_bps[depths.depth_bps >= 0])
+    for side, name in ((-1, "bid"), (1, "ask")):
+        d = np.sort(depths.depth_bps[(depths.side == side) & (depths.depth_bps >= 0)])
+        if d.size:
+            ax.step(d, 1.0 - np.arange(d.size) / d.size, where="post", label=f"{name} (n={d.size})")
+    pooled = fit.pooled.fit
+    if pooled is not None and pooled_depths.size:
+        xmin = pooled.xmin
+        s_xmin = float(np.mean(pooled_depths >= xmin))
+        grid = np.linspace(xmin, float(pooled_depths[-1]), 200)
+        ax.plot(
+            grid,
+            s_xmin * np.exp(-pooled.kappa * (grid - xmin)),
+            "k--",
+            label=f"exponential kappa={pooled.kappa:.3g}/bps",
+        )
+        alpha = pooled.power_law.params.get("alpha")
+        if alpha and xmin > 0:
+            ax.plot(
+                grid,
+                s_xmin * (grid / xmin) ** (1 - alpha),
+                "r:",
+                label=f"power law alpha={alpha:.3g}",
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("depth from mid (bps)")
+    ax.set_ylabel("P(depth >= x)")
+    ax.set_title(f"{f.symbol} {f.day} fill depth: best {fit.pooled.best}")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _hawkes(fit: Any, f: DayFeatures) -> Figure:
+    """QQ plot of time-rescaled residuals against Exp(1)."""
+    times, marks, _ = hawkes_inputs(f)
+    t, m, _ = merge_same_timestamp(times, marks)
+    residuals = rescaled_residuals(t, m, fit.mu, fit.alpha_terms, fit.beta_terms)
+    fig, ax = figure(5, 5)
+    for i, r in enumerate(residuals):
+        r = np.sort(r[r > 0])
+        if r.size < 2:
+            continue
+        q = stats.expon.ppf((np.arange(1, r.size + 1) - 0.5) / r.size)
+        step = max(1, r.size // 2000)
+        ax.plot(q[::step], r[::step], ".", ms=2, label=("buy", "sell")[i])
+    hi = ax.get_xlim()[1]
+    ax.plot([0, hi], [0, hi], "k--", lw=1)
+    ax.set_xlabel("Exp(1) quantile")
+    ax.set_ylabel("rescaled residual")
+    ax.set_title(f"Hawkes residual QQ, K-S p={fit.ks_pvalue_pooled:.3g}")
+    ax.legend()
+    return fig
+
+
+def _markouts(fit: Any, f: DayFeatures) -> Figure:
+    fig, ax = figure()
+    for curve in (fit.overall, *fit.by_side):
+        mean = np.array([np.nan if v is None else v for v in curve.mean_bps])
+        se = np.array([np.nan if v is None else v for v in curve.stderr_bps])
+        ax.errorbar(curve.horizons_s, mean, yerr=2 * se, capsize=3, marker="o", label=curve.label)
+    ax.set_xscale("log")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("horizon (s)")
+    ax.set_ylabel("markout (bps, +2 s.e.)")
+    ax.set_title(f"{f.symbol} {f.day} markouts")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _volatility(fit: Any, f: DayFeatures) -> Figure:
+    """Per-minute realised and bipower variance through the day."""
+    q = f.quotes
+    minute = q["ts"].to_numpy(np.int64) // 60_000_000_000
+    last = np.r_[minute[1:] != minute[:-1], True]
+    mids = q["mid"].to_numpy(float)[last]
+    # 1-second returns within each minute would be costlier; 1-minute bars suffice to see it.
+    r = np.diff(np.log(mids)) * 1e4
+    window = 30
+    rv = np.convolve(r**2, np.ones(window), "valid")
+    bv = (np.pi / 2) * np.convolve(np.abs(r[1:]) * np.abs(r[:-1]), np.ones(window - 1), "valid")
+    fig, ax = figure()
+    ax.plot(rv, label="RV (30 min rolling, bps^2)")
+    ax.plot(bv[: rv.size], label="BV (30 min rolling, bps^2)")
+    ax.set_xlabel("minute of day")
+    ax.set_title(
+        f"{f.symbol} {f.day} RV vs BV; sigma_eff={fit.sigma_effective.sigma_bps:.3g} bps/sqrt(s)"
+    )
+    ax.legend()
+    return fig
+
+
+PLOTTERS = {
+    "fill_depth": _fill_depth,
+    "hawkes": _hawkes,
+    "markouts": _markouts,
+    "volatility": _volatility,
+}
