@@ -41,6 +41,7 @@ __all__ = [
     "BETA_MAX_PER_GAP",
     "BETA_MIN_PER_WINDOW",
     "LJUNG_BOX_LAGS",
+    "MIN_EVENTS_PER_BIN",
     "MIN_EVENTS_PER_COMPONENT",
     "MU0_FRACTION",
     "SUMEXP_DECAY_SPREAD",
@@ -54,6 +55,9 @@ __all__ = [
 #: Fewer events than this in any component (after merging) and we refuse to fit: each
 #: target row has ``1 + 2 d U`` free parameters and the Wald errors need far more events.
 MIN_EVENTS_PER_COMPONENT = 50
+#: With a piecewise-constant baseline, fewer events of a component than this in one bin
+#: and we refuse: that bin's baseline would sit on its 0 bound with no standard error.
+MIN_EVENTS_PER_BIN = 10
 #: Starting baseline: this fraction of the component's mean rate ``N_i / T`` (the rest is
 #: attributed to excitation, consistent with a start branching ratio of ``ALPHA0``).
 MU0_FRACTION = 0.5
@@ -81,7 +85,13 @@ class HawkesFit:
     Attributes
     ----------
     mu : Float64Array
-        ``(d,)`` baseline intensities, events per second.
+        ``(d,)`` baseline intensities, events per second (time-averaged over the window
+        when the baseline is piecewise constant).
+    baseline : Float64Array
+        ``(d, B)`` baseline of each component on each of the ``B`` bins, events per second
+        (``B = 1`` and ``baseline[:, 0] == mu`` without ``baseline_edges``).
+    baseline_edges : Float64Array
+        ``(B + 1,)`` bin edges in the caller's time units (seconds); the fitted window.
     alpha : Float64Array
         ``(d, d)`` branching matrix: ``alpha[i, j]`` is the expected number of type-``i``
         events directly triggered by one type-``j`` event (integral of kernel j -> i).
@@ -95,7 +105,8 @@ class HawkesFit:
     loglik : float
         Maximised log-likelihood (nats) on the fitted window.
     stderr : dict[str, Float64Array]
-        Standard errors of ``mu``, ``alpha``, ``beta``, ``alpha_terms``, ``beta_terms`` from
+        Standard errors of ``mu``, ``baseline``, ``alpha``, ``beta``, ``alpha_terms``,
+        ``beta_terms`` from
         the observed information (analytic Hessian; delta method for the sums and effective
         decays). NaN where a parameter is not identified (with a warning).
     ci_lower, ci_upper : dict[str, Float64Array]
@@ -132,6 +143,8 @@ class HawkesFit:
     """
 
     mu: Float64Array
+    baseline: Float64Array
+    baseline_edges: Float64Array
     alpha: Float64Array
     beta: Float64Array
     alpha_terms: Float64Array
@@ -175,7 +188,8 @@ class HawkesFit:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable plain-Python view (NaN -> None)."""
         out: dict[str, Any] = {"kernel": self.kernel, "dim": self.dim, "n_terms": self.n_terms}
-        for key in ("mu", "alpha", "beta", "alpha_terms", "beta_terms", "half_life_s",
+        for key in ("mu", "baseline", "baseline_edges", "alpha", "beta", "alpha_terms",
+                    "beta_terms", "half_life_s",
                     "loglik", "branching_ratio", "ks_stat", "ks_pvalue", "ks_stat_pooled",
                     "ks_pvalue_pooled", "lb_stat", "lb_pvalue"):
             out[key] = _plain(getattr(self, key))
@@ -197,6 +211,8 @@ class HawkesFit:
             f"{'param':<20}{'estimate':>13}{'stderr':>12}{f'{self.ci_level:.0%} CI':>28}",
         ]
         keys = ["mu", "alpha", "beta"]
+        if self.baseline.shape[1] > 1:
+            keys.insert(1, "baseline")
         if self.n_terms > 1:
             keys += ["alpha_terms", "beta_terms"]
         for key in keys:
@@ -222,6 +238,7 @@ def fit_hawkes(
     n_terms: int | None = None,
     merge_same_ts: bool = True,
     window: tuple[float, float] | None = None,
+    baseline_edges: Float64Array | None = None,
     ci_level: float = 0.95,
 ) -> HawkesFit:
     """Fit a ``d``-variate Hawkes process by maximum likelihood.
@@ -244,7 +261,12 @@ def fit_hawkes(
         aggressive order sweeping several resting orders), so that they count as the one
         event they are; events at one time never excite each other (zero lag).
     window : (float, float) or None
-        Observation window ``(start, end)`` in seconds; default first to last event.
+        Observation window ``(start, end)`` in seconds; default first to last event, or
+        the outer ``baseline_edges``.
+    baseline_edges : Float64Array or None
+        Strictly increasing bin edges in seconds (same units and origin as ``times``) of a
+        piecewise-constant baseline ``mu_i(t) = mu_ib`` on bin ``b``, e.g. hourly edges
+        for an intraday activity profile; they span the window. ``None``: constant baseline.
     ci_level : float
         Level of the Wald confidence intervals.
 
@@ -256,7 +278,8 @@ def fit_hawkes(
     ------
     CalibrationError
         Malformed input (unsorted, non-finite, bad marks), fewer than
-        ``MIN_EVENTS_PER_COMPONENT`` events in a component, or a non-stationary fit
+        ``MIN_EVENTS_PER_COMPONENT`` events in a component (``MIN_EVENTS_PER_BIN`` in a
+        baseline bin), or a non-stationary fit
         (self-excitation ``alpha_ii >= 1`` or spectral radius of ``alpha`` >= 1).
 
     Notes
@@ -266,7 +289,11 @@ def fit_hawkes(
     with the analytic Hessian of the O(N d U) recursion, on the scale ``(log mu, alpha, log
     beta)`` with the bound ``alpha >= 0``.
 
-    Starting values: ``mu0_i = MU0_FRACTION * N_i / T``; ``alpha0_iju = ALPHA0 / (d U)``;
+    A baseline that varies through the day but is fitted as a constant biases the
+    excitation (a slow rate swing reads as clustering); ``baseline_edges`` removes it.
+
+    Starting values: ``mu0_ib = MU0_FRACTION * N_ib / len_b`` (``N_ib`` events of ``i`` in
+    bin ``b``); ``alpha0_iju = ALPHA0 / (d U)``;
     ``beta0 = 1 / median positive inter-event gap`` (pooled), spread geometrically by
     ``SUMEXP_DECAY_SPREAD`` across terms. Bounds: each diagonal term ``<= 1``, off-diagonal
     terms ``<= ALPHA_MAX_OFFDIAG``, ``BETA_MIN_PER_WINDOW / T <= beta <= BETA_MAX_PER_GAP /
@@ -297,7 +324,10 @@ def fit_hawkes(
     n_merged = 0
     if merge_same_ts:
         t_arr, m_arr, n_merged = merge_same_timestamp(t_arr, m_arr)
-    t_start, t_end = (float(t_arr[0]), float(t_arr[-1])) if window is None else window
+    edges = None if baseline_edges is None else _validate_edges(baseline_edges, window)
+    if window is None:
+        window = (float(t_arr[0]), float(t_arr[-1])) if edges is None else (edges[0], edges[-1])
+    t_start, t_end = float(window[0]), float(window[1])
     if not (math.isfinite(t_start) and math.isfinite(t_end) and t_end > t_start):
         raise CalibrationError(f"window must be finite with end > start, got {window}")
     if t_arr[0] < t_start or t_arr[-1] > t_end:
@@ -310,6 +340,19 @@ def fit_hawkes(
             f"too few events to fit: component {int(counts.argmin())} has {int(counts.min())} "
             f"(after merging), at least {MIN_EVENTS_PER_COMPONENT} per component are needed"
         )
+    edges_rel = np.array([0.0, T]) if edges is None else np.asarray(edges) - t_start
+    n_bins = edges_rel.shape[0] - 1
+    bin_len = np.diff(edges_rel)
+    bin_of_event = np.clip(np.searchsorted(edges_rel, rel, side="right") - 1, 0, n_bins - 1)
+    bin_counts = np.zeros((d, n_bins), dtype=np.int64)
+    np.add.at(bin_counts, (m_arr, bin_of_event), 1)
+    if n_bins > 1 and bin_counts.min() < MIN_EVENTS_PER_BIN:
+        i_low, b_low = np.unravel_index(int(bin_counts.argmin()), bin_counts.shape)
+        raise CalibrationError(
+            f"too few events in baseline bin {b_low} starting at {edges_rel[b_low] + t_start}: "
+            f"component {i_low} has {bin_counts[i_low, b_low]}, at least {MIN_EVENTS_PER_BIN} "
+            "per component and bin are needed; use wider bins"
+        )
     gaps = np.diff(rel)
     pos = gaps[gaps > 0.0]
     if pos.size == 0:
@@ -320,28 +363,31 @@ def fit_hawkes(
     spread = math.log(SUMEXP_DECAY_SPREAD) * (0.5 * (U - 1) - np.arange(U))
     n_ch = d * U
 
-    mu = np.empty(d)
+    baseline = np.empty((d, n_bins))
     a_terms = np.empty((d, d, U))
     b_terms = np.empty((d, d, U))
-    se_rows = np.full((d, 1 + 2 * n_ch), np.nan)
+    se_rows = np.full((d, n_bins + 2 * n_ch), np.nan)
+    se_mu = np.full(d, np.nan)
     se_alpha = np.full((d, d), np.nan)
     se_beta = np.full((d, d), np.nan)
     loglik = 0.0
     converged = True
     n_iter = 0
     for i in range(d):
-        x0 = np.concatenate(([math.log(MU0_FRACTION * counts[i] / T)],
-                             np.full(n_ch, ALPHA0 / n_ch), np.tile(log_beta0 + spread, d)))
-        lower = np.concatenate(([-np.inf], np.zeros(n_ch), np.full(n_ch, log_lo)))
+        mu0 = MU0_FRACTION * np.maximum(bin_counts[i], 1) / bin_len
+        x0 = np.concatenate((np.log(mu0), np.full(n_ch, ALPHA0 / n_ch),
+                             np.tile(log_beta0 + spread, d)))
+        lower = np.concatenate((np.full(n_bins, -np.inf), np.zeros(n_ch), np.full(n_ch, log_lo)))
         a_hi = np.full(n_ch, ALPHA_MAX_OFFDIAG)
         a_hi[i * U:(i + 1) * U] = 1.0
-        upper = np.concatenate(([np.inf], a_hi, np.full(n_ch, log_hi)))
-        x, ll, ok, it, hess = fit_row(rel, m_arr, i, U, T, x0, lower, upper)
+        upper = np.concatenate((np.full(n_bins, np.inf), a_hi, np.full(n_ch, log_hi)))
+        x, ll, ok, it, hess = fit_row(rel, m_arr, i, bin_of_event, bin_len, U, T, x0, lower,
+                                      upper)
         converged &= ok
         n_iter += it
         loglik += ll
-        mu[i] = math.exp(x[0])
-        a_row, b_row = x[1:1 + n_ch], np.exp(x[1 + n_ch:])
+        baseline[i] = np.exp(x[:n_bins])
+        a_row, b_row = x[n_bins:n_bins + n_ch], np.exp(x[n_bins + n_ch:])
         a_terms[i], b_terms[i] = a_row.reshape(d, U), b_row.reshape(d, U)
         if a_terms[i, i].sum() >= 1.0 - 1e-9:
             raise CalibrationError(
@@ -349,23 +395,27 @@ def fit_hawkes(
                 f"alpha={a_terms[i, i].sum():.4f} (>= 1); the process is not stationary "
                 "on this window"
             )
-        on_bound = (x[1 + n_ch:] <= log_lo + 1e-9) | (x[1 + n_ch:] >= log_hi - 1e-9)
+        on_bound = (x[n_bins + n_ch:] <= log_lo + 1e-9) | (x[n_bins + n_ch:] >= log_hi - 1e-9)
         if np.any(on_bound & (a_row > ALPHA_ZERO)):
             warnings.warn(f"a decay of row {i} is on its bound ({b_row}): the kernel time scale "
                           "is not resolved by this sample", IdentifiabilityWarning, stacklevel=2)
-        cov = row_covariance(hess, a_row)
+        cov = row_covariance(hess, a_row, n_bins)
         if cov is None:
             warnings.warn(f"observed information of row {i} is not positive definite; "
                           "standard errors unavailable", IdentifiabilityWarning, stacklevel=2)
             continue
         se_rows[i] = np.sqrt(np.diag(cov))
-        se_alpha[i], se_beta[i] = _aggregate_stderr(cov, a_terms[i], b_terms[i])
+        weights = bin_len / T  # mu_i is the time average of the baseline
+        se_mu[i] = math.sqrt(float(weights @ cov[:n_bins, :n_bins] @ weights))
+        se_alpha[i], se_beta[i] = _aggregate_stderr(cov[n_bins:, n_bins:], a_terms[i],
+                                                    b_terms[i])
         dead = np.argwhere(a_terms[i] <= ALPHA_ZERO)
         if dead.size:
             where = ", ".join(f"alpha[{i}, {j}]" + (f" term {u}" if U > 1 else "")
                               for j, u in dead)
             warnings.warn(f"{where} at 0: no standard error for it or its decay",
                           IdentifiabilityWarning, stacklevel=2)
+    mu = baseline @ bin_len / T
     alpha = a_terms.sum(axis=2)
     beta = _effective_decay(a_terms, b_terms)
     rho = float(np.max(np.abs(np.linalg.eigvals(alpha))))
@@ -379,21 +429,22 @@ def fit_hawkes(
                       ConvergenceWarning, stacklevel=2)
     # present the terms of each kernel fastest first (the likelihood is label-invariant)
     order = np.argsort(-b_terms, axis=2, kind="stable")
-    se_a_terms = se_rows[:, 1:1 + n_ch].reshape(d, d, U)
-    se_b_terms = se_rows[:, 1 + n_ch:].reshape(d, d, U)
-    est = {"mu": mu, "alpha": alpha, "beta": beta,
+    se_a_terms = se_rows[:, n_bins:n_bins + n_ch].reshape(d, d, U)
+    se_b_terms = se_rows[:, n_bins + n_ch:].reshape(d, d, U)
+    est = {"mu": mu, "baseline": baseline, "alpha": alpha, "beta": beta,
            "alpha_terms": np.take_along_axis(a_terms, order, 2),
            "beta_terms": np.take_along_axis(b_terms, order, 2)}
-    stderr = {"mu": se_rows[:, 0], "alpha": se_alpha, "beta": se_beta,
+    stderr = {"mu": se_mu, "baseline": se_rows[:, :n_bins], "alpha": se_alpha, "beta": se_beta,
               "alpha_terms": np.take_along_axis(se_a_terms, order, 2),
               "beta_terms": np.take_along_axis(se_b_terms, order, 2)}
     z = float(stats.norm.ppf(0.5 + ci_level / 2.0))
-    residuals = rescaled_residuals(rel, m_arr, mu, a_terms, b_terms)
+    residuals = rescaled_residuals(rel, m_arr, baseline, a_terms, b_terms, edges_rel)
     ks = [_ks_exp1(r) for r in residuals]
     pooled = ks[0] if d == 1 else _ks_exp1(np.concatenate(residuals))
     lb = [_ljung_box(r, LJUNG_BOX_LAGS) for r in residuals]
     return HawkesFit(
-        mu=_frozen(mu), alpha=_frozen(alpha), beta=_frozen(beta),
+        mu=_frozen(mu), baseline=_frozen(baseline), baseline_edges=_frozen(edges_rel + t_start),
+        alpha=_frozen(alpha), beta=_frozen(beta),
         alpha_terms=_frozen(est["alpha_terms"]), beta_terms=_frozen(est["beta_terms"]),
         loglik=float(loglik), stderr={k: _frozen(v) for k, v in stderr.items()},
         ci_lower={k: _frozen(np.maximum(est[k] - z * stderr[k], 0.0)) for k in est},
@@ -430,18 +481,25 @@ def rescaled_residuals(
     mu: Float64Array,
     alpha: Float64Array,
     beta: Float64Array,
+    baseline_edges: Float64Array | None = None,
 ) -> list[Float64Array]:
     """Time-rescaled inter-event residuals per component (Exp(1) under the model).
 
     ``times`` are seconds from the window start (the fit's ``times - t_start``), merged the
-    same way as the fit. ``alpha``, ``beta`` are ``(d, d)`` (exponential kernel) or
-    ``(d, d, U)`` (the fit's ``alpha_terms``, ``beta_terms``). Element ``i`` holds
-    ``Lambda_i(t_k) - Lambda_i(t_{k-1})`` over successive type-``i`` events, the first
-    measured from 0.
+    same way as the fit. ``mu`` is ``(d,)``, or ``(d, B)`` per-bin baselines with
+    ``baseline_edges`` (``B + 1`` edges, same origin as ``times``). ``alpha``, ``beta`` are
+    ``(d, d)`` (exponential kernel) or ``(d, d, U)`` (the fit's ``alpha_terms``,
+    ``beta_terms``). Element ``i`` holds ``Lambda_i(t_k) - Lambda_i(t_{k-1})`` over
+    successive type-``i`` events, the first measured from 0.
     """
-    mu_v, a3, b3 = _as_terms(mu, alpha, beta)
-    comp = compensator_at_events(times, marks, mu_v, a3, b3)
-    return [np.diff(comp[marks == i, i], prepend=0.0) for i in range(mu_v.shape[0])]
+    base, edges, a3, b3 = _as_terms(mu, alpha, beta, baseline_edges)
+    d = base.shape[0]
+    comp = compensator_at_events(times, marks, np.zeros(d), a3, b3)
+    for i in range(d):  # the baseline's integral is piecewise linear between the edges
+        cum = np.concatenate(([0.0], np.cumsum(base[i] * np.diff(edges))))
+        comp[:, i] += np.interp(times, edges, cum, left=0.0) if edges.size > 2 \
+            else base[i, 0] * times
+    return [np.diff(comp[marks == i, i], prepend=0.0) for i in range(d)]
 
 
 def intensity_path(
@@ -451,27 +509,41 @@ def intensity_path(
     alpha: Float64Array,
     beta: Float64Array,
     grid: Float64Array,
+    baseline_edges: Float64Array | None = None,
 ) -> Float64Array:
     """Left-limit intensities (events per second) of each component at sorted ``grid`` times.
 
-    ``times`` and ``grid`` are seconds from the window start; ``alpha``, ``beta`` as in
-    :func:`rescaled_residuals`. Returns ``(len(grid), d)``.
+    ``times`` and ``grid`` are seconds from the window start; ``mu``, ``alpha``, ``beta``
+    and ``baseline_edges`` as in :func:`rescaled_residuals`. Returns ``(len(grid), d)``.
     """
-    mu_v, a3, b3 = _as_terms(mu, alpha, beta)
-    return intensity_at(times, marks, mu_v, a3, b3, np.asarray(grid, np.float64))
+    base, edges, a3, b3 = _as_terms(mu, alpha, beta, baseline_edges)
+    grid_a = np.asarray(grid, np.float64)
+    lam = intensity_at(times, marks, np.zeros(base.shape[0]), a3, b3, grid_a)
+    bins = np.clip(np.searchsorted(edges, grid_a, side="right") - 1, 0, base.shape[1] - 1)
+    return lam + base[:, bins].T
 
 
 def _as_terms(
-    mu: Float64Array, alpha: Float64Array, beta: Float64Array
-) -> tuple[Float64Array, Float64Array, Float64Array]:
-    mu_v = np.ascontiguousarray(mu, dtype=np.float64)
-    d = mu_v.shape[0]
+    mu: Float64Array, alpha: Float64Array, beta: Float64Array,
+    baseline_edges: Float64Array | None,
+) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array]:
+    base = np.asarray(mu, dtype=np.float64)
+    base = base[:, None] if base.ndim == 1 else base
+    d = base.shape[0]
+    if baseline_edges is None:
+        if base.shape[1] != 1:
+            raise ValueError("a per-bin baseline needs its baseline_edges")
+        edges = np.array([0.0, np.inf])
+    else:
+        edges = np.asarray(baseline_edges, dtype=np.float64)
+        if edges.shape != (base.shape[1] + 1,):
+            raise ValueError(f"{base.shape[1]} baseline bins need {base.shape[1] + 1} edges")
     a = np.asarray(alpha, dtype=np.float64)
     b = np.asarray(beta, dtype=np.float64)
     if a.ndim == 2:
         a, b = a[:, :, None], b[:, :, None]
-    return mu_v, np.ascontiguousarray(a.reshape(d, d, -1)), np.ascontiguousarray(
-        b.reshape(d, d, -1))
+    return (base, edges, np.ascontiguousarray(a.reshape(d, d, -1)),
+            np.ascontiguousarray(b.reshape(d, d, -1)))
 
 
 def _ks_exp1(residuals: Float64Array) -> tuple[float, float]:
@@ -512,8 +584,9 @@ def _aggregate_stderr(
 ) -> tuple[Float64Array, Float64Array]:
     """Delta-method stderr of ``alpha_ij = sum_u alpha_iju`` and the effective decay, per j.
 
-    ``cov`` is the row covariance (NaN rows for amplitudes on their 0 bound, which are held
-    fixed); ``a_terms``, ``b_terms`` are the row's ``(d, U)`` terms.
+    ``cov`` is the excitation block ``[alpha, beta]`` of the row covariance (NaN rows for
+    amplitudes on their 0 bound, which are held fixed); ``a_terms``, ``b_terms`` are the
+    row's ``(d, U)`` terms.
     """
     d, U = a_terms.shape
     n_ch = d * U
@@ -525,7 +598,7 @@ def _aggregate_stderr(
         if live.size == 0:
             continue
         a, b = a_terms[j][live - j * U], b_terms[j][live - j * U]
-        idx = np.concatenate((1 + live, 1 + n_ch + live))
+        idx = np.concatenate((live, n_ch + live))
         sub = cov[np.ix_(idx, idx)]
         total, lag = a.sum(), (a / b).sum()
         beta_eff = total / lag
@@ -570,6 +643,22 @@ def _validate(
     if neg.size:
         raise CalibrationError(f"marks must be >= 0; first violation at index {neg[0]}")
     return t, m, int(m.max()) + 1
+
+
+def _validate_edges(
+    baseline_edges: Float64Array, window: tuple[float, float] | None
+) -> Float64Array:
+    edges = np.asarray(baseline_edges, dtype=np.float64)
+    if edges.ndim != 1 or edges.shape[0] < 2 or not np.all(np.isfinite(edges)):
+        raise CalibrationError("baseline_edges must be a finite 1-D array of at least 2 edges")
+    bad = np.flatnonzero(np.diff(edges) <= 0.0)
+    if bad.size:
+        raise CalibrationError(
+            f"baseline_edges must be strictly increasing; first violation at index {bad[0] + 1}"
+        )
+    if window is not None and (window[0] != edges[0] or window[1] != edges[-1]):
+        raise CalibrationError(f"window {window} must equal the outer baseline_edges")
+    return edges
 
 
 def _frozen(a: Float64Array) -> Float64Array:

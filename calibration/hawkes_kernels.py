@@ -21,8 +21,10 @@ O(N^2) numpy double sums: they share no code with the recursions, so a test that
 equal checks the recursion itself, not just the compiler. :func:`fit_row` maximises one
 ``L_i``; :func:`row_covariance` inverts its observed information.
 
-Row parameter vector (length ``1 + 2 d U``): ``[mu_i, alpha_c for c in channels, beta_c for
-c in channels]``. Events tied in time do not excite each other (the sum is over ``t_k < t``).
+The baseline ``mu_i`` may be piecewise constant on ``B`` bins of the window (``B = 1``: a
+constant). Row parameter vector (length ``B + 2 d U``): ``[mu_ib for b in bins, alpha_c for c
+in channels, beta_c for c in channels]``. Events tied in time do not excite each other
+(the sum is over ``t_k < t``).
 
 References
 ----------
@@ -66,7 +68,9 @@ def row_loglik(
     times: Float64Array,
     marks: Int64Array,
     target: int,
-    mu: float,
+    mu: Float64Array,
+    bin_of_event: Int64Array,
+    bin_len: Float64Array,
     alpha_row: Float64Array,
     beta_row: Float64Array,
     n_terms: int,
@@ -83,8 +87,13 @@ def row_loglik(
         Component id (0..d-1) of each event.
     target : int
         The component ``i`` whose intensity this row models.
-    mu : float
-        Baseline intensity of ``i``, events per second.
+    mu : Float64Array
+        ``(B,)`` piecewise-constant baseline of ``i`` on ``B`` bins, events per second
+        (``B = 1``: a constant baseline).
+    bin_of_event : Int64Array
+        Baseline bin (0..B-1) of each event.
+    bin_len : Float64Array
+        ``(B,)`` bin lengths in seconds, summing to ``T``.
     alpha_row, beta_row : Float64Array
         ``(d * n_terms,)``: amplitudes (branching ratios, dimensionless) and decays (1/s) of
         the channels ``c = j * n_terms + u``, term ``u`` of the kernel from source ``j``.
@@ -100,13 +109,15 @@ def row_loglik(
     loglik : float
         ``L_i``; ``-inf`` when the intensity is not positive at some type-``i`` event.
     grad : Float64Array
-        ``(1 + 2 d,)`` gradient in the row parameter order.
+        ``(B + 2 d U,)`` gradient in the row parameter order ``[mu, alpha, beta]``.
     hess : Float64Array
-        ``(1 + 2 d, 1 + 2 d)`` Hessian (zeros unless ``with_hess``).
+        ``(B + 2 d U, B + 2 d U)`` Hessian (zeros unless ``with_hess``).
     """
+    n_bins = mu.shape[0]
     n_ch = alpha_row.shape[0]
     d = n_ch // n_terms
-    p = 1 + 2 * n_ch
+    q_ex = 2 * n_ch  # excitation parameters follow the B baselines
+    p = n_bins + q_ex
     R = np.zeros(n_ch)
     S = np.zeros(n_ch)
     S2 = np.zeros(n_ch)
@@ -114,7 +125,7 @@ def row_loglik(
     counts = np.zeros(d)
     grad = np.zeros(p)
     hess = np.zeros((p, p))
-    g = np.zeros(p)
+    g = np.zeros(q_ex)
     ab = alpha_row * beta_row
     loglik = 0.0
     t_prev = 0.0
@@ -130,37 +141,40 @@ def row_loglik(
                     S2[c] = e * (S2[c] + dt * (2.0 * S[c] + dt * R[c]))
                 S[c] = e * (S[c] + dt * R[c])
                 R[c] = e * R[c]
-            pending[:] = 0.0
+            for j in range(d):
+                pending[j] = 0.0
         m = marks[n]
         if m == target:
-            lam = mu
+            b = bin_of_event[n]
+            lam = mu[b]
             for c in range(n_ch):
                 lam += ab[c] * R[c]
             if not lam > 0.0:
                 return -np.inf, grad, hess
             loglik += math.log(lam)
             inv = 1.0 / lam
-            g[0] = 1.0
             for c in range(n_ch):
-                g[1 + c] = beta_row[c] * R[c]
-                g[1 + n_ch + c] = alpha_row[c] * (R[c] - beta_row[c] * S[c])
-            for k in range(p):
-                grad[k] += g[k] * inv
+                g[c] = beta_row[c] * R[c]
+                g[n_ch + c] = alpha_row[c] * (R[c] - beta_row[c] * S[c])
+            grad[b] += inv
+            for k in range(q_ex):
+                grad[n_bins + k] += g[k] * inv
             if with_hess:
                 inv2 = inv * inv
-                for k in range(p):
-                    for q in range(k, p):
-                        hess[k, q] -= g[k] * g[q] * inv2
+                hess[b, b] -= inv2
+                for k in range(q_ex):
+                    hess[b, n_bins + k] -= g[k] * inv2
+                    for q in range(k, q_ex):
+                        hess[n_bins + k, n_bins + q] -= g[k] * g[q] * inv2
                 for c in range(n_ch):
-                    hess[1 + c, 1 + n_ch + c] += (R[c] - beta_row[c] * S[c]) * inv
-                    hess[1 + n_ch + c, 1 + n_ch + c] += (
-                        alpha_row[c] * (beta_row[c] * S2[c] - 2.0 * S[c]) * inv
-                    )
+                    ia, ib = n_bins + c, n_bins + n_ch + c
+                    hess[ia, ib] += (R[c] - beta_row[c] * S[c]) * inv
+                    hess[ib, ib] += alpha_row[c] * (beta_row[c] * S2[c] - 2.0 * S[c]) * inv
         pending[m] += 1.0
         counts[m] += 1.0
         t_prev = t
-    # Compensator: int_0^T lambda_i = mu T + sum_c alpha_c sum_k (1 - e^{-beta_c (T - t_k)}),
-    # and the sums of e^{-beta u}, u e^{-beta u}, u^2 e^{-beta u} are R, S, S2 decayed to T.
+    # Compensator: int_0^T lambda_i = sum_b mu_b len_b + sum_c alpha_c sum_k (1 - e^{-beta_c
+    # (T - t_k)}); the sums of e^{-beta u}, u e^{-beta u}, u^2 e^{-beta u} are R, S, S2 at T.
     dt = T - t_prev
     for c in range(n_ch):
         R[c] += pending[c // n_terms]
@@ -169,16 +183,18 @@ def row_loglik(
             S2[c] = e * (S2[c] + dt * (2.0 * S[c] + dt * R[c]))
         S[c] = e * (S[c] + dt * R[c])
         R[c] = e * R[c]
-    loglik -= mu * T
-    grad[0] -= T
+    for b in range(n_bins):
+        loglik -= mu[b] * bin_len[b]
+        grad[b] -= bin_len[b]
     for c in range(n_ch):
+        ia, ib = n_bins + c, n_bins + n_ch + c
         n_src = counts[c // n_terms]
         loglik -= alpha_row[c] * (n_src - R[c])
-        grad[1 + c] -= n_src - R[c]
-        grad[1 + n_ch + c] -= alpha_row[c] * S[c]
+        grad[ia] -= n_src - R[c]
+        grad[ib] -= alpha_row[c] * S[c]
         if with_hess:
-            hess[1 + c, 1 + n_ch + c] -= S[c]
-            hess[1 + n_ch + c, 1 + n_ch + c] += alpha_row[c] * S2[c]
+            hess[ia, ib] -= S[c]
+            hess[ib, ib] += alpha_row[c] * S2[c]
     if with_hess:
         for k in range(p):
             for q in range(k + 1, p):
@@ -190,7 +206,9 @@ def row_loglik_reference(
     times: Float64Array,
     marks: Int64Array,
     target: int,
-    mu: float,
+    mu: Float64Array,
+    bin_of_event: Int64Array,
+    bin_len: Float64Array,
     alpha_row: Float64Array,
     beta_row: Float64Array,
     n_terms: int,
@@ -201,20 +219,24 @@ def row_loglik_reference(
     Same parameters and returns as :func:`row_loglik` (the Hessian is always computed).
     Only for tests on small samples.
     """
+    n_bins = mu.shape[0]
     n_ch = alpha_row.shape[0]
-    p = 1 + 2 * n_ch
-    ti = times[marks == target]
-    lam = np.full(ti.shape[0], mu)
+    p = n_bins + 2 * n_ch
+    is_target = marks == target
+    ti = times[is_target]
+    bins = bin_of_event[is_target]
+    lam = mu[bins].astype(np.float64)
     g = np.zeros((ti.shape[0], p))
-    g[:, 0] = 1.0
+    g[np.arange(ti.shape[0]), bins] = 1.0
     h_ab = np.zeros((ti.shape[0], n_ch))  # d2 lambda / d alpha_c d beta_c
     h_bb = np.zeros((ti.shape[0], n_ch))  # d2 lambda / d beta_c^2
-    loglik = -mu * T
+    loglik = -float(mu @ bin_len)
     grad = np.zeros(p)
-    grad[0] = -T
+    grad[:n_bins] = -bin_len
     hess = np.zeros((p, p))
     for c in range(n_ch):
         a, b = alpha_row[c], beta_row[c]
+        ia, ib = n_bins + c, n_bins + n_ch + c
         tj = times[marks == c // n_terms]
         lag = ti[:, None] - tj[None, :]
         past = lag > 0.0
@@ -224,25 +246,26 @@ def row_loglik_reference(
         s = (lag_pos * kern).sum(axis=1)
         s2 = (lag_pos**2 * kern).sum(axis=1)
         lam += a * b * r
-        g[:, 1 + c] = b * r
-        g[:, 1 + n_ch + c] = a * (r - b * s)
+        g[:, ia] = b * r
+        g[:, ib] = a * (r - b * s)
         h_ab[:, c] = r - b * s
         h_bb[:, c] = a * (b * s2 - 2.0 * s)
         u = T - tj
         eu = np.exp(-b * u)
         loglik -= a * np.sum(1.0 - eu)
-        grad[1 + c] -= np.sum(1.0 - eu)
-        grad[1 + n_ch + c] -= a * np.sum(u * eu)
-        hess[1 + c, 1 + n_ch + c] -= np.sum(u * eu)
-        hess[1 + n_ch + c, 1 + n_ch + c] += a * np.sum(u**2 * eu)
+        grad[ia] -= np.sum(1.0 - eu)
+        grad[ib] -= a * np.sum(u * eu)
+        hess[ia, ib] -= np.sum(u * eu)
+        hess[ib, ib] += a * np.sum(u**2 * eu)
     if np.any(lam <= 0.0):
         return -np.inf, np.zeros(p), np.zeros((p, p))
     loglik += float(np.sum(np.log(lam)))
     grad += (g / lam[:, None]).sum(axis=0)
     hess -= (g / lam[:, None]).T @ (g / lam[:, None])
     for c in range(n_ch):
-        hess[1 + c, 1 + n_ch + c] += np.sum(h_ab[:, c] / lam)
-        hess[1 + n_ch + c, 1 + n_ch + c] += np.sum(h_bb[:, c] / lam)
+        ia, ib = n_bins + c, n_bins + n_ch + c
+        hess[ia, ib] += np.sum(h_ab[:, c] / lam)
+        hess[ib, ib] += np.sum(h_bb[:, c] / lam)
     upper = np.triu(hess, 1)
     hess = np.triu(hess) + upper.T
     return float(loglik), grad, hess
@@ -394,14 +417,15 @@ def intensity_at_reference(
 
 
 def fit_row(
-    times: Float64Array, marks: Int64Array, target: int, n_terms: int, T: float,
+    times: Float64Array, marks: Int64Array, target: int,
+    bin_of_event: Int64Array, bin_len: Float64Array, n_terms: int, T: float,
     x0: Float64Array, lower: Float64Array, upper: Float64Array,
 ) -> tuple[Float64Array, float, bool, int, Float64Array]:
-    """Maximise ``L_i`` by projected Newton on ``x = (log mu, alpha row, log beta row)``.
+    """Maximise ``L_i`` by projected Newton on ``x = (log mu bins, alpha row, log beta row)``.
 
     Parameters
     ----------
-    times, marks, target, n_terms, T
+    times, marks, target, bin_of_event, bin_len, n_terms, T
         As in :func:`row_loglik`.
     x0, lower, upper : Float64Array
         Start and box bounds on the ``x`` scale (``alpha >= 0`` is a bound, not a transform,
@@ -428,17 +452,19 @@ def fit_row(
     projected path, with a steepest-descent fallback; coordinates on a bound whose gradient
     points outward are frozen for the iteration (Bertsekas 1982).
     """
-    n_ch = (x0.shape[0] - 1) // 2
+    n_bins = bin_len.shape[0]
+    n_ch = (x0.shape[0] - n_bins) // 2
     n_target = max(1, int(np.sum(marks == target)))
     is_log = np.ones(x0.shape[0], dtype=bool)
-    is_log[1:1 + n_ch] = False
+    is_log[n_bins:n_bins + n_ch] = False
 
     natural_hess: dict[bytes, Float64Array] = {}  # keyed by x, to return the one at the optimum
 
     def evaluate(x: Float64Array) -> tuple[float, Float64Array, Float64Array]:
         theta = np.where(is_log, np.exp(x), x)
-        ll, g, h = row_loglik(times, marks, target, float(theta[0]), theta[1:1 + n_ch].copy(),
-                              theta[1 + n_ch:].copy(), n_terms, T, True)
+        ll, g, h = row_loglik(times, marks, target, theta[:n_bins].copy(), bin_of_event,
+                              bin_len, theta[n_bins:n_bins + n_ch].copy(),
+                              theta[n_bins + n_ch:].copy(), n_terms, T, True)
         natural_hess.clear()
         natural_hess[x.tobytes()] = h
         jac = np.where(is_log, theta, 1.0)
@@ -498,7 +524,9 @@ def _backtrack(
     return None
 
 
-def row_covariance(hess: Float64Array, alpha_row: Float64Array) -> Float64Array | None:
+def row_covariance(
+    hess: Float64Array, alpha_row: Float64Array, n_bins: int = 1
+) -> Float64Array | None:
     """Inverse observed information of one row on the natural scale.
 
     Channels whose amplitude sits on its 0 bound are not interior (no Wald theory) and leave
@@ -506,9 +534,9 @@ def row_covariance(hess: Float64Array, alpha_row: Float64Array) -> Float64Array 
     information of the remaining parameters is not positive definite.
     """
     n_ch = alpha_row.shape[0]
-    p = 1 + 2 * n_ch
+    p = n_bins + 2 * n_ch
     dead = alpha_row <= ALPHA_ZERO
-    ident = np.concatenate(([True], ~dead, ~dead))
+    ident = np.concatenate((np.ones(n_bins, dtype=bool), ~dead, ~dead))
     cov = np.full((p, p), np.nan)
     try:
         chol = np.linalg.cholesky(-hess[np.ix_(ident, ident)])

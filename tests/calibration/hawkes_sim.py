@@ -20,6 +20,7 @@ def simulate_hawkes_exp(
     beta: npt.ArrayLike,
     T: float,
     seed: int,
+    baseline_edges: npt.ArrayLike | None = None,
 ) -> tuple[Float64Array, Int64Array]:
     """Exact simulation of an exponential(-sum) kernel Hawkes process on ``[0, T]``, empty history.
 
@@ -31,8 +32,9 @@ def simulate_hawkes_exp(
 
     Parameters
     ----------
-    mu : array (d,) or float
-        Baseline intensities, events per second.
+    mu : array (d,), (d, B) or float
+        Baseline intensities, events per second; ``(d, B)``: piecewise constant on the
+        bins of ``baseline_edges``.
     alpha : array (d, d), (d, d, U) or float
         Branching matrix, ``alpha[i, j]`` = mean number of type-i children of a type-j event;
         with a last axis of ``U`` terms, the amplitudes of a sum-of-exponentials kernel.
@@ -42,6 +44,8 @@ def simulate_hawkes_exp(
         Window length, seconds.
     seed : int
         Seed of the numpy Generator.
+    baseline_edges : array (B + 1,) or None
+        Bin edges (s) from 0 to ``T`` of a piecewise-constant baseline.
 
     Returns
     -------
@@ -51,6 +55,8 @@ def simulate_hawkes_exp(
     rng = np.random.default_rng(seed)
     mu_v = np.atleast_1d(np.asarray(mu, dtype=np.float64))
     d = mu_v.shape[0]
+    base = mu_v.reshape(d, -1)
+    edges = np.array([0.0, T]) if baseline_edges is None else np.asarray(baseline_edges, float)
     alpha_a = np.asarray(alpha, dtype=np.float64)
     beta_a = np.asarray(beta, dtype=np.float64)
     if alpha_a.ndim < 3:  # exponential kernel: one term
@@ -61,9 +67,10 @@ def simulate_hawkes_exp(
     gen_t: list[Float64Array] = []
     gen_m: list[Int64Array] = []
     for j in range(d):
-        n = rng.poisson(mu_v[j] * T)
-        gen_t.append(rng.uniform(0.0, T, size=n))
-        gen_m.append(np.full(n, j, dtype=np.int64))
+        for b in range(base.shape[1]):
+            n = rng.poisson(base[j, b] * (edges[b + 1] - edges[b]))
+            gen_t.append(rng.uniform(edges[b], edges[b + 1], size=n))
+            gen_m.append(np.full(n, j, dtype=np.int64))
     parents_t = np.concatenate(gen_t)
     parents_m = np.concatenate(gen_m)
     all_t = [parents_t]
