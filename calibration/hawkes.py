@@ -58,8 +58,8 @@ MIN_EVENTS_PER_COMPONENT = 50
 #: With a piecewise-constant baseline, fewer events of a component than this in one bin
 #: and we refuse: that bin's baseline would sit on its 0 bound with no standard error.
 MIN_EVENTS_PER_BIN = 10
-#: Starting baseline: this fraction of the component's mean rate ``N_i / T`` (the rest is
-#: attributed to excitation, consistent with a start branching ratio of ``ALPHA0``).
+#: Starting baseline: this fraction of the component's mean rate in each baseline bin (the
+#: rest is attributed to excitation, consistent with a start branching ratio of ``ALPHA0``).
 MU0_FRACTION = 0.5
 #: Starting branching matrix: every entry ``ALPHA0 / d`` (spectral radius ``ALPHA0``),
 #: split equally over the ``U`` terms of a sum-of-exponentials kernel.
