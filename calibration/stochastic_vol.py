@@ -144,6 +144,7 @@ def fit_heston(
     noise_correction: str = "ac1",
     min_intervals: int = 100,
     min_half_lives: float = 5.0,
+    min_half_life_intervals: float = 2.0,
     min_kappa_z: float = 1.645,
     bias_correction: bool = True,
     garch: bool = True,
@@ -158,7 +159,11 @@ def fit_heston(
     noise_correction : see :func:`realized_variance_series`.
     min_intervals : fewer RV intervals cannot identify the dynamics (theta only).
     min_half_lives : the window must cover this many variance half-lives for kappa.
-    min_kappa_z : mean reversion must be visible: ``(1 - phi) / se(phi)`` at least this
+    min_half_life_intervals : the half-life must span this many RV intervals: faster
+        dynamics are averaged away inside an interval and the AR and MA roots of the
+        ARMA(1, 1) can no longer be told apart.
+    min_kappa_z : mean reversion must be visible: ``(1 - phi) / se(phi)`` at least this,
+        and so must the lag-1 autocorrelation of the RV series that xi is read from
         (default: one-sided 5 % test of a unit root in the RV series, normal critical
         value). ``se(phi)`` is the White-robust standard error: the CIR innovations are
         heteroskedastic and the homoskedastic one understates it about two-fold.
@@ -228,6 +233,16 @@ def fit_heston(
     if scale <= 0:
         raise CalibrationError("realised variance is constant: nothing to fit")
     z = (y - mean_y) / scale
+    # xi is read off the lag-1 autocovariance: it must be there (heteroskedasticity-robust z)
+    lag1 = z[1:] * z[:-1]
+    lag1_z = float(lag1.sum()) / math.sqrt(float(np.dot(lag1, lag1)))
+    if lag1_z < min_kappa_z:
+        return _unidentified(
+            f"RV series has no significant lag-1 autocorrelation (robust z = {lag1_z:.2f}): "
+            "the variance does not move detectably at this interval, or measurement error "
+            "swamps it",
+            float(np.std(y, ddof=1)) / math.sqrt(n),
+        )
     res = fit_arma11(z)
     p = res.params.copy()
     if bias_correction:
@@ -237,7 +252,15 @@ def fit_heston(
     phi_se = math.sqrt(cov[1, 1]) if cov[1, 1] > 0 else math.inf
     theta_se = scale * math.sqrt(cov[0, 0]) if cov[0, 0] > 0 else None
     arma_info = {"ar": phi, "ar_se": phi_se, "ma": ma, "loglik": res.loglik}
-    if phi <= 0 or phi >= 1.0 or (1.0 - phi) < min_kappa_z * phi_se:
+    if phi <= 0.0:
+        return _unidentified(
+            f"AR coefficient {phi:.4f} of the RV series is not positive: no persistent "
+            f"variance dynamics at {rv_interval_s:g} s (constant variance, or a half-life "
+            "far below the RV interval)",
+            theta_se,
+            **arma_info,
+        )
+    if phi >= 1.0 or (1.0 - phi) < min_kappa_z * phi_se:
         return _unidentified(
             f"AR coefficient {phi:.5f} (s.e. {phi_se:.5f}) of the RV series is not "
             f"significantly below 1 (z < {min_kappa_z:g}): no mean reversion visible "
@@ -247,6 +270,14 @@ def fit_heston(
         )
     kappa, theta, xi = _heston_from_arma(p, mean_y, scale, delta)
     half_life_s = math.log(2.0) / kappa * SECONDS_PER_YEAR
+    if half_life_s < min_half_life_intervals * rv_interval_s:
+        return _unidentified(
+            f"variance half-life {half_life_s:.0f} s is shorter than "
+            f"{min_half_life_intervals:g} RV intervals of {rv_interval_s:g} s: too fast for "
+            "this interval to resolve (use a shorter rv_interval_s)",
+            theta_se,
+            **arma_info,
+        )
     if window_s < min_half_lives * half_life_s:
         return _unidentified(
             f"variance half-life {half_life_s / 3600:.2f} h is comparable to the "

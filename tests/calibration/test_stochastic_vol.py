@@ -50,6 +50,18 @@ def test_six_minutes_report_theta_only_with_a_reason() -> None:
     json.dumps(fit.to_dict(), allow_nan=False)
 
 
+def test_constant_volatility_has_no_variance_dynamics_to_identify() -> None:
+    rng = np.random.default_rng(9)
+    n = 5 * 86400
+    logp = np.cumsum(rng.normal(0, 0.6 / math.sqrt(SECONDS_PER_YEAR), n))
+    ts = np.arange(n, dtype=np.int64) * 10**9
+    with pytest.warns(IdentifiabilityWarning):
+        fit = fit_heston(ts, 100 * np.exp(logp), rv_interval_s=60.0, garch=False)
+    assert not fit.identifiable and fit.kappa is None
+    assert fit.reason is not None
+    assert fit.theta == pytest.approx(0.36, rel=0.05)
+
+
 def test_noise_correction_removes_the_rv_bias_from_one_second_sampling() -> None:
     rng = np.random.default_rng(0)
     n = 86400
