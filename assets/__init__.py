@@ -1,0 +1,9 @@
+"""Dagster assets and checks: thin wrappers over data_lake/ and calibration/."""
+
+from types import ModuleType
+
+from assets import calibration_assets, checks, ingest, param_assets
+
+ASSET_MODULES: list[ModuleType] = [ingest, checks, calibration_assets, param_assets]
+
+__all__ = ["ASSET_MODULES"]

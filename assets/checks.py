@@ -1,7 +1,5 @@
 """Asset checks on each symbol-day: blocking ones stop the fits of a poisoned partition."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """Ingest: one symbol-day of lake tables, generated (synthetic) or already imported."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 import dagster as dg

@@ -78,7 +78,9 @@ def hawkes_inputs(f: DayFeatures) -> tuple[np.ndarray, np.ndarray, float]:
 
 def _hawkes(f: DayFeatures) -> Any:
     times, marks, window = hawkes_inputs(f)
-    return fit_hawkes(times, marks, window=(0.0, window))
+    # Hourly baseline: intraday seasonality otherwise leaks into alpha and beta.
+    edges = np.arange(0.0, window + 1.0, 3600.0)
+    return fit_hawkes(times, marks, window=(0.0, window), baseline_edges=edges)
 
 
 def _volatility(f: DayFeatures) -> Any:

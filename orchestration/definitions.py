@@ -9,12 +9,14 @@ from data_lake.paths import mmcal_home
 from orchestration.jobs import JOBS
 from orchestration.resources import LakeResource
 from orchestration.schedules import SCHEDULES
-from orchestration.sensors import SENSORS
+from orchestration.sensors import SENSORS, import_landing_job
 
 __all__ = ["defs", "resources"]
 
 
-def resources(home: str | None = None, *, venue: str = "synthetic", seed: int = 7) -> dict[str, object]:
+def resources(
+    home: str | None = None, *, venue: str = "synthetic", seed: int = 7
+) -> dict[str, object]:
     """The resources every asset needs, rooted at ``home`` (default ``$MMCAL_HOME``)."""
     root = home or str(mmcal_home())
     return {
@@ -26,7 +28,7 @@ def resources(home: str | None = None, *, venue: str = "synthetic", seed: int = 
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),
-    jobs=JOBS,
+    jobs=[*JOBS, import_landing_job],
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources=resources(),

@@ -1,7 +1,5 @@
 """Daily x symbol partitions: every fit, check and backfill runs per symbol-day."""
 
-from __future__ import annotations
-
 import datetime as dt
 import os
 
@@ -14,6 +12,7 @@ __all__ = [
     "partition_date",
     "partition_symbol",
     "symbol_day_partitions",
+    "symbol_partitions",
 ]
 
 # The embedded synthetic market starts on this Monday (data_lake.sources.synthetic).

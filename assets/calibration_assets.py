@@ -1,0 +1,189 @@
+"""Feature and calibration assets: one asset per model, per symbol-day partition."""
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+import numpy as np
+
+from assets.checks import checked_day
+from assets.features import DayFeatures, build_features
+from assets.model_fits import MODEL_FITTERS, ModelFit, fit_correlation_model, fit_model
+from assets.model_plots import PLOTTERS
+from assets.plots import figure_metadata
+from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
+from orchestration.resources import LakeResource
+
+__all__ = ["CALIBRATION_ASSETS", "correlation_fit", "day_features", "load_features"]
+
+_DAY_NS = 86_400 * 1_000_000_000
+FUNDING_HISTORY_DAYS = 14  # an hourly OU needs days of prints, not one day's 24
+
+
+def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
+    """Read one symbol-day from the lake and derive its features."""
+    frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
+    start = (day - dt.date(1970, 1, 1)).days * _DAY_NS
+    funding = lake.lake.frame(
+        "funding",
+        symbol=symbol,
+        venue=lake.venue,
+        start_ns=start - FUNDING_HISTORY_DAYS * _DAY_NS,
+        end_ns=start + _DAY_NS,
+    )
+    return build_features(
+        lake.venue, symbol, day, frames["trades"], frames["bbo"], frames["book"], funding
+    )
+
+
+@dg.asset(
+    partitions_def=symbol_day_partitions,
+    deps=[checked_day],
+    group_name="features",
+    description=(
+        "Quotes (mid, spread, book imbalance at 1/3/5 levels), trades with the prevailing "
+        "quote, 1-minute clock bars and volume bars of one symbol-day."
+    ),
+)
+def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[DayFeatures]:
+    features = load_features(lake, partition_symbol(context), partition_date(context))
+    summary = features.summary()
+    context.log.info(f"features {features.symbol} {features.day}: {summary}")
+    return dg.Output(features, metadata={k: float(v) for k, v in summary.items()})
+
+
+def _metadata(fit: ModelFit, headline: dict[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = {"ok": fit.ok, "summary": dg.MetadataValue.json(fit.to_dict())}
+    if fit.error:
+        meta["reason"] = fit.error
+    if fit.warnings:
+        meta["warnings"] = dg.MetadataValue.json(list(fit.warnings))
+    for key, value in headline.items():
+        if isinstance(value, (int, float, np.floating)) and np.isfinite(value):
+            meta[key] = float(value)
+        elif value is not None:
+            meta[key] = str(value)
+    return meta
+
+
+def _headline(model: str, r: Any) -> dict[str, Any]:
+    """The few numbers shown in the asset table, per model."""
+    if r is None:
+        return {}
+    if model == "hawkes":
+        return {
+            "branching_ratio": r.branching_ratio,
+            "mu_buy": r.mu[0],
+            "mu_sell": r.mu[1],
+            "ks_pvalue_pooled": r.ks_pvalue_pooled,
+            "n_obs": r.n_obs,
+            "n_merged": r.n_merged,
+        }
+    if model == "volatility":
+        s = r.sigma_effective
+        return {
+            "sigma_eff_bps_per_sqrt_s": s.sigma_bps,
+            "sigma_clean": s.sigma_clean_bps,
+            "sigma_total": s.sigma_total_bps,
+            "jump_share": s.jump_share,
+        }
+    if model == "heston":
+        return {
+            "theta": r.theta,
+            "kappa": r.kappa,
+            "xi": r.xi,
+            "rho": r.rho,
+            "identifiable": str(r.identifiable),
+            "n_obs": r.n_obs,
+        }
+    if model == "fill_depth":
+        return {
+            "best": r.pooled.best,
+            "kappa_bid": r.bid.kappa_glft,
+            "kappa_ask": r.ask.kappa_glft,
+            "A_bid": r.bid.A_glft,
+            "A_ask": r.ask.A_glft,
+            "n_obs": r.pooled.n_obs,
+        }
+    if model == "markouts":
+        return {
+            f"markout_{h}s_bps": m for h, m in zip(r.horizons_s, r.overall.mean_bps, strict=True)
+        }
+    if model == "adverse_selection":
+        return {
+            "mean_markout_bps": r.mean_markout_bps,
+            "informed_share": r.informed_share,
+            "informed_markout_bps": r.informed_markout_bps,
+            "n_obs": r.n_obs,
+        }
+    if model == "microprice":
+        return {"oos_r2": r.oos_r2, "use_fallback": str(r.use_fallback), "alpha": r.alpha}
+    if model == "funding":
+        return {"kappa": r.kappa, "theta": r.theta, "sigma": r.sigma, "n_obs": r.n_obs}
+    if model == "vpin":
+        return {"latest": r.latest, "latest_percentile": r.latest_percentile}
+    return {}
+
+
+def _calibration_asset(model: str, fitter: Callable[[DayFeatures], Any]) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"{model}_fit",
+        partitions_def=symbol_day_partitions,
+        group_name="calibration",
+        compute_kind="numpy",
+        description=f"The {model.replace('_', ' ')} calibration of one symbol-day "
+        "(calibration/; a failed fit records its reason).",
+    )
+    def _asset(context: dg.AssetExecutionContext, day_features: DayFeatures) -> dg.Output[ModelFit]:
+        fit = fit_model(model, lambda: fitter(day_features))
+        if fit.ok:
+            context.log.info(f"{model} {day_features.symbol} {day_features.day}: fitted")
+        else:
+            context.log.warning(f"{model} {day_features.symbol} {day_features.day}: {fit.error}")
+        meta = _metadata(fit, _headline(model, fit.result))
+        plotter = PLOTTERS.get(model)
+        if plotter is not None and fit.ok:
+            meta["plot"] = figure_metadata(plotter(fit.result, day_features), model)
+        return dg.Output(fit, metadata=meta)
+
+    return _asset
+
+
+CALIBRATION_ASSETS = [_calibration_asset(m, f) for m, f in MODEL_FITTERS.items()]
+
+
+@dg.asset(
+    partitions_def=symbol_day_partitions,
+    group_name="calibration",
+    description="EWMA correlations (1 min, 10 min, 1 h) of this symbol with the others "
+    "of the day, hedge ratios and the regime flag.",
+)
+def correlation_fit(
+    context: dg.AssetExecutionContext, lake: LakeResource, day_features: DayFeatures
+) -> dg.Output[ModelFit]:
+    symbol, day = partition_symbol(context), partition_date(context)
+    mids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for other in symbol_day_partitions.get_partition_keys():
+        other_symbol = other.keys_by_dimension["symbol"]
+        if other.keys_by_dimension["date"] != day.isoformat() or other_symbol == symbol:
+            continue
+        bbo = lake.day(
+            "bbo",
+            other_symbol,
+            day,
+        ).to_pandas()
+        if len(bbo):
+            mids[other_symbol] = (
+                bbo["ts"].to_numpy(np.int64),
+                0.5 * (bbo["bid_px"] + bbo["ask_px"]).to_numpy(float),
+            )
+    q = day_features.quotes
+    mids[symbol] = (q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float))
+    fit = fit_correlation_model(mids, symbol, day_features.window_ns)
+    meta = _metadata(fit, {})
+    if fit.ok:
+        slow = fit.result.to_dict()
+        meta["symbols"] = ", ".join(sorted(mids))
+        meta["summary"] = dg.MetadataValue.json(slow)
+    return dg.Output(fit, metadata=meta)

@@ -1,0 +1,131 @@
+"""Candidate param set -> out-of-sample validation on the next day -> publish gate."""
+
+import datetime as dt
+from typing import Any
+
+import dagster as dg
+
+from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit, load_features
+from assets.model_fits import ModelFit
+from assets.param_building import build_document
+from assets.validation import PRIMARY_SCORE, score_document
+from calibration.errors import CalibrationError
+from data_lake.params import (
+    ParamRegistry,
+    UnknownSymbolError,
+    UnknownVersionError,
+    current_code_version,
+)
+from data_lake.quality_store import load_quality
+from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
+from orchestration.resources import LakeResource
+
+__all__ = ["param_candidate", "param_validation", "published_params"]
+
+_DAY_NS = 86_400 * 1_000_000_000
+_FIT_INPUTS = {a.key.path[-1]: dg.AssetIn(a.key) for a in [*CALIBRATION_ASSETS, correlation_fit]}
+
+
+@dg.asset(
+    partitions_def=symbol_day_partitions,
+    ins=_FIT_INPUTS,
+    group_name="params",
+    description="The candidate param document of one symbol-day, from every calibration.",
+)
+def param_candidate(
+    context: dg.AssetExecutionContext, lake: LakeResource, **fits: ModelFit
+) -> dg.Output[dict[str, Any]]:
+    symbol, day = partition_symbol(context), partition_date(context)
+    by_model = {name.removesuffix("_fit"): fit for name, fit in fits.items()}
+    start = (day - dt.date(1970, 1, 1)).days * _DAY_NS
+    try:
+        document = build_document(
+            symbol=symbol,
+            venue=lake.venue,
+            day=day,
+            window_ns=(start, start + _DAY_NS),
+            fits=by_model,
+            quality=load_quality(lake.paths, lake.venue, symbol, day),
+            code_version=current_code_version(),
+        )
+    except CalibrationError as exc:
+        raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
+    failed = sorted(m for m, f in by_model.items() if not f.ok)
+    return dg.Output(
+        document,
+        metadata={
+            "quoting": dg.MetadataValue.json(document["quoting"]),
+            "models_failed": dg.MetadataValue.json({m: by_model[m].error for m in failed}),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=symbol_day_partitions,
+    group_name="params",
+    description="Out-of-sample scores of the candidate and of the published set on the "
+    "next day (held out), written into the candidate's validation block.",
+)
+def param_validation(
+    context: dg.AssetExecutionContext, lake: LakeResource, param_candidate: dict[str, Any]
+) -> dg.Output[dict[str, Any]]:
+    symbol, day = partition_symbol(context), partition_date(context)
+    next_day = day + dt.timedelta(days=1)
+    held_out = load_features(lake, symbol, next_day)
+    if held_out.trades.empty:
+        raise dg.Failure(
+            description=f"cannot validate {symbol} {day}: no data for the held-out day "
+            f"{next_day} yet; ingest it first (job `ingest`, partition {next_day}|{symbol})"
+        )
+    scores = score_document(param_candidate, held_out)
+    if PRIMARY_SCORE not in scores:
+        raise dg.Failure(description=f"{symbol} {next_day}: too few events to score ({scores})")
+    registry = ParamRegistry(lake.paths)
+    baseline: dict[str, float] = {}
+    baseline_version = None
+    try:
+        current = registry.load(symbol, "latest")
+        baseline = score_document(current.model_dump(mode="json"), held_out)
+        baseline_version = current.version
+    except (UnknownSymbolError, UnknownVersionError):
+        context.log.info(f"{symbol}: no published set yet; nothing to compare with")
+    document = {
+        **param_candidate,
+        "validation": {
+            "primary": PRIMARY_SCORE,
+            "scores": scores,
+            "baseline": baseline,
+            "baseline_version": baseline_version,
+            "held_out": [f"{lake.venue}/{symbol}/{next_day.isoformat()}"],
+        },
+    }
+    return dg.Output(
+        document,
+        metadata={
+            **{k: float(v) for k, v in scores.items()},
+            "baseline_version": baseline_version or "none",
+            "baseline": dg.MetadataValue.json(baseline),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=symbol_day_partitions,
+    group_name="params",
+    description="The publish gate's decision: the validated candidate published as "
+    "`latest`, or rejected with the reason stored.",
+)
+def published_params(
+    context: dg.AssetExecutionContext, lake: LakeResource, param_validation: dict[str, Any]
+) -> dg.MaterializeResult:
+    decision = ParamRegistry(lake.paths).submit(param_validation)
+    log = context.log.info if decision.accepted else context.log.warning
+    log(f"{decision.symbol}: {decision.status} {decision.version}: {decision.reason or ''}")
+    return dg.MaterializeResult(
+        metadata={
+            "status": str(decision.status),
+            "version": decision.version or "none",
+            "reason": decision.reason or "",
+            "decision": dg.MetadataValue.json(decision.to_dict()),
+        }
+    )

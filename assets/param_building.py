@@ -1,0 +1,104 @@
+"""Build a param document from a symbol-day's fits. No Dagster.
+
+The quoting block takes, for each field, the estimate the trader needs and the fallback
+it uses when a model could not be fitted on the day (documented per field below).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from assets.model_fits import ModelFit
+from calibration.errors import CalibrationError
+
+__all__ = ["REQUIRED_MODELS", "build_document", "quoting_block"]
+
+# Without these the trader has no spread: the candidate is not built.
+REQUIRED_MODELS = ("volatility", "fill_depth")
+
+
+def _finite(x: Any) -> float | None:
+    return float(x) if x is not None and math.isfinite(float(x)) else None
+
+
+def quoting_block(fits: Mapping[str, ModelFit]) -> dict[str, Any]:
+    """The typed block the trader quotes with (units in the field names)."""
+    missing = [m for m in REQUIRED_MODELS if not fits[m].ok]
+    if missing:
+        reasons = "; ".join(f"{m}: {fits[m].error}" for m in missing)
+        raise CalibrationError(f"no candidate: required model(s) failed ({reasons})")
+    vol = fits["volatility"].result
+    depth = fits["fill_depth"].result
+    sides = {}
+    for name in ("bid", "ask"):
+        side = getattr(depth, name)
+        kappa = _finite(side.kappa_glft) or _finite(side.kappa)
+        a = _finite(side.A_glft) or _finite(side.A)
+        if a is None and side.fit is not None and side.fit.window_s:
+            a = side.n_obs / side.fit.window_s  # arrival rate at the touch, orders per second
+        if kappa is None or a is None:
+            raise CalibrationError(f"no usable kappa/A on the {name} side")
+        sides[name] = (kappa, a)
+    hawkes = fits["hawkes"].result if fits["hawkes"].ok else None
+    addon = 0.0
+    if fits["adverse_selection"].ok:
+        as_fit = fits["adverse_selection"].result
+        quote_depth = 1.0 / max(sides["bid"][0], sides["ask"][0])  # GLFT-ish touch depth, bps
+        if as_fit.addon is not None and as_fit.addon.depth_bps:
+            addon = as_fit.addon.addon_at(quote_depth)
+        else:
+            addon = as_fit.mean_markout_bps
+    funding_per_hour = 0.0
+    if fits["funding"].ok:
+        f = fits["funding"].result
+        funding_per_hour = float(f.theta) * 3600.0 / float(f.interval_s)
+    micro = fits["microprice"].result if fits["microprice"].ok else None
+    return {
+        "sigma_bps_per_sqrt_s": float(vol.sigma_effective.sigma_bps),
+        "kappa_bid_per_bps": sides["bid"][0],
+        "kappa_ask_per_bps": sides["ask"][0],
+        "A_bid_per_s": sides["bid"][1],
+        "A_ask_per_s": sides["ask"][1],
+        "as_addon_bps": max(0.0, float(addon)),
+        "hawkes_branching_ratio": float(hawkes.branching_ratio) if hawkes else 0.0,
+        "hawkes_decay_per_s": float(hawkes.beta.mean()) if hawkes else None,
+        "funding_rate_per_hour": funding_per_hour,
+        "microprice_fallback_to_mid": bool(micro.use_fallback) if micro else True,
+        "microprice_r2_oos": _finite(micro.oos_r2) if micro else None,
+    }
+
+
+def build_document(
+    *,
+    symbol: str,
+    venue: str,
+    day: dt.date,
+    window_ns: tuple[int, int],
+    fits: Mapping[str, ModelFit],
+    quality: list[dict[str, Any]],
+    code_version: str,
+) -> dict[str, Any]:
+    """The candidate param document (validated later by data_lake.param_document)."""
+    partition = f"{venue}/{symbol}/{day.isoformat()}"
+    return {
+        "symbol": symbol,
+        "venue": venue,
+        "quoting": quoting_block(fits),
+        "models": {name: fit.to_dict() for name, fit in sorted(fits.items())},
+        "window": {"start_ns": window_ns[0], "end_ns": window_ns[1]},
+        "partitions": [partition],
+        "quality": [
+            {
+                "partition": partition,
+                "check": q["name"],
+                "passed": bool(q["passed"]),
+                "blocking": bool(q["blocking"]),
+                "detail": q.get("description"),
+            }
+            for q in quality
+        ],
+        "code_version": code_version,
+    }

@@ -1,0 +1,30 @@
+"""Jobs: `ingest` (raw -> checked tables) and `nightly_calibration` (features -> published)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.partitions import symbol_day_partitions
+
+__all__ = ["JOBS", "ingest_job", "nightly_calibration_job"]
+
+INGEST_GROUPS = ("ingest", "quality")
+
+ingest_job = dg.define_asset_job(
+    name="ingest",
+    selection=dg.AssetSelection.groups(*INGEST_GROUPS),
+    partitions_def=symbol_day_partitions,
+    description="Import or generate one symbol-day and run its quality checks.",
+)
+
+nightly_calibration_job = dg.define_asset_job(
+    name="nightly_calibration",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*INGEST_GROUPS),
+    partitions_def=symbol_day_partitions,
+    description=(
+        "Features, every calibration, the candidate param set, its validation on the next "
+        "day and the publish gate, for one symbol-day (the fit day)."
+    ),
+)
+
+JOBS = [ingest_job, nightly_calibration_job]
