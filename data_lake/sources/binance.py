@@ -40,17 +40,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
 
 from data_lake.importing import ImportReport, ImportSession
 from data_lake.schemas import DEFAULT_BOOK_DEPTH
 from data_lake.sources._rows import BboRows, TradeRows, counting, recv_ts_of
 from data_lake.sources.binance_book import BookBuffer, L2Book
+from data_lake.sources.binance_kernels import (
+    KIND_BBO,
+    KIND_DEPTH,
+    KIND_OTHER,
+    KIND_TRADE,
+    depth_header,
+    scan_chunk,
+)
 from data_lake.sources.textio import (
     LineSource,
     ProgressFn,
     TruncatedInputError,
-    iter_line_batches,
+    iter_line_chunks,
     open_sources,
 )
 from data_lake.writer import PartitionKey
@@ -93,6 +103,10 @@ class _Symbol:
         self.books = BookBuffer(depth)
         self.trades = TradeRows()
         self.bbo = BboRows()
+        self.trade_parts: list[pa.Table] = []  # rows parsed in bulk
+        self.bbo_parts: list[pa.Table] = []
+        self.fast_trade_rows = 0
+        self.fast_bbo_rows = 0
 
 
 class _BinanceImport:
@@ -118,6 +132,7 @@ class _BinanceImport:
         # A depth snapshot names no symbol: one read before any event of the file is
         # held until the first depth diff says which symbol the file records.
         self.held: tuple[str, int, bytes, int, dict[str, Any]] | None = None
+        self.fast: tuple[str, np.ndarray] | None = None  # symbol of the bulk path
         self.accepted = {"trades": 0, "book": 0, "bbo": 0}
 
     # -- helpers ---------------------------------------------------------------------
@@ -136,12 +151,16 @@ class _BinanceImport:
     def flush(self, final: bool = False) -> None:
         book_rows = max(1_000, FLUSH_BOOK_VALUES // (4 * self.depth))
         for st in self.syms.values():
-            if st.trades.ts and (final or len(st.trades.ts) >= FLUSH_ROWS):
-                self.s.add_rows("trades", st.symbol, st.trades.to_arrow())
-                st.trades = TradeRows()
-            if st.bbo.ts and (final or len(st.bbo.ts) >= FLUSH_ROWS):
-                self.s.add_rows("bbo", st.symbol, st.bbo.to_arrow())
-                st.bbo = BboRows()
+            n = len(st.trades) + st.fast_trade_rows
+            if n and (final or n >= FLUSH_ROWS):
+                parts = st.trade_parts + ([st.trades.to_arrow()] if len(st.trades) else [])
+                self.s.add_rows("trades", st.symbol, pa.concat_tables(parts))
+                st.trades, st.trade_parts, st.fast_trade_rows = TradeRows(), [], 0
+            n = len(st.bbo) + st.fast_bbo_rows
+            if n and (final or n >= FLUSH_ROWS):
+                parts = st.bbo_parts + ([st.bbo.to_arrow()] if len(st.bbo) else [])
+                self.s.add_rows("bbo", st.symbol, pa.concat_tables(parts))
+                st.bbo, st.bbo_parts, st.fast_bbo_rows = BboRows(), [], 0
             if len(st.books) and (final or len(st.books) >= book_rows):
                 self.s.add_rows("book", st.symbol, st.books.take())
 
@@ -192,12 +211,16 @@ class _BinanceImport:
         self.emit(st, ts, last_id, recv, force=True)
         pending, st.pending = st.pending, deque()
         for p in pending:
-            self.on_diff(st, p.source, p.line, p.raw, p.recv_ts, _data(p.raw), replay=p)
+            try:
+                diff = _diff_of_line(p.raw)
+            except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
+                self.q("book", p.source, p.line, p.raw, f"bad value: {exc}", st.symbol)
+                continue
+            self.on_diff(st, p.source, p.line, p.raw, p.recv_ts, diff, replay=p)
 
     def on_diff(self, st: _Symbol, src: str, line: int, raw: bytes, recv: int,
-                d: dict[str, Any], replay: _Pending | None = None) -> None:
-        U, u, pu, ts = d["U"], d["u"], d["pu"], d["T"] * _MS
-        bids, asks = d["b"], d["a"]
+                diff: _Diff, replay: _Pending | None = None) -> None:
+        U, u, pu, ts, buf, bids_start = diff
         if not st.synced and st.snapshot_id is None:
             # Awaiting a snapshot: hold the diff (it may bridge the coming snapshot).
             held = _Pending(src, line, recv, raw, st.gap_reason)
@@ -229,8 +252,9 @@ class _BinanceImport:
             self.q("book", src, line, raw, reason, st.symbol, ts)
             return
         book = st.book
-        err = book.apply(bids, True) or book.apply(asks, False)
+        err = book.apply(buf, bids_start)
         if err is not None:
+            err = _json_error(raw) or err
             self.break_book(st, f"{err} (book broken at line {line}, until the next snapshot)")
             self.q("book", src, line, raw, err, st.symbol, ts)
             return
@@ -259,6 +283,7 @@ class _BinanceImport:
         name = src.name
         s.sources.append(name)
         loads = orjson.loads
+        find_depth = _is_depth_line
         syms = self.syms
         stream_kind = self.stream_kind
         acc = self.accepted
@@ -266,10 +291,21 @@ class _BinanceImport:
         records = 0
         self.file_symbols = set()
         try:
-            for first, lines in iter_line_batches(src, progress=counting(s, progress)):
-                records += len(lines)
-                for line_no, line in enumerate(lines, first):
+            for first, block in iter_line_chunks(src, progress=counting(s, progress)):
+                # Valid bookTicker and trade lines of the expected symbol are parsed in
+                # bulk from the bytes; Python reads the rest (depth diffs go through the
+                # book state machine, anything unusual through the JSON parser).
+                (kinds, starts, ends, recv_ns, ts_ms, ident, f1, f2, f3, f4,
+                 side) = scan_chunk(np.frombuffer(block, np.uint8), self.fast_symbol(block))
+                records += len(kinds)
+                self.add_fast_rows(kinds, recv_ns, ts_ms, ident, f1, f2, f3, f4, side)
+                slow = (kinds == KIND_OTHER) | (kinds == KIND_DEPTH)
+                for i in np.flatnonzero(slow).tolist():
+                    line_no = first + i
+                    line = block[starts[i] : ends[i]]
                     sp = line.find(b" ")
+                    if find_depth(line, sp) and self.depth_line(name, line_no, line, sp):
+                        continue
                     try:
                         recv = int(line[:sp])
                         msg = loads(line[sp + 1 :])
@@ -363,7 +399,7 @@ class _BinanceImport:
                             self.release_held(s_name)
                         self.file_symbols.add(s_name)
                         try:
-                            self.on_diff(st, name, line_no, line, recv, d)
+                            self.on_diff(st, name, line_no, line, recv, _diff_of_data(d))
                         except KeyError as exc:
                             self.q("book", name, line_no, line, f"missing field: {exc.args[0]}",
                                    s_name, _ms(d.get("T")))
@@ -389,6 +425,84 @@ class _BinanceImport:
             s.records_in += records
             acc["trades"] += n_trades
             acc["bbo"] += n_bbo
+
+    def fast_symbol(self, block: bytes) -> np.ndarray:
+        """The symbol whose bbo and trade lines take the bulk path (empty: none yet)."""
+        if self.fast is None:
+            name = self.only
+            if name is None:
+                at = block.find(b'"s":"')
+                if at < 0:
+                    return _NO_SYMBOL
+                name = block[at + 5 : block.find(b'"', at + 5)].decode("utf-8", "replace")
+            if self.check_symbol(name) is not None:
+                return _NO_SYMBOL
+            self.sym(name)
+            self.fast = (name, np.frombuffer(name.encode(), np.uint8))
+        return self.fast[1]
+
+    def add_fast_rows(
+        self, kind: np.ndarray, recv_ns: np.ndarray, ts_ms: np.ndarray, ident: np.ndarray,
+        f1: np.ndarray, f2: np.ndarray, f3: np.ndarray, f4: np.ndarray, side: np.ndarray,
+    ) -> None:
+        if self.fast is None:
+            return
+        st = self.syms[self.fast[0]]
+        bbo = kind == KIND_BBO
+        n = int(np.count_nonzero(bbo))
+        if n:
+            st.bbo_parts.append(pa.table({
+                "ts": pa.array(ts_ms[bbo] * _MS, pa.int64()),
+                "seq": pa.array(ident[bbo], pa.int64()),
+                "bid_px": pa.array(f1[bbo], pa.float64()),
+                "bid_sz": pa.array(f2[bbo], pa.float64()),
+                "ask_px": pa.array(f3[bbo], pa.float64()),
+                "ask_sz": pa.array(f4[bbo], pa.float64()),
+                "recv_ts": pa.array(recv_ns[bbo], pa.int64()),
+            }))
+            st.fast_bbo_rows += n
+            self.accepted["bbo"] += n
+        trade = kind == KIND_TRADE
+        n = int(np.count_nonzero(trade))
+        if n:
+            st.trade_parts.append(pa.table({
+                "ts": pa.array(ts_ms[trade] * _MS, pa.int64()),
+                "price": pa.array(f1[trade], pa.float64()),
+                "size": pa.array(f2[trade], pa.float64()),
+                "side": pa.array(side[trade], pa.int8()),
+                "trade_id": pa.array(ident[trade], pa.int64()).cast(pa.string()),
+                "recv_ts": pa.array(recv_ns[trade], pa.int64()),
+            }))
+            st.fast_trade_rows += n
+            self.accepted["trades"] += n
+
+    def depth_line(self, src: str, line_no: int, line: bytes, sp: int) -> bool:
+        """The fast path of a depth diff: fields and levels parsed from the bytes.
+
+        Returns False when the line is not in the venue's usual layout, so the caller
+        parses it as JSON instead.
+        """
+        try:
+            recv = int(line[:sp])
+        except ValueError:
+            return False
+        buf = np.frombuffer(line, np.uint8)
+        status, t_ms, U, u, pu, s0, s1, bids_start = depth_header(buf, sp + 1)
+        if status:
+            return False
+        s_name = line[s0:s1].decode("utf-8", "replace")
+        st = self.syms.get(s_name)
+        if st is None:
+            reason = self.check_symbol(s_name)
+            if reason is not None:
+                self.q("book", src, line_no, line, reason, None, t_ms * _MS)
+                return True
+            st = self.sym(s_name)
+        if self.held is not None:
+            self.release_held(s_name)
+        self.file_symbols.add(s_name)
+        self.on_diff(st, src, line_no, line, recv, (U, u, pu, t_ms * _MS, buf, bids_start))
+        return True
 
     def check_symbol(self, s_name: Any) -> str | None:
         if not isinstance(s_name, str):
@@ -472,6 +586,7 @@ class _BinanceImport:
 
 
 _TABLE = {_TRADE: "trades", _DEPTH: "book", _BBO: "bbo"}
+_NO_SYMBOL = np.zeros(0, np.uint8)
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -479,10 +594,41 @@ def _ms(value: Any) -> int | None:
     return value * _MS if type(value) is int else None
 
 
-def _data(raw: bytes) -> dict[str, Any]:
-    msg = orjson.loads(raw[raw.find(b" ") + 1 :])
-    data: dict[str, Any] = msg["data"]
-    return data
+# (U, u, pu, ts_ns, line bytes as uint8, index of the bids' "[")
+_Diff = tuple[int, int, int, int, np.ndarray, int]
+
+
+def _is_depth_line(line: bytes, sp: int) -> bool:
+    return line.find(b"@depth", sp, sp + 64) >= 0
+
+
+def _diff_of_data(d: dict[str, Any]) -> _Diff:
+    """A diff from parsed JSON (the fallback): levels re-serialised for the kernel."""
+    U, u, pu, t_ms = d["U"], d["u"], d["pu"], d["T"]
+    for name, value in (("U", U), ("u", u), ("pu", pu), ("T", t_ms)):
+        if type(value) is not int:
+            raise TypeError(f"{name} must be an integer, not {value!r}")
+    payload = b'{"b":' + orjson.dumps(d["b"]) + b',"a":' + orjson.dumps(d["a"]) + b"}"
+    return U, u, pu, t_ms * _MS, np.frombuffer(payload, np.uint8), 5
+
+
+def _diff_of_line(raw: bytes) -> _Diff:
+    sp = raw.find(b" ")
+    buf = np.frombuffer(raw, np.uint8)
+    status, t_ms, U, u, pu, _, _, bids_start = depth_header(buf, sp + 1)
+    if status == 0:
+        return U, u, pu, t_ms * _MS, buf, bids_start
+    data: dict[str, Any] = orjson.loads(raw[sp + 1 :])["data"]
+    return _diff_of_data(data)
+
+
+def _json_error(raw: bytes) -> str | None:
+    """'bad JSON: ...' if the line does not parse (a cut line), else None."""
+    try:
+        orjson.loads(raw[raw.find(b" ") + 1 :])
+    except orjson.JSONDecodeError as exc:
+        return f"bad JSON: {exc}"
+    return None
 
 
 def _bad_line(line: bytes, sp: int, exc: Exception) -> str:

@@ -1,132 +1,125 @@
 """An L2 order book rebuilt from a snapshot plus price-level diffs (Binance USD-M style).
 
-Each side is a dict ``price -> size`` plus a short ascending list of its best prices
-kept sorted with :mod:`bisect`: most diff levels change the size of an existing level
-(a dict store), and levels far from the touch never enter the list. The top ``depth``
-levels are slices, so a book row costs O(depth) and a diff O(levels changed).
-
-Also the columnar buffers that book snapshots accumulate in before they become an
+The book lives in numpy arrays updated by the numba kernels of
+:mod:`data_lake.sources.binance_kernels`, which parse a diff's levels straight from
+the line's bytes. Also the buffers that book rows accumulate in before they become an
 Arrow table with list columns (levels best first, at most ``depth`` of them: a side
 with fewer real levels gives a shorter list, never padding).
 """
 
 from __future__ import annotations
 
-import heapq
 import math
-from bisect import bisect_left, insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
+import numpy as np
 import pyarrow as pa
+
+from data_lake.sources.binance_kernels import (
+    APPLY_BAD_LEVEL,
+    APPLY_OK,
+    apply_diff,
+    emit_book,
+    load_side,
+)
 
 __all__ = ["BookBuffer", "BookRows", "L2Book"]
 
 _INF = math.inf
 
 
-class _Side:
-    """One side: every level in a dict, the best ones also in a short sorted list.
-
-    Invariant: ``top`` holds the best ``len(top)`` prices of ``levels``, ascending (for
-    bids the best is last, for asks first). New levels worse than all of ``top`` touch
-    only the dict; when deletions leave fewer than ``depth`` in ``top`` it is refilled
-    from the dict, which is rare because prices seldom move ``window`` levels at once.
-    """
-
-    __slots__ = ("depth", "is_bid", "levels", "top", "window")
-
-    def __init__(self, is_bid: bool, depth: int) -> None:
-        self.is_bid = is_bid
-        self.depth = depth
-        self.window = 4 * depth
-        self.levels: dict[float, float] = {}
-        self.top: list[float] = []
-
-    def clear(self) -> None:
-        self.levels.clear()
-        self.top = []
-
-    def refill(self) -> None:
-        pick = heapq.nlargest if self.is_bid else heapq.nsmallest
-        self.top = sorted(pick(self.window, self.levels))
-
-    def apply(self, updates: Sequence[Any]) -> str | None:
-        levels = self.levels
-        top = self.top
-        is_bid = self.is_bid
-        inf = _INF
-        for px_s, sz_s in updates:
-            px = float(px_s)
-            sz = float(sz_s)
-            if sz == 0.0:
-                if px in levels:
-                    del levels[px]
-                    if (px >= top[0]) if is_bid else (px <= top[-1]):
-                        del top[bisect_left(top, px)]
-                        if len(top) < self.depth and len(levels) > len(top):
-                            self.refill()
-                            top = self.top
-            elif not 0.0 < sz < inf:
-                return f"non-positive price or size: level [{px_s}, {sz_s}]"
-            elif px in levels:
-                levels[px] = sz  # the common case: a size change at a known level
-            elif not 0.0 < px < inf:
-                return f"non-positive price or size: level [{px_s}, {sz_s}]"
-            else:
-                n = len(levels)
-                levels[px] = sz
-                if len(top) == n or ((px > top[0]) if is_bid else (px < top[-1])):
-                    insort(top, px)
-                    if len(top) > 2 * self.window:
-                        if is_bid:
-                            del top[0]
-                        else:
-                            top.pop()
-        return None
+def _far_map() -> Any:
+    return numba.typed.Dict.empty(key_type=numba.types.float64, value_type=numba.types.float64)
 
 
 class L2Book:
-    """Price-level book: ``apply`` diffs, read the top levels.
+    """Price-level book updated by the :mod:`binance_kernels` kernels.
+
+    Each side keeps its best levels (at most ``2 * window``) in an ascending array of
+    keys (bid prices, or minus ask prices) with sizes, so both best levels are the last
+    elements, and every deeper level in a hash map; ``counts`` holds the array counts
+    (bids, asks).
 
     Parameters
     ----------
-    depth : levels per side that :class:`BookBuffer` reads (the sorted window is sized
-        from it).
+    depth : levels per side that book rows read; the arrays always hold at least this
+        many when the side has them.
+    window : levels kept in the arrays after an overflow (at least ``2 * depth``).
     """
 
-    __slots__ = ("ask", "bid")
+    __slots__ = ("ask_far", "ask_keys", "ask_sizes", "bid_far", "bid_keys", "bid_sizes",
+                 "counts", "depth")
 
-    def __init__(self, depth: int = 20) -> None:
-        self.bid = _Side(True, depth)
-        self.ask = _Side(False, depth)
+    def __init__(self, depth: int = 20, window: int = 256) -> None:
+        window = max(window, 2 * depth)
+        self.depth = depth
+        self.bid_keys = np.empty(2 * window + 2)
+        self.bid_sizes = np.empty(2 * window + 2)
+        self.ask_keys = np.empty(2 * window + 2)
+        self.ask_sizes = np.empty(2 * window + 2)
+        self.bid_far = _far_map()
+        self.ask_far = _far_map()
+        self.counts = np.zeros(2, np.int64)
+
+    def clear(self) -> None:
+        self.counts[:] = 0
+        self.bid_far.clear()
+        self.ask_far.clear()
 
     def load(self, bids: Sequence[Any], asks: Sequence[Any]) -> str | None:
         """Replace the book with a full snapshot; returns an error reason or None."""
-        self.bid.clear()
-        self.ask.clear()
-        return self.bid.apply(bids) or self.ask.apply(asks)
+        self.clear()
+        sides = []
+        for levels in (bids, asks):
+            try:
+                px = np.array([float(level[0]) for level in levels], dtype=np.float64)
+                sz = np.array([float(level[1]) for level in levels], dtype=np.float64)
+            except (TypeError, ValueError, IndexError, KeyError) as exc:
+                return f"bad value: snapshot level ({exc})"
+            sides.append((px, sz))
+        nb = load_side(sides[0][0], sides[0][1], self.bid_keys, self.bid_sizes, self.bid_far, 1.0)
+        na = load_side(sides[1][0], sides[1][1], self.ask_keys, self.ask_sizes, self.ask_far,
+                       -1.0)
+        if nb < 0 or na < 0:
+            self.clear()
+            return "non-positive price or size: in the snapshot levels"
+        self.counts[0], self.counts[1] = nb, na
+        return None
 
-    def apply(self, levels: Sequence[Any], is_bid: bool) -> str | None:
-        """Apply ``[[price, size], ...]`` (strings or numbers; size 0 removes a level).
+    def apply(self, buf: np.ndarray, bids_start: int) -> str | None:
+        """Apply the ``"b":[...],"a":[...]`` levels in ``buf``; a reason if malformed.
 
-        Returns a reason when a level is malformed; the book is then partly updated and
-        must be resynchronised from a snapshot.
+        After a reason the book is partly updated and must be resynchronised.
         """
-        return (self.bid if is_bid else self.ask).apply(levels)
+        status, bad = apply_diff(
+            buf, bids_start, self.bid_keys, self.bid_sizes, self.bid_far, self.ask_keys,
+            self.ask_sizes, self.ask_far, self.counts, self.depth,
+        )
+        if status == APPLY_OK:
+            return None
+        text = bytes(buf[bad : bad + 60]).split(b"]", 1)[0].decode("utf-8", "replace")
+        if status == APPLY_BAD_LEVEL:
+            return f"non-positive price or size: level {text}]"
+        return f"bad value: unparseable level near {text!r}"
 
     def crossed(self) -> str | None:
         """A reason if the best bid is at or above the best ask, else None."""
-        bid, ask = self.bid.top, self.ask.top
-        if bid and ask and bid[-1] >= ask[0]:
-            return f"crossed book: best bid {bid[-1]} >= best ask {ask[0]}"
+        nb, na = int(self.counts[0]), int(self.counts[1])
+        if nb and na:
+            bid = float(self.bid_keys[nb - 1])
+            ask = -float(self.ask_keys[na - 1])
+            if bid >= ask:
+                return f"crossed book: best bid {bid} >= best ask {ask}"
         return None
 
     def best(self) -> tuple[float, float]:
         """(best bid, best ask); NaN for an empty side."""
-        bid = self.bid.top[-1] if self.bid.top else math.nan
-        ask = self.ask.top[0] if self.ask.top else math.nan
+        nb, na = int(self.counts[0]), int(self.counts[1])
+        bid = float(self.bid_keys[nb - 1]) if nb else math.nan
+        ask = -float(self.ask_keys[na - 1]) if na else math.nan
         return bid, ask
 
 
@@ -173,36 +166,62 @@ def _offsets(counts: list[int]) -> pa.Array:
 
 
 class BookBuffer:
-    """Appends the top ``depth`` levels of an :class:`L2Book` as one snapshot row."""
+    """Book rows from an :class:`L2Book`: the top ``depth`` levels, flattened in arrays."""
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, rows: int = 4096) -> None:
         if depth < 1:
             raise ValueError(f"book depth must be at least 1 level, not {depth}")
         self.depth = depth
-        self.rows = BookRows()
+        self._reset(rows)
+
+    def _reset(self, rows: int) -> None:
+        self.ts: list[int] = []
+        self.seq: list[int] = []
+        self.recv_ts: list[int | None] = []
+        self.bid_n: list[int] = []
+        self.ask_n: list[int] = []
+        size = rows * self.depth
+        self.bid_px = np.empty(size)
+        self.bid_sz = np.empty(size)
+        self.ask_px = np.empty(size)
+        self.ask_sz = np.empty(size)
+        self.fill = np.zeros(2, np.int64)
 
     def append(self, book: L2Book, ts: int, seq: int, recv_ts: int | None) -> None:
-        rows = self.rows
-        depth = self.depth
-        top_b = book.bid.top[: -depth - 1 : -1]
-        top_a = book.ask.top[:depth]
-        bids = book.bid.levels
-        asks = book.ask.levels
-        rows.ts.append(ts)
-        rows.seq.append(seq)
-        rows.recv_ts.append(recv_ts)
-        rows.bid_px.extend(top_b)
-        rows.bid_sz.extend([bids[p] for p in top_b])
-        rows.bid_n.append(len(top_b))
-        rows.ask_px.extend(top_a)
-        rows.ask_sz.extend([asks[p] for p in top_a])
-        rows.ask_n.append(len(top_a))
+        if int(self.fill.max()) + self.depth > self.bid_px.shape[0]:
+            for name in ("bid_px", "bid_sz", "ask_px", "ask_sz"):
+                old = getattr(self, name)
+                grown = np.empty(old.shape[0] * 2)
+                grown[: old.shape[0]] = old
+                setattr(self, name, grown)
+        nb, na = emit_book(
+            book.bid_keys, book.bid_sizes, book.ask_keys, book.ask_sizes, book.counts,
+            self.depth, self.bid_px, self.bid_sz, self.ask_px, self.ask_sz, self.fill,
+        )
+        self.ts.append(ts)
+        self.seq.append(seq)
+        self.recv_ts.append(recv_ts)
+        self.bid_n.append(nb)
+        self.ask_n.append(na)
 
     def take(self) -> pa.Table:
         """The buffered rows as Arrow, and an empty buffer."""
-        table = self.rows.to_arrow()
-        self.rows = BookRows()
+        nb, na = int(self.fill[0]), int(self.fill[1])
+        bid_off = _offsets(self.bid_n)
+        ask_off = _offsets(self.ask_n)
+        table = pa.table(
+            {
+                "ts": pa.array(self.ts, pa.int64()),
+                "seq": pa.array(self.seq, pa.int64()),
+                "bid_px": pa.ListArray.from_arrays(bid_off, pa.array(self.bid_px[:nb])),
+                "bid_sz": pa.ListArray.from_arrays(bid_off, pa.array(self.bid_sz[:nb])),
+                "ask_px": pa.ListArray.from_arrays(ask_off, pa.array(self.ask_px[:na])),
+                "ask_sz": pa.ListArray.from_arrays(ask_off, pa.array(self.ask_sz[:na])),
+                "recv_ts": pa.array(self.recv_ts, pa.int64()),
+            }
+        )
+        self._reset(max(64, len(self.ts)))
         return table
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.ts)

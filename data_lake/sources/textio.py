@@ -27,6 +27,7 @@ __all__ = [
     "ProgressFn",
     "TruncatedInputError",
     "iter_line_batches",
+    "iter_line_chunks",
     "iter_lines",
     "open_sources",
 ]
@@ -129,13 +130,14 @@ def _open_raw(src: LineSource) -> tuple[IO[bytes], Callable[[], int], list[IO[by
     return raw, raw.tell, [raw]
 
 
-def iter_line_batches(
+def iter_line_chunks(
     src: LineSource, *, progress: ProgressFn | None = None, chunk_bytes: int = CHUNK_BYTES
-) -> Iterator[tuple[int, list[bytes]]]:
-    """Yield ``(first_line_number, lines)`` batches; line numbers are 1-based.
+) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(first_line_number, block)``: blocks of whole lines joined by ``\n``.
 
-    Lines carry no newline (``\\r\\n`` endings lose the ``\\r``). A final line without
-    a newline is a complete line, unless the compressed stream was truncated.
+    ``block.split(b"\n")`` gives the lines (``\r`` endings kept: see
+    :func:`iter_line_batches`); line numbers are 1-based. A final line without a newline
+    is a complete line, unless the compressed stream was truncated.
 
     Parameters
     ----------
@@ -172,19 +174,34 @@ def iter_line_batches(
                     reported = pos
             if not chunk:
                 break
-            lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
-            rest = lines.pop()
-            if not lines:
+            data = rest + chunk if rest else chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
                 continue
-            if lines[0].endswith(b"\r") or lines[-1].endswith(b"\r"):
-                lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
-            yield line_no + 1, lines
-            line_no += len(lines)
+            block, rest = data[:cut], data[cut + 1 :]
+            yield line_no + 1, block
+            line_no += block.count(b"\n") + 1
         if rest:
-            yield line_no + 1, [rest[:-1] if rest.endswith(b"\r") else rest]
+            yield line_no + 1, rest
     finally:
         for closer in closers:
             closer.close()
+
+
+def iter_line_batches(
+    src: LineSource, *, progress: ProgressFn | None = None, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[tuple[int, list[bytes]]]:
+    """Yield ``(first_line_number, lines)`` batches; line numbers are 1-based.
+
+    Lines carry no newline (``\r\n`` endings lose the ``\r``). Raises like
+    :func:`iter_line_chunks`, after yielding every complete line.
+    """
+    for first, block in iter_line_chunks(src, progress=progress, chunk_bytes=chunk_bytes):
+        lines = block.split(b"\n")
+        if lines[0].endswith(b"\r") or lines[-1].endswith(b"\r"):
+            lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+        yield first, lines
 
 
 def iter_lines(
