@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from assets.checks import checked_day
+from assets.checks import checked_day, partition_passed_checks
 from assets.features import DayFeatures, build_features
 from assets.model_fits import MODEL_FITTERS, ModelFit, fit_correlation_model, fit_model
 from assets.model_plots import PLOTTERS
@@ -47,7 +47,15 @@ def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
     ),
 )
 def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[DayFeatures]:
-    features = load_features(lake, partition_symbol(context), partition_date(context))
+    symbol, day = partition_symbol(context), partition_date(context)
+    # Checks may have run in another run (the ingest job): their record is the gate here.
+    passed, failed = partition_passed_checks(lake, symbol, day)
+    if not passed:
+        raise dg.Failure(
+            description=f"{lake.venue}/{symbol}/{day} failed blocking quality checks {failed}; "
+            "fix or re-import the day and re-run the ingest job before calibrating it"
+        )
+    features = load_features(lake, symbol, day)
     summary = features.summary()
     context.log.info(f"features {features.symbol} {features.day}: {summary}")
     return dg.Output(features, metadata={k: float(v) for k, v in summary.items()})

@@ -54,6 +54,7 @@ def run_pipeline(home: Path, days: tuple[dt.date, dt.date]) -> None:
     os.environ.setdefault("DAGSTER_HOME", str(home / "dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     instance = DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     ingest = defs.resolve_job_def("ingest")
     nightly = defs.resolve_job_def("nightly_calibration")
     symbols = symbol_partitions.get_partition_keys()
@@ -62,7 +63,7 @@ def run_pipeline(home: Path, days: tuple[dt.date, dt.date]) -> None:
             key = MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
             t0 = time.perf_counter()
             result = ingest.execute_in_process(
-                partition_key=key, instance=instance, raise_on_error=False
+                partition_key=key, instance=instance, run_config=quiet, raise_on_error=False
             )
             console.print(
                 f"ingest {key}: {'ok' if result.success else 'FAILED'} "
@@ -72,7 +73,7 @@ def run_pipeline(home: Path, days: tuple[dt.date, dt.date]) -> None:
         key = MultiPartitionKey({"date": days[0].isoformat(), "symbol": symbol})
         t0 = time.perf_counter()
         result = nightly.execute_in_process(
-            partition_key=key, instance=instance, raise_on_error=False
+            partition_key=key, instance=instance, run_config=quiet, raise_on_error=False
         )
         console.print(
             f"nightly_calibration {key}: {'ok' if result.success else 'FAILED'} "
