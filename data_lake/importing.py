@@ -412,6 +412,9 @@ class ImportSession:
                 f"{self.importer} import lost track of rows: {self.records_in} in != "
                 f"{n_acc} accepted + {n_q} quarantined"
             )
+        notes = dict(self.notes)
+        if self.sink.spills:
+            notes["staging_spills"] = self.sink.spills  # batches merged out of core
         return ImportReport(
             importer=self.importer,
             sources=tuple(self.sources),
@@ -421,7 +424,7 @@ class ImportSession:
             quarantined_by_table=dict(sorted(self.quarantined_by_table.items())),
             rows_written=dict(sorted(self.sink.rows_offered.items())),
             partitions=tuple(f"{r.table}/{r.key.relpath()}" for r in results),
-            notes=dict(self.notes),
+            notes=notes,
             errors=tuple(self.errors),
             examples=tuple(self._examples),
             bytes_read=self.bytes_read,

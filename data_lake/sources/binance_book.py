@@ -186,9 +186,11 @@ class BookBuffer:
         self.ask_px = np.empty(size)
         self.ask_sz = np.empty(size)
         self.fill = np.zeros(2, np.int64)
+        self.room = size  # levels that still fit on the fuller side
 
     def append(self, book: L2Book, ts: int, seq: int, recv_ts: int | None) -> None:
-        if int(self.fill.max()) + self.depth > self.bid_px.shape[0]:
+        if self.room < self.depth:
+            self.room += self.bid_px.shape[0]
             for name in ("bid_px", "bid_sz", "ask_px", "ask_sz"):
                 old = getattr(self, name)
                 grown = np.empty(old.shape[0] * 2)
@@ -203,6 +205,7 @@ class BookBuffer:
         self.recv_ts.append(recv_ts)
         self.bid_n.append(nb)
         self.ask_n.append(na)
+        self.room -= max(nb, na)
 
     def take(self) -> pa.Table:
         """The buffered rows as Arrow, and an empty buffer."""

@@ -257,8 +257,7 @@ def _apply_level(
         n = _refill(keys, sizes, n, far, window)
     if n > 0 and key < keys[0]:
         if size == 0.0:
-            if key in far:
-                far.pop(key)
+            far.pop(key, 0.0)
         else:
             far[key] = size
         return n

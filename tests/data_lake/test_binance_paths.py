@@ -65,3 +65,19 @@ def test_bulk_parsing_and_json_fallback_write_identical_partitions(
     q_fast = fast.frame("quarantine").drop(columns=["ts_ingested"])
     q_slow = slow.frame("quarantine").drop(columns=["ts_ingested"])
     assert q_fast.equals(q_slow)
+
+
+def test_a_tiny_memory_budget_spills_to_staging_and_writes_the_same_bytes(
+    tmp_path: Path, real_head: Path | None
+) -> None:
+    inputs = _inputs(tmp_path, real_head)
+    roomy = Lake.at(tmp_path / "roomy")
+    import_binance(roomy, inputs)
+    tight = Lake.at(tmp_path / "tight")
+    report = import_binance(tight, inputs, memory_bytes=1)  # every batch spills
+    assert_accounted(report)
+    assert report.notes["staging_spills"] >= 4
+    got, want = lake_digest(tight), lake_digest(roomy)
+    assert sorted(got) == sorted(want)
+    assert all(got[k] == want[k] for k in got if not k.startswith("quarantine/"))
+    assert not list((tight.root / ".staging").glob("*-*/**/*.parquet"))
