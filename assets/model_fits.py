@@ -43,7 +43,7 @@ class ModelFit:
     """A model's result on one symbol-day, or why there is none."""
 
     model: str
-    result: Any | None
+    result: Any  # None when the fit failed (see error)
     error: str | None = None
     warnings: tuple[str, ...] = ()
 
