@@ -28,6 +28,13 @@ its file and line); diffs never covered by a snapshot get ``no snapshot: ...``. 
 snapshots are written at every applied diff (``book_interval_ms=0``) or at most once
 per interval of exchange time, always at a (re)synchronisation; ``seq`` is ``u`` (the
 snapshot's ``lastUpdateId`` for the snapshot row). bbo ``seq`` is bookTicker ``u``.
+
+Speed: lines in the venue's usual layout are parsed from their bytes by the numba
+kernels of :mod:`data_lake.sources.binance_kernels` (valid bookTicker and trade lines
+of the file's symbol in bulk, per block of lines; depth diffs one by one through the
+state machine above, into an array book); every other line (snapshots, other symbols,
+anything malformed) goes through ``orjson`` and the Python checks, which give the
+quarantine reasons. Both paths write identical rows (tested).
 """
 
 from __future__ import annotations
@@ -290,6 +297,8 @@ class _BinanceImport:
         n_trades = n_bbo = 0
         records = 0
         self.file_symbols = set()
+        if self.only is None:
+            self.fast = None  # each file names its own symbol for the bulk path
         try:
             for first, block in iter_line_chunks(src, progress=counting(s, progress)):
                 # Valid bookTicker and trade lines of the expected symbol are parsed in
