@@ -38,8 +38,8 @@ from data_lake.sources.synthetic_price import (
 )
 from data_lake.sources.synthetic_realised import realised_summary
 from data_lake.sources.synthetic_tables import (
+    BookSnapshots,
     bbo_table,
-    book_table,
     decimals_of,
     funding_table,
     price_of,
@@ -77,7 +77,8 @@ class SymbolDay:
     symbol: str
     date: dt.date
     seed: int
-    tables: dict[str, pa.Table]
+    tables: dict[str, pa.Table]  # trades, bbo, funding
+    book: BookSnapshots
     truth: dict[str, Any]
     end_state: SymbolState
     orders: OrderFlow
@@ -86,7 +87,13 @@ class SymbolDay:
 
     @property
     def rows(self) -> dict[str, int]:
-        return {name: t.num_rows for name, t in self.tables.items()}
+        rows = {name: t.num_rows for name, t in self.tables.items()}
+        rows["book"] = self.book.n
+        return {name: rows[name] for name in ("trades", "book", "bbo", "funding")}
+
+    def table(self, name: str) -> pa.Table:
+        """The rows of one lake table (the book is assembled from its snapshot arrays)."""
+        return self.book.table() if name == "book" else self.tables[name]
 
 
 def _day_start_ns(date: dt.date) -> int:
@@ -234,18 +241,17 @@ def generate_symbol_day(
     )
     snap_steps = np.arange(n_snap, dtype=np.int64) * steps_per_snap
     snap_ts = day_start + snap_steps * step_ns
-    snap_bid = bid_ticks[snap_steps][:, None] - layout.offsets_ticks[None, :]
-    snap_ask = snap_bid[:, :1] + book.spread_ticks + layout.offsets_ticks[None, :]
-    tables["book"] = book_table(
+    snapshots = BookSnapshots(
         ts=snap_ts,
         seq=run.snap_seq,
-        bid_px=price_of(snap_bid, book.tick_size),
-        bid_sz=np.round(run.snap_bid_sz, lot_dec),
-        ask_px=price_of(snap_ask, book.tick_size),
-        ask_sz=np.round(run.snap_ask_sz, lot_dec),
         recv_ts=recv(snap_ts),
+        best_bid_ticks=bid_ticks[snap_steps],
+        offsets_ticks=layout.offsets_ticks,
+        spread_ticks=book.spread_ticks,
+        tick_size=book.tick_size,
+        bid_sz=np.round(run.snap_bid_sz, lot_dec, out=run.snap_bid_sz),
+        ask_sz=np.round(run.snap_ask_sz, lot_dec, out=run.snap_ask_sz),
     )
-    del snap_bid, snap_ask
     tables["bbo"] = bbo_table(
         ts=run.bbo_ts,
         seq=run.bbo_seq,
@@ -309,7 +315,7 @@ def generate_symbol_day(
         snap_steps=snap_steps,
         horizon_steps=horizon_steps,
         funding_rate=funding.rate,
-        tables=tables,
+        rows={**{name: t.num_rows for name, t in tables.items()}, "book": snapshots.n},
     )
     end_state = SymbolState(price=end_price, variance=v_end, funding_rate=funding.rate_end)
     return SymbolDay(
@@ -317,6 +323,7 @@ def generate_symbol_day(
         date=date,
         seed=seed,
         tables=tables,
+        book=snapshots,
         truth=truth,
         end_state=end_state,
         orders=flow,

@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from data_lake.sources.synthetic_flow import OrderFlow
 from data_lake.sources.synthetic_truth import MARKOUT_HORIZONS_S, RV_INTERVAL_S
@@ -64,7 +63,7 @@ def realised_summary(
     snap_steps: np.ndarray,
     horizon_steps: int,
     funding_rate: np.ndarray,
-    tables: dict[str, pa.Table],
+    rows: dict[str, int],
 ) -> dict[str, Any]:
     """Summary statistics of what the day realised, computed on the true (published) mid."""
     n_steps = mid.size
@@ -115,7 +114,7 @@ def realised_summary(
             "prints_per_order_mean": float(prints_per_order.mean()) if flow.n else None,
             "depth_clipped": n_clipped,
         },
-        "rows": {name: t.num_rows for name, t in tables.items()},
+        "rows": dict(rows),
         "jumps": {"count": int(jump_bps.size), "sum_sq_bps2": float(np.sum(jump_bps**2))},
         "variance_bps2": rv,
         "annualised_variance_5min": rv["mid_5min"] * 1e-8 * 365 * 86_400 / (n_steps * step_s),
