@@ -316,6 +316,7 @@ def generate_symbol_day(
         horizon_steps=horizon_steps,
         funding_rate=funding.rate,
         rows={**{name: t.num_rows for name, t in tables.items()}, "book": snapshots.n},
+        informed=cfg.informed,
     )
     end_state = SymbolState(price=end_price, variance=v_end, funding_rate=funding.rate_end)
     return SymbolDay(

@@ -259,7 +259,8 @@ def planted_truth(
             ],
             "note": "planted_markout is the orders' own information: E[markout | informed] "
             "- E[markout | uninformed] = markout_bps min(h, horizon_s) / horizon_s; the "
-            "unconditional markout adds flow clustering and is given under realised",
+            "unconditional expected markout adds the ramps of neighbouring orders (flow "
+            "clustering) and is realised.markout_bps.expected_given_flow",
         },
         "microprice": {
             "imbalance_coef_bps": cfg.book.imbalance_coef_bps,

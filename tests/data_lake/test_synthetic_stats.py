@@ -281,3 +281,16 @@ def test_default_days_realise_their_planted_orders_and_variance(symbol: str) -> 
         rv.mean(),
         budget,
     )
+
+
+def test_unconditional_markout_matches_its_expectation_given_the_flow(
+    sol_quarter_day: SymbolDay,
+) -> None:
+    # The naive se ignores that clustered orders share price moves (it understates the
+    # error up to ~2x on these data), hence 5 of them.
+    markouts = sol_quarter_day.truth["realised"]["markout_bps"]
+    planted = sol_quarter_day.truth["informed"]["planted_markout_bps"]
+    for k, expected in enumerate(markouts["expected_given_flow"]):
+        realised = markouts["all"][k]
+        assert abs(realised["mean"] - expected) < 5 * realised["se"], (k, realised, expected)
+        assert expected >= planted[k]  # same-side clustering only adds to the own move
