@@ -3,8 +3,9 @@
 Level prices follow the quoted best bid/ask (``synthetic_price``) at fixed tick offsets;
 the levels are spaced linearly in bps from the touch to a high quantile of the fill-depth
 law, and their target sizes follow that law: the cumulative size up to the level at depth
-D is the order-size quantile at the depth law's CDF F(D), so an order of size q
-"belongs" at depth Q^(-1)(q) (exact when the size-depth copula correlation is 1).
+D is ``depth_multiple`` times Q(D), the order-size quantile at the depth law's CDF F(D),
+so that an order of size q "belongs" at depth Q^(-1)(q) (exact when the size-depth copula
+correlation is 1) and the book holds ``depth_multiple`` such orders.
 
 An aggressive order with planted depth delta prints, at one timestamp, at the touch, at
 every visible level strictly inside delta, and last at the tick nearest mid (1 +/- delta):
@@ -60,7 +61,7 @@ def book_layout(
     cumulative = size_from_survival(sizes, survival)
     targets = np.empty(n)
     targets[0] = book.touch_size
-    targets[1:] = np.maximum(np.diff(cumulative), 10.0 * book.lot_size)
+    targets[1:] = np.maximum(book.depth_multiple * np.diff(cumulative), 10.0 * book.lot_size)
     floors = np.maximum(book.floor_fraction * targets, book.lot_size)
     return BookLayout(
         offsets_ticks=offsets, depths_bps=level_depths, target_sizes=targets, floor_sizes=floors

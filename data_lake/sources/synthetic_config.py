@@ -250,6 +250,8 @@ class BookParams:
     levels : levels per side in each snapshot.
     level_span_quantile : the deepest visible level sits at this quantile of the depth law;
         levels are spaced linearly in bps from the touch to it.
+    depth_multiple : levels below the touch hold this many times the order size the
+        fill-depth and size laws send to them (see ``synthetic_book.book_layout``).
     touch_size : median size at the best bid / ask, base units.
     touch_sigma : log-sd of the touch sizes, redrawn independently per side at every
         snapshot (this makes the top-1 imbalance of each snapshot i.i.d.).
@@ -270,6 +272,7 @@ class BookParams:
     lot_size: float = 1e-4
     levels: int = 20
     level_span_quantile: float = 0.99
+    depth_multiple: float = 20.0
     touch_size: float = 1.0
     touch_sigma: float = 0.8
     refill_rate_per_s: float = 1.0

@@ -71,7 +71,7 @@ _ETH = SymbolConfig(
     depth=DepthLaw("power_law", alpha=2.5, xmin_bps=1.0),
     informed=InformedParams(fraction=0.10, markout_bps=2.0, horizon_s=10.0),
     book=BookParams(
-        tick_size=0.001, spread_ticks=1, lot_size=1e-4, touch_size=5.0, imbalance_coef_bps=0.5
+        tick_size=0.001, spread_ticks=1, lot_size=1e-4, touch_size=2.0, imbalance_coef_bps=0.5
     ),
     funding=FundingParams(
         kappa_per_s=1.0 / (2 * SECONDS_PER_DAY),
@@ -100,7 +100,8 @@ _SOL = SymbolConfig(
         tick_size=0.001,
         spread_ticks=2,
         lot_size=1e-3,
-        touch_size=20.0,
+        depth_multiple=5.0,
+        touch_size=5.0,
         touch_sigma=1.0,
         refill_rate_per_s=0.3,
         imbalance_coef_bps=1.0,
