@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 import pyarrow as pa
 
@@ -23,6 +22,8 @@ from data_lake.sources.binance_kernels import (
     APPLY_OK,
     apply_diff,
     emit_book,
+    far_clear,
+    far_rehash,
     load_side,
 )
 
@@ -31,8 +32,11 @@ __all__ = ["BookBuffer", "BookRows", "L2Book"]
 _INF = math.inf
 
 
-def _far_map() -> Any:
-    return numba.typed.Dict.empty(key_type=numba.types.float64, value_type=numba.types.float64)
+def _far_table(capacity: int) -> np.ndarray:
+    """An empty far table with ``capacity`` slots (a power of two)."""
+    table = np.full((capacity + 1, 2), np.nan)
+    table[0, 0] = 0.0
+    return table
 
 
 class L2Book:
@@ -51,7 +55,7 @@ class L2Book:
     """
 
     __slots__ = ("ask_far", "ask_keys", "ask_sizes", "bid_far", "bid_keys", "bid_sizes",
-                 "counts", "depth")
+                 "counts", "depth", "window")
 
     def __init__(self, depth: int = 20, window: int = 256) -> None:
         window = max(window, 2 * depth)
@@ -60,14 +64,29 @@ class L2Book:
         self.bid_sizes = np.empty(2 * window + 2)
         self.ask_keys = np.empty(2 * window + 2)
         self.ask_sizes = np.empty(2 * window + 2)
-        self.bid_far = _far_map()
-        self.ask_far = _far_map()
+        self.window = window
+        self.bid_far = _far_table(4096)
+        self.ask_far = _far_table(4096)
         self.counts = np.zeros(2, np.int64)
 
     def clear(self) -> None:
         self.counts[:] = 0
-        self.bid_far.clear()
-        self.ask_far.clear()
+        far_clear(self.bid_far)
+        far_clear(self.ask_far)
+
+    def _room(self, extra: int) -> None:
+        """Keep both far tables at most half full after ``extra`` more entries."""
+        for name in ("bid_far", "ask_far"):
+            table = getattr(self, name)
+            need = 2 * (int(table[0, 0]) + extra)  # row 0 holds the entry count
+            capacity = table.shape[0] - 1
+            if need <= capacity:
+                continue
+            while capacity < need:
+                capacity *= 2
+            grown = _far_table(capacity)
+            far_rehash(table, grown)
+            setattr(self, name, grown)
 
     def load(self, bids: Sequence[Any], asks: Sequence[Any]) -> str | None:
         """Replace the book with a full snapshot; returns an error reason or None."""
@@ -80,6 +99,7 @@ class L2Book:
             except (TypeError, ValueError, IndexError, KeyError) as exc:
                 return f"bad value: snapshot level ({exc})"
             sides.append((px, sz))
+        self._room(max(len(bids), len(asks)))
         nb = load_side(sides[0][0], sides[0][1], self.bid_keys, self.bid_sizes, self.bid_far, 1.0)
         na = load_side(sides[1][0], sides[1][1], self.ask_keys, self.ask_sizes, self.ask_far,
                        -1.0)
@@ -94,6 +114,8 @@ class L2Book:
 
         After a reason the book is partly updated and must be resynchronised.
         """
+        # A diff adds at most one entry per level, plus the near levels a spill moves.
+        self._room(buf.shape[0] // 8 + 2 * self.window + 2)
         status, bad = apply_diff(
             buf, bids_start, self.bid_keys, self.bid_sizes, self.bid_far, self.ask_keys,
             self.ask_sizes, self.ask_far, self.counts, self.depth,

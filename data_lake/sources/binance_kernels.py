@@ -15,14 +15,14 @@ Longer mantissas return "unparseable" and go through the fallback.
 
 The book: each side keeps its best levels in an ascending array of keys (bid price,
 or minus the ask price) with sizes, so both best levels are last and inserts near the
-touch shift few elements; every deeper level sits in a hash map (``numba.typed.Dict``)
-and moves into the array only when the touch comes near it. (Half of the real diffs'
+touch shift few elements; every deeper level sits in an open-addressing hash table
+(a ``(capacity + 1, 2)`` float array: row 0 holds the count, then ``[key, size]``
+slots, NaN keys empty, linear probing with backward-shift deletion) and moves into the
+array only when the touch comes near it. (Half of the real diffs'
 new or vanishing levels lie more than 256 levels from the touch.)
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numba
 import numpy as np
@@ -39,6 +39,9 @@ __all__ = [
     "depth_header",
     "emit_book",
     "emit_top",
+    "far_clear",
+    "far_len",
+    "far_rehash",
     "load_side",
     "scan_chunk",
 ]
@@ -207,35 +210,119 @@ def depth_header(buf: np.ndarray, start: int) -> tuple[int, int, int, int, int, 
     return 0, t, first, last, prev, s0, s1, pos - 1
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
 @numba.njit(cache=True)
-def _refill(keys: np.ndarray, sizes: np.ndarray, n: int, far: Any, window: int) -> int:
+def _home(far: np.ndarray, key: float) -> int:
+    """Home slot (0-based) of a key in the open-addressing table ``far``."""
+    x = key * 1048576.0
+    if not -9.0e18 < x < 9.0e18:
+        x = 0.0  # absurd keys share a slot: still correct, just slower
+    u = np.uint64(np.int64(x)) * _GOLDEN
+    return np.int64((u >> np.uint64(32)) & np.uint64(far.shape[0] - 2))
+
+
+@numba.njit(cache=True)
+def far_len(far: np.ndarray) -> int:
+    """Entries in a far table (row 0 holds the count; rows 1.. the slots)."""
+    return int(far[0, 0])
+
+
+@numba.njit(cache=True)
+def far_clear(far: np.ndarray) -> None:
+    far[1:, 0] = np.nan
+    far[0, 0] = 0.0
+
+
+@numba.njit(cache=True)
+def _far_set(far: np.ndarray, key: float, value: float) -> None:
+    mask = far.shape[0] - 2
+    s = _home(far, key)
+    while True:
+        k = far[s + 1, 0]
+        if k != k:
+            far[0, 0] += 1.0
+            break
+        if k == key:
+            break
+        s = (s + 1) & mask
+    far[s + 1, 0] = key
+    far[s + 1, 1] = value
+
+
+@numba.njit(cache=True)
+def _far_pop(far: np.ndarray, key: float) -> float:
+    """Remove a key (backward-shift deletion); its value, or NaN if absent."""
+    mask = far.shape[0] - 2
+    s = _home(far, key)
+    while True:
+        k = far[s + 1, 0]
+        if k != k:
+            return np.nan
+        if k == key:
+            break
+        s = (s + 1) & mask
+    value = far[s + 1, 1]
+    i = s
+    j = s
+    while True:
+        j = (j + 1) & mask
+        kj = far[j + 1, 0]
+        if kj != kj:
+            break
+        h = _home(far, kj)
+        stays = (i < h <= j) if i <= j else (h > i or h <= j)
+        if stays:
+            continue
+        far[i + 1, 0] = kj
+        far[i + 1, 1] = far[j + 1, 1]
+        i = j
+    far[i + 1, 0] = np.nan
+    far[0, 0] -= 1.0
+    return value
+
+
+@numba.njit(cache=True)
+def far_rehash(old: np.ndarray, new: np.ndarray) -> None:
+    """Copy every entry of ``old`` into the empty, larger table ``new``."""
+    far_clear(new)
+    for r in range(1, old.shape[0]):
+        if old[r, 0] == old[r, 0]:
+            _far_set(new, old[r, 0], old[r, 1])
+
+
+@numba.njit(cache=True)
+def _refill(keys: np.ndarray, sizes: np.ndarray, n: int, far: np.ndarray, window: int) -> int:
     """Move the best far levels into the near array (rare: the touch moved far)."""
-    if len(far) == 0:
+    count = far_len(far)
+    if count == 0:
         return n
-    far_keys = np.empty(len(far))
+    far_keys = np.empty(count)
     i = 0
-    for k in far:
-        far_keys[i] = k
-        i += 1  # noqa: SIM113 - an explicit counter is what numba compiles
+    for r in range(1, far.shape[0]):
+        if far[r, 0] == far[r, 0]:
+            far_keys[i] = far[r, 0]
+            i += 1
     far_keys.sort()
-    take = min(window, far_keys.shape[0])
-    best = far_keys[far_keys.shape[0] - take :]
+    take = min(window, count)
+    best = far_keys[count - take :]
     # Every far key is worse than every near key: they go below, in order.
     for j in range(n - 1, -1, -1):
         keys[j + take] = keys[j]
         sizes[j + take] = sizes[j]
     for j in range(take):
         keys[j] = best[j]
-        sizes[j] = far.pop(best[j])
+        sizes[j] = _far_pop(far, best[j])
     return n + take
 
 
 @numba.njit(cache=True)
-def _spill(keys: np.ndarray, sizes: np.ndarray, n: int, far: Any, window: int) -> int:
-    """Move the worst near levels to the far map, keeping the best ``window``."""
+def _spill(keys: np.ndarray, sizes: np.ndarray, n: int, far: np.ndarray, window: int) -> int:
+    """Move the worst near levels to the far table, keeping the best ``window``."""
     drop = n - window
     for j in range(drop):
-        far[keys[j]] = sizes[j]
+        _far_set(far, keys[j], sizes[j])
     for j in range(window):
         keys[j] = keys[j + drop]
         sizes[j] = sizes[j + drop]
@@ -244,22 +331,22 @@ def _spill(keys: np.ndarray, sizes: np.ndarray, n: int, far: Any, window: int) -
 
 @numba.njit(cache=True)
 def _apply_level(
-    keys: np.ndarray, sizes: np.ndarray, n: int, far: Any, key: float, size: float,
+    keys: np.ndarray, sizes: np.ndarray, n: int, far: np.ndarray, key: float, size: float,
     window: int,
 ) -> int:
     """Set, insert or (size 0) remove one level; returns the new near count.
 
     The near array holds the best ``n`` levels sorted ascending (best last); every
-    other level is in ``far``, a hash map, and is worse than all near levels. Deep
+    other level is in ``far``, a hash table, and is worse than all near levels. Deep
     levels therefore cost a hash operation, not a shift of the whole side.
     """
-    if n == 0 and len(far) > 0:
+    if n == 0 and far_len(far) > 0:
         n = _refill(keys, sizes, n, far, window)
     if n > 0 and key < keys[0]:
         if size == 0.0:
-            far.pop(key, 0.0)
+            _far_pop(far, key)
         else:
-            far[key] = size
+            _far_set(far, key, size)
         return n
     lo = 0
     hi = n
@@ -297,7 +384,7 @@ def _apply_side(
     pos: int,
     keys: np.ndarray,
     sizes: np.ndarray,
-    far: Any,
+    far: np.ndarray,
     counts: np.ndarray,
     side: int,
     sign: float,
@@ -345,10 +432,10 @@ def apply_diff(
     bids_start: int,
     bid_keys: np.ndarray,
     bid_sizes: np.ndarray,
-    bid_far: Any,
+    bid_far: np.ndarray,
     ask_keys: np.ndarray,
     ask_sizes: np.ndarray,
-    ask_far: Any,
+    ask_far: np.ndarray,
     counts: np.ndarray,
     depth: int,
 ) -> tuple[int, int]:
@@ -381,27 +468,30 @@ def apply_diff(
 
 @numba.njit(cache=True)
 def _top_up(
-    keys: np.ndarray, sizes: np.ndarray, far: Any, counts: np.ndarray, side: int, depth: int,
-    window: int,
+    keys: np.ndarray, sizes: np.ndarray, far: np.ndarray, counts: np.ndarray, side: int,
+    depth: int, window: int,
 ) -> None:
-    if counts[side] < depth and len(far) > 0:
+    if counts[side] < depth and far_len(far) > 0:
         counts[side] = _refill(keys, sizes, counts[side], far, window)
 
 
 @numba.njit(cache=True)
 def load_side(
     prices: np.ndarray, sizes: np.ndarray, keys_out: np.ndarray, sizes_out: np.ndarray,
-    far: Any, sign: float,
+    far: np.ndarray, sign: float,
 ) -> int:
-    """Fill one side from snapshot levels (any order); the near count, or -1 if invalid."""
-    far.clear()
+    """Fill one side from snapshot levels (any order); the near count, or -1 if invalid.
+
+    ``far`` must have room for every level (:func:`far_capacity_for`).
+    """
+    far_clear(far)
     for i in range(prices.shape[0]):
         px = prices[i]
         sz = sizes[i]
         if not (px > 0.0 and sz >= 0.0 and px < np.inf and sz < np.inf):
             return -1
         if sz > 0.0:
-            far[sign * px] = sz
+            _far_set(far, sign * px, sz)
     return _refill(keys_out, sizes_out, 0, far, (keys_out.shape[0] - 2) // 2)
 
 
