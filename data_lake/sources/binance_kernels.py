@@ -220,7 +220,7 @@ def _home(far: np.ndarray, key: float) -> int:
     if not -9.0e18 < x < 9.0e18:
         x = 0.0  # absurd keys share a slot: still correct, just slower
     u = np.uint64(np.int64(x)) * _GOLDEN
-    return np.int64((u >> np.uint64(32)) & np.uint64(far.shape[0] - 2))
+    return np.int64((u >> np.uint64(32)) & np.uint64(far.shape[0] - 2))  # type: ignore[return-value]
 
 
 @numba.njit(cache=True)
