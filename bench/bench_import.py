@@ -11,9 +11,9 @@ Both run in this process, interleaved, on the same file (the real BTCUSDT record
   zstd Parquet partitions and the DuckDB catalog.
 
 The importer does not call orjson on most lines: bookTicker, trade and depth lines in
-the venue's layout are parsed from their bytes by numba kernels
-(``data_lake.sources.binance_kernels``), everything else goes through orjson. Figures
-are the best of several interleaved repeats, as wall-clock and as process CPU time (the
+the venue's layout are parsed from their bytes by numba kernels (``binance_parse``,
+``binance_kernels`` in ``data_lake.sources``); everything else goes through orjson.
+Figures are the best of several interleaved repeats, as wall-clock and as process CPU time (the
 machine is shared, so CPU time is the steadier of the two). Target: import throughput
 >= half the bound.
 """

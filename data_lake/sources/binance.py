@@ -13,14 +13,8 @@ the hftbacktest collector (see ``binance_usdm_20240808/SOURCE.txt``):
 Exchange time ``T`` is ``ts`` (the recorder's clock is about 1.3 s behind it);
 the local receive time is ``recv_ts``.
 
-Book rebuild (Binance's "how to manage a local order book"): diffs are held until a
-snapshot arrives (the diff that bridges a snapshot is often received *before* the
-snapshot line); then diffs with ``u < lastUpdateId`` are superseded, the first applied
-diff has ``U <= lastUpdateId <= u``, and every later one must have ``pu`` equal to the
-previous ``u``. A break quarantines every diff until the next snapshot (reason
-``broken sequence: ...``) and no book row is written across it. A diff with a
-malformed level also breaks the book. A rebuilt book that is crossed is quarantined
-(``crossed book: ...``) and the rebuild goes on.
+Book rebuild: snapshot + ``U/u/pu`` chain, gaps quarantined until the next snapshot,
+never a book across a gap (:mod:`.binance_sync`).
 
 Accounting: one input record per line. Superseded diffs are quarantined with reason
 ``before snapshot: ...`` (they are redundant, not wrong, but each is then traceable to
@@ -30,7 +24,7 @@ per interval of exchange time, always at a (re)synchronisation; ``seq`` is ``u``
 snapshot's ``lastUpdateId`` for the snapshot row). bbo ``seq`` is bookTicker ``u``.
 
 Speed: lines in the venue's usual layout are parsed from their bytes by the numba
-kernels of :mod:`data_lake.sources.binance_kernels` (valid bookTicker and trade lines
+kernels of :mod:`.binance_parse` and :mod:`.binance_kernels` (valid bookTicker and trade lines
 of the file's symbol in bulk, per block of lines; depth diffs one by one through the
 state machine above, into an array book); every other line (snapshots, other symbols,
 anything malformed) goes through ``orjson`` and the Python checks, which give the
@@ -41,9 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +45,8 @@ import pyarrow as pa
 
 from data_lake.importing import ImportReport, ImportSession
 from data_lake.schemas import DEFAULT_BOOK_DEPTH
-from data_lake.sources._rows import BboRows, TradeRows, counting, recv_ts_of
-from data_lake.sources.binance_book import BookBuffer, L2Book
-from data_lake.sources.binance_kernels import (
+from data_lake.sources._rows import BboRows, TradeRows, counting
+from data_lake.sources.binance_parse import (
     KIND_BBO,
     KIND_DEPTH,
     KIND_OTHER,
@@ -63,6 +54,7 @@ from data_lake.sources.binance_kernels import (
     depth_header,
     scan_chunk,
 )
+from data_lake.sources.binance_sync import BookSync, SymbolState, diff_of_data
 from data_lake.sources.textio import (
     LineSource,
     ProgressFn,
@@ -80,43 +72,12 @@ __all__ = ["VENUE", "import_binance"]
 VENUE = "binance"
 FLUSH_ROWS = 100_000
 FLUSH_BOOK_VALUES = 1_000_000
-MAX_PENDING_DIFFS = 5_000
 _MS = 1_000_000
 _INF = math.inf
 _TRADE, _DEPTH, _BBO = 1, 2, 3
 
 
-@dataclass
-class _Pending:
-    source: str
-    line: int
-    recv_ts: int
-    raw: bytes
-    reason: str | None  # the gap that put it here; None = before the first snapshot
-
-
-class _Symbol:
-    """Per-symbol state: the book rebuild and the row buffers."""
-
-    def __init__(self, symbol: str, depth: int) -> None:
-        self.symbol = symbol
-        self.book = L2Book(depth)
-        self.snapshot_id: int | None = None  # set while awaiting the first diff
-        self.synced = False
-        self.last_u = 0
-        self.gap_reason: str | None = None  # set while awaiting a snapshot after a break
-        self.pending: deque[_Pending] = deque()
-        self.last_emit_ts = -1
-        self.books = BookBuffer(depth)
-        self.trades = TradeRows()
-        self.bbo = BboRows()
-        self.trade_parts: list[pa.Table] = []  # rows parsed in bulk
-        self.bbo_parts: list[pa.Table] = []
-        self.fast_trade_rows = 0
-        self.fast_bbo_rows = 0
-
-
-class _BinanceImport:
+class _BinanceImport(BookSync):
     def __init__(
         self,
         session: ImportSession,
@@ -125,35 +86,24 @@ class _BinanceImport:
         book_interval_ms: int,
         depth: int,
     ) -> None:
-        if book_interval_ms < 0:
-            raise ValueError(
-                f"book_interval_ms must be >= 0 (0 = every diff), not {book_interval_ms}"
-            )
-        self.s = session
+        super().__init__(session, book_interval_ms=book_interval_ms)
         self.only = symbol.upper() if symbol else None
-        self.interval_ns = book_interval_ms * _MS
         self.depth = depth
-        self.syms: dict[str, _Symbol] = {}
+        self.syms: dict[str, SymbolState] = {}
         self.streams: dict[str, int] = {}
         self.file_symbols: set[str] = set()
         # A depth snapshot names no symbol: one read before any event of the file is
         # held until the first depth diff says which symbol the file records.
         self.held: tuple[str, int, bytes, int, dict[str, Any]] | None = None
         self.fast: tuple[str, np.ndarray] | None = None  # symbol of the bulk path
-        self.accepted = {"trades": 0, "book": 0, "bbo": 0}
 
     # -- helpers ---------------------------------------------------------------------
 
-    def sym(self, name: str) -> _Symbol:
+    def sym(self, name: str) -> SymbolState:
         st = self.syms.get(name)
         if st is None:
-            st = self.syms[name] = _Symbol(name, self.depth)
+            st = self.syms[name] = SymbolState(name, self.depth)
         return st
-
-    def q(self, table: str, src: str, line: int, raw: bytes, reason: str,
-          symbol: str | None = None, ts: int | None = None) -> None:
-        self.s.quarantine(table, src, line, raw, reason, symbol=symbol, ts=ts,
-                          day_ts=recv_ts_of(raw))
 
     def flush(self, final: bool = False) -> None:
         book_rows = max(1_000, FLUSH_BOOK_VALUES // (4 * self.depth))
@@ -177,102 +127,6 @@ class _BinanceImport:
         if held is not None:
             self.rest_snapshot(*held, symbol=symbol)
 
-    # -- the book --------------------------------------------------------------------
-
-    def emit(self, st: _Symbol, ts: int, seq: int, recv: int, force: bool) -> None:
-        if force or self.interval_ns == 0 or ts - st.last_emit_ts >= self.interval_ns:
-            st.books.append(st.book, ts, seq, recv)
-            st.last_emit_ts = ts
-
-    def break_book(self, st: _Symbol, reason: str) -> None:
-        st.synced = False
-        st.snapshot_id = None
-        st.gap_reason = reason
-
-    def on_snapshot(self, st: _Symbol, src: str, line: int, raw: bytes, recv: int,
-                    m: dict[str, Any]) -> None:
-        last_id = m["lastUpdateId"]
-        ts = m["T"] * _MS
-        bids, asks = m["bids"], m["asks"]
-        if not isinstance(last_id, int) or not isinstance(ts, int):
-            raise TypeError("lastUpdateId and T must be integers")
-        if st.synced and last_id <= st.last_u:
-            # The live book is already past this snapshot: nothing to rebase.
-            self.accepted["book"] += 1
-            return
-        err = st.book.load(bids, asks)
-        if err is not None:
-            st.book.load((), ())
-            self.break_book(st, f"{err} in snapshot at line {line}")
-            self.q("book", src, line, raw, err, st.symbol, ts)
-            return
-        crossed = st.book.crossed()
-        if crossed is not None:
-            self.break_book(st, f"{crossed} in snapshot at line {line}")
-            self.q("book", src, line, raw, crossed, st.symbol, ts)
-            return
-        st.synced = False
-        st.snapshot_id = last_id
-        st.gap_reason = None
-        self.accepted["book"] += 1
-        self.emit(st, ts, last_id, recv, force=True)
-        pending, st.pending = st.pending, deque()
-        for p in pending:
-            try:
-                diff = _diff_of_line(p.raw)
-            except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
-                self.q("book", p.source, p.line, p.raw, f"bad value: {exc}", st.symbol)
-                continue
-            self.on_diff(st, p.source, p.line, p.raw, p.recv_ts, diff, replay=p)
-
-    def on_diff(self, st: _Symbol, src: str, line: int, raw: bytes, recv: int,
-                diff: _Diff, replay: _Pending | None = None) -> None:
-        U, u, pu, ts, buf, bids_start = diff
-        if not st.synced and st.snapshot_id is None:
-            # Awaiting a snapshot: hold the diff (it may bridge the coming snapshot).
-            held = _Pending(src, line, recv, raw, st.gap_reason)
-            st.pending.append(held)
-            if len(st.pending) > MAX_PENDING_DIFFS:
-                old = st.pending.popleft()
-                self.q("book", old.source, old.line, old.raw,
-                       old.reason or f"no snapshot: none within {MAX_PENDING_DIFFS} diffs",
-                       st.symbol)
-            return
-        if not st.synced:
-            snap = st.snapshot_id
-            assert snap is not None
-            if u < snap:
-                reason = (replay.reason if replay and replay.reason else
-                          f"before snapshot: u={u} < lastUpdateId={snap}, superseded")
-                self.q("book", src, line, raw, reason, st.symbol, ts)
-                return
-            if snap < U:
-                reason = f"broken sequence: first diff U={U} > snapshot lastUpdateId={snap}"
-                self.break_book(st, reason + f" (span from line {line})")
-                self.q("book", src, line, raw, reason, st.symbol, ts)
-                return
-            st.synced = True
-            st.snapshot_id = None
-        elif pu != st.last_u:
-            reason = f"broken sequence: pu={pu} != previous u={st.last_u}"
-            self.break_book(st, reason + f" (span from line {line}, until the next snapshot)")
-            self.q("book", src, line, raw, reason, st.symbol, ts)
-            return
-        book = st.book
-        err = book.apply(buf, bids_start)
-        if err is not None:
-            err = _json_error(raw) or err
-            self.break_book(st, f"{err} (book broken at line {line}, until the next snapshot)")
-            self.q("book", src, line, raw, err, st.symbol, ts)
-            return
-        st.last_u = u
-        crossed = book.crossed()
-        if crossed is not None:
-            self.q("book", src, line, raw, crossed, st.symbol, ts)
-            return
-        self.accepted["book"] += 1
-        self.emit(st, ts, u, recv, force=False)
-
     # -- the stream ------------------------------------------------------------------
 
     def stream_kind(self, stream: str) -> int:
@@ -290,7 +144,6 @@ class _BinanceImport:
         name = src.name
         s.sources.append(name)
         loads = orjson.loads
-        find_depth = _is_depth_line
         syms = self.syms
         stream_kind = self.stream_kind
         acc = self.accepted
@@ -313,7 +166,7 @@ class _BinanceImport:
                     line_no = first + i
                     line = block[starts[i] : ends[i]]
                     sp = line.find(b" ")
-                    if find_depth(line, sp) and self.depth_line(name, line_no, line, sp):
+                    if kinds[i] == KIND_DEPTH and self.depth_line(name, line_no, line, sp):
                         continue
                     try:
                         recv = int(line[:sp])
@@ -408,7 +261,7 @@ class _BinanceImport:
                             self.release_held(s_name)
                         self.file_symbols.add(s_name)
                         try:
-                            self.on_diff(st, name, line_no, line, recv, _diff_of_data(d))
+                            self.on_diff(st, name, line_no, line, recv, diff_of_data(d))
                         except KeyError as exc:
                             self.q("book", name, line_no, line, f"missing field: {exc.args[0]}",
                                    s_name, _ms(d.get("T")))
@@ -601,43 +454,6 @@ _EPOCH = dt.date(1970, 1, 1)
 
 def _ms(value: Any) -> int | None:
     return value * _MS if type(value) is int else None
-
-
-# (U, u, pu, ts_ns, line bytes as uint8, index of the bids' "[")
-_Diff = tuple[int, int, int, int, np.ndarray, int]
-
-
-def _is_depth_line(line: bytes, sp: int) -> bool:
-    return line.find(b"@depth", sp, sp + 64) >= 0
-
-
-def _diff_of_data(d: dict[str, Any]) -> _Diff:
-    """A diff from parsed JSON (the fallback): levels re-serialised for the kernel."""
-    U, u, pu, t_ms = d["U"], d["u"], d["pu"], d["T"]
-    for name, value in (("U", U), ("u", u), ("pu", pu), ("T", t_ms)):
-        if type(value) is not int:
-            raise TypeError(f"{name} must be an integer, not {value!r}")
-    payload = b'{"b":' + orjson.dumps(d["b"]) + b',"a":' + orjson.dumps(d["a"]) + b"}"
-    return U, u, pu, t_ms * _MS, np.frombuffer(payload, np.uint8), 5
-
-
-def _diff_of_line(raw: bytes) -> _Diff:
-    sp = raw.find(b" ")
-    buf = np.frombuffer(raw, np.uint8)
-    status, t_ms, U, u, pu, _, _, bids_start = depth_header(buf, sp + 1)
-    if status == 0:
-        return U, u, pu, t_ms * _MS, buf, bids_start
-    data: dict[str, Any] = orjson.loads(raw[sp + 1 :])["data"]
-    return _diff_of_data(data)
-
-
-def _json_error(raw: bytes) -> str | None:
-    """'bad JSON: ...' if the line does not parse (a cut line), else None."""
-    try:
-        orjson.loads(raw[raw.find(b" ") + 1 :])
-    except orjson.JSONDecodeError as exc:
-        return f"bad JSON: {exc}"
-    return None
 
 
 def _bad_line(line: bytes, sp: int, exc: Exception) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import data_lake.sources.binance as binance
+import data_lake.sources.binance_sync as binance_sync
 from data_lake.lake import Lake
 from data_lake.sources.binance import import_binance
 from tests.data_lake.helpers import FIXTURES, assert_accounted, lake_digest
@@ -19,9 +20,10 @@ def _without_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         binance._BinanceImport, "fast_symbol", lambda self, block: np.zeros(0, np.uint8)
     )
-    monkeypatch.setattr(
-        binance, "depth_header", lambda buf, start: (1, 0, 0, 0, 0, 0, 0, 0)
-    )
+    for module in (binance, binance_sync):
+        monkeypatch.setattr(
+            module, "depth_header", lambda buf, start: (1, 0, 0, 0, 0, 0, 0, 0)
+        )
 
 
 def _inputs(tmp_path: Path, real_head: Path | None) -> list[Path]:
