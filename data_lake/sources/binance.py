@@ -46,6 +46,14 @@ import pyarrow as pa
 from data_lake.importing import ImportReport, ImportSession
 from data_lake.schemas import DEFAULT_BOOK_DEPTH
 from data_lake.sources._rows import BboRows, TradeRows, counting
+from data_lake.sources.binance_book import apply_error
+from data_lake.sources.binance_kernels import (
+    CHAIN_BROKEN,
+    CHAIN_CROSSED,
+    CHAIN_EMITTED,
+    CHAIN_NOT_TAKEN,
+    chained_diff,
+)
 from data_lake.sources.binance_parse import (
     KIND_BBO,
     KIND_DEPTH,
@@ -349,6 +357,10 @@ class _BinanceImport(BookSync):
         except ValueError:
             return False
         buf = np.frombuffer(line, np.uint8)
+        if self.fast is not None and self.held is None:
+            chain = self.syms[self.fast[0]]
+            if chain.synced and self.chained(chain, src, line_no, line, recv, buf, sp):
+                return True
         status, t_ms, U, u, pu, s0, s1, bids_start = depth_header(buf, sp + 1)
         if status:
             return False
@@ -364,6 +376,34 @@ class _BinanceImport(BookSync):
             self.release_held(s_name)
         self.file_symbols.add(s_name)
         self.on_diff(st, src, line_no, line, recv, (U, u, pu, t_ms * _MS, buf, bids_start))
+        return True
+
+    def chained(self, st: SymbolState, src: str, line_no: int, line: bytes, recv: int,
+                buf: np.ndarray, sp: int) -> bool:
+        """The next diff of a synchronised book in one kernel call (False: not that case)."""
+        book, rows = st.book, st.books
+        book.reserve(buf)
+        rows.reserve()
+        outcome, t_ms, u, nb, na, status, bad = chained_diff(
+            buf, sp + 1, self.fast[1] if self.fast else _NO_SYMBOL, st.last_u,
+            book.bid_keys, book.bid_sizes, book.bid_far, book.ask_keys, book.ask_sizes,
+            book.ask_far, book.counts, self.depth, self.interval_ns, st.last_emit_ts,
+            rows.bid_px, rows.bid_sz, rows.ask_px, rows.ask_sz, rows.fill,
+        )
+        if outcome == CHAIN_NOT_TAKEN:
+            return False
+        ts = t_ms * _MS
+        if outcome == CHAIN_BROKEN:
+            self.broken_by(st, src, line_no, line, ts, apply_error(buf, status, bad))
+            return True
+        st.last_u = u
+        if outcome == CHAIN_CROSSED:
+            self.q("book", src, line_no, line, book.crossed() or "crossed book", st.symbol, ts)
+            return True
+        self.accepted["book"] += 1
+        if outcome == CHAIN_EMITTED:
+            rows.record(ts, u, recv, nb, na)
+            st.last_emit_ts = ts
         return True
 
     def check_symbol(self, s_name: Any) -> str | None:

@@ -27,7 +27,7 @@ from data_lake.sources.binance_kernels import (
     load_side,
 )
 
-__all__ = ["BookBuffer", "BookRows", "L2Book"]
+__all__ = ["BookBuffer", "BookRows", "L2Book", "apply_error"]
 
 _INF = math.inf
 
@@ -37,6 +37,14 @@ def _far_table(capacity: int) -> np.ndarray:
     table = np.full((capacity + 1, 2), np.nan)
     table[0, 0] = 0.0
     return table
+
+
+def apply_error(buf: np.ndarray, status: int, bad: int) -> str:
+    """The quarantine reason of a failed :func:`apply_diff` (``bad``: the level's offset)."""
+    text = bytes(buf[bad : bad + 60]).split(b"]", 1)[0].decode("utf-8", "replace")
+    if status == APPLY_BAD_LEVEL:
+        return f"non-positive price or size: level {text}]"
+    return f"bad value: unparseable level near {text!r}"
 
 
 class L2Book:
@@ -114,18 +122,19 @@ class L2Book:
 
         After a reason the book is partly updated and must be resynchronised.
         """
-        # A diff adds at most one entry per level, plus the near levels a spill moves.
-        self._room(buf.shape[0] // 8 + 2 * self.window + 2)
+        self.reserve(buf)
         status, bad = apply_diff(
             buf, bids_start, self.bid_keys, self.bid_sizes, self.bid_far, self.ask_keys,
             self.ask_sizes, self.ask_far, self.counts, self.depth,
         )
         if status == APPLY_OK:
             return None
-        text = bytes(buf[bad : bad + 60]).split(b"]", 1)[0].decode("utf-8", "replace")
-        if status == APPLY_BAD_LEVEL:
-            return f"non-positive price or size: level {text}]"
-        return f"bad value: unparseable level near {text!r}"
+        return apply_error(buf, status, bad)
+
+    def reserve(self, buf: np.ndarray) -> None:
+        """Room in the far tables for any diff of ``buf``'s size."""
+        # A diff adds at most one entry per level, plus the near levels a spill moves.
+        self._room(buf.shape[0] // 8 + 2 * self.window + 2)
 
     def crossed(self) -> str | None:
         """A reason if the best bid is at or above the best ask, else None."""
@@ -210,7 +219,8 @@ class BookBuffer:
         self.fill = np.zeros(2, np.int64)
         self.room = size  # levels that still fit on the fuller side
 
-    def append(self, book: L2Book, ts: int, seq: int, recv_ts: int | None) -> None:
+    def reserve(self) -> None:
+        """Room for one more row (``chained_diff`` and :meth:`append` write in place)."""
         if self.room < self.depth:
             self.room += self.bid_px.shape[0]
             for name in ("bid_px", "bid_sz", "ask_px", "ask_sz"):
@@ -218,16 +228,23 @@ class BookBuffer:
                 grown = np.empty(old.shape[0] * 2)
                 grown[: old.shape[0]] = old
                 setattr(self, name, grown)
-        nb, na = emit_book(
-            book.bid_keys, book.bid_sizes, book.ask_keys, book.ask_sizes, book.counts,
-            self.depth, self.bid_px, self.bid_sz, self.ask_px, self.ask_sz, self.fill,
-        )
+
+    def record(self, ts: int, seq: int, recv_ts: int | None, nb: int, na: int) -> None:
+        """Book-keep a row whose levels a kernel already wrote at ``fill``."""
         self.ts.append(ts)
         self.seq.append(seq)
         self.recv_ts.append(recv_ts)
         self.bid_n.append(nb)
         self.ask_n.append(na)
         self.room -= max(nb, na)
+
+    def append(self, book: L2Book, ts: int, seq: int, recv_ts: int | None) -> None:
+        self.reserve()
+        nb, na = emit_book(
+            book.bid_keys, book.bid_sizes, book.ask_keys, book.ask_sizes, book.counts,
+            self.depth, self.bid_px, self.bid_sz, self.ask_px, self.ask_sz, self.fill,
+        )
+        self.record(ts, seq, recv_ts, nb, na)
 
     def take(self) -> pa.Table:
         """The buffered rows as Arrow, and an empty buffer."""

@@ -15,13 +15,26 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from data_lake.sources.binance_parse import _COMMA, _KEY_A, _LBRACKET, _RBRACKET, parse_decimal
+from data_lake.sources.binance_parse import (
+    _COMMA,
+    _KEY_A,
+    _LBRACKET,
+    _RBRACKET,
+    depth_header,
+    parse_decimal,
+)
 
 __all__ = [
     "APPLY_BAD_LEVEL",
     "APPLY_OK",
     "APPLY_UNPARSEABLE",
+    "CHAIN_APPLIED",
+    "CHAIN_BROKEN",
+    "CHAIN_CROSSED",
+    "CHAIN_EMITTED",
+    "CHAIN_NOT_TAKEN",
     "apply_diff",
+    "chained_diff",
     "emit_book",
     "emit_top",
     "far_clear",
@@ -33,6 +46,13 @@ __all__ = [
 APPLY_OK = 0
 APPLY_BAD_LEVEL = 1  # a non-positive price or negative / non-finite size
 APPLY_UNPARSEABLE = 2
+
+# chained_diff outcomes
+CHAIN_NOT_TAKEN = -1  # not the common case: nothing changed, use the general path
+CHAIN_APPLIED = 0  # applied, no book row (throttled)
+CHAIN_EMITTED = 1  # applied and a book row written
+CHAIN_CROSSED = 2  # applied; the book is crossed (quarantine the diff, go on)
+CHAIN_BROKEN = 3  # a level failed: the book is partly updated and must resync
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -345,3 +365,48 @@ def emit_top(
         px_out[at + k] = sign * keys[n - 1 - k]
         sz_out[at + k] = sizes[n - 1 - k]
     return m
+
+
+@numba.njit(cache=True)
+def chained_diff(
+    buf: np.ndarray, start: int, symbol: np.ndarray, last_u: int,
+    bid_keys: np.ndarray, bid_sizes: np.ndarray, bid_far: np.ndarray,
+    ask_keys: np.ndarray, ask_sizes: np.ndarray, ask_far: np.ndarray,
+    counts: np.ndarray, depth: int, interval_ns: int, last_emit_ns: int,
+    bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
+    fill: np.ndarray,
+) -> tuple[int, int, int, int, int, int, int]:
+    """The common case of a synchronised book in one call: the next diff of the chain.
+
+    Parses the header; if the symbol is ``symbol`` and ``pu == last_u``, applies the
+    levels, checks the book is not crossed and (unless throttled) writes the best
+    ``depth`` levels at ``fill`` like :func:`emit_book`.
+
+    Returns
+    -------
+    (outcome, T ms, u, bids written, asks written, apply status, bad level position)
+    """
+    status, t_ms, _, u, pu, s0, s1, bids_start = depth_header(buf, start)
+    if status != 0 or pu != last_u or s1 - s0 != symbol.shape[0]:
+        return CHAIN_NOT_TAKEN, 0, 0, 0, 0, 0, 0
+    for k in range(symbol.shape[0]):
+        if buf[s0 + k] != symbol[k]:
+            return CHAIN_NOT_TAKEN, 0, 0, 0, 0, 0, 0
+    applied, bad = apply_diff(
+        buf, bids_start, bid_keys, bid_sizes, bid_far, ask_keys, ask_sizes, ask_far, counts,
+        depth,
+    )
+    if applied != APPLY_OK:
+        return CHAIN_BROKEN, t_ms, u, 0, 0, applied, bad
+    nb = counts[0]
+    na = counts[1]
+    if nb > 0 and na > 0 and bid_keys[nb - 1] >= -ask_keys[na - 1]:
+        return CHAIN_CROSSED, t_ms, u, 0, 0, 0, 0
+    ts = t_ms * 1_000_000
+    if interval_ns > 0 and ts - last_emit_ns < interval_ns:
+        return CHAIN_APPLIED, t_ms, u, 0, 0, 0, 0
+    wb, wa = emit_book(
+        bid_keys, bid_sizes, ask_keys, ask_sizes, counts, depth, bid_px, bid_sz, ask_px, ask_sz,
+        fill,
+    )
+    return CHAIN_EMITTED, t_ms, u, wb, wa, 0, 0

@@ -169,9 +169,7 @@ class BookSync:
         book = st.book
         err = book.apply(buf, bids_start)
         if err is not None:
-            err = _json_error(raw) or err
-            self.break_book(st, f"{err} (book broken at line {line}, until the next snapshot)")
-            self.q("book", src, line, raw, err, st.symbol, ts)
+            self.broken_by(st, src, line, raw, ts, err)
             return
         st.last_u = u
         crossed = book.crossed()
@@ -180,6 +178,13 @@ class BookSync:
             return
         self.accepted["book"] += 1
         self.emit(st, ts, u, recv, force=False)
+
+    def broken_by(self, st: SymbolState, src: str, line: int, raw: bytes, ts: int,
+                  err: str) -> None:
+        """A diff whose levels could not be applied: quarantine it, resync at a snapshot."""
+        err = _json_error(raw) or err
+        self.break_book(st, f"{err} (book broken at line {line}, until the next snapshot)")
+        self.q("book", src, line, raw, err, st.symbol, ts)
 
 # (U, u, pu, ts_ns, line bytes as uint8, index of the bids' "[")
 Diff = tuple[int, int, int, int, np.ndarray, int]
