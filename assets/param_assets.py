@@ -38,6 +38,12 @@ def param_candidate(
     symbol, day = partition_symbol(context), partition_date(context)
     by_model = {name.removesuffix("_fit"): fit for name, fit in fits.items()}
     start = (day - dt.date(1970, 1, 1)).days * _DAY_NS
+    funding = lake.day("funding", symbol, day)
+    last_funding = None
+    if funding.num_rows:
+        rate = funding.column("rate")[-1].as_py()
+        interval_s = funding.column("interval_s")[-1].as_py()
+        last_funding = float(rate) * 3600.0 / float(interval_s)
     try:
         document = build_document(
             symbol=symbol,
@@ -47,6 +53,7 @@ def param_candidate(
             fits=by_model,
             quality=load_quality(lake.paths, lake.venue, symbol, day),
             code_version=current_code_version(),
+            last_funding_per_hour=last_funding,
         )
     except CalibrationError as exc:
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc

@@ -24,8 +24,14 @@ def _finite(x: Any) -> float | None:
     return float(x) if x is not None and math.isfinite(float(x)) else None
 
 
-def quoting_block(fits: Mapping[str, ModelFit]) -> dict[str, Any]:
-    """The typed block the trader quotes with (units in the field names)."""
+def quoting_block(
+    fits: Mapping[str, ModelFit], last_funding_per_hour: float | None = None
+) -> dict[str, Any]:
+    """The typed block the trader quotes with (units in the field names).
+
+    Funding: the OU's long-run level when it could be fitted, else the last published
+    rate (per hour), else 0 (no funding prints at all, e.g. a spot venue).
+    """
     missing = [m for m in REQUIRED_MODELS if not fits[m].ok]
     if missing:
         reasons = "; ".join(f"{m}: {fits[m].error}" for m in missing)
@@ -51,7 +57,7 @@ def quoting_block(fits: Mapping[str, ModelFit]) -> dict[str, Any]:
             addon = as_fit.addon.addon_at(quote_depth)
         else:
             addon = as_fit.mean_markout_bps
-    funding_per_hour = 0.0
+    funding_per_hour = last_funding_per_hour or 0.0
     if fits["funding"].ok:
         f = fits["funding"].result
         funding_per_hour = float(f.theta) * 3600.0 / float(f.interval_s)
@@ -80,13 +86,14 @@ def build_document(
     fits: Mapping[str, ModelFit],
     quality: list[dict[str, Any]],
     code_version: str,
+    last_funding_per_hour: float | None = None,
 ) -> dict[str, Any]:
     """The candidate param document (validated later by data_lake.param_document)."""
     partition = f"{venue}/{symbol}/{day.isoformat()}"
     return {
         "symbol": symbol,
         "venue": venue,
-        "quoting": quoting_block(fits),
+        "quoting": quoting_block(fits, last_funding_per_hour),
         "models": {name: fit.to_dict() for name, fit in sorted(fits.items())},
         "window": {"start_ns": window_ns[0], "end_ns": window_ns[1]},
         "partitions": [partition],

@@ -1,0 +1,54 @@
+"""The quoting block: which estimate each field takes, and its fallbacks."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from assets.model_fits import ModelFit
+from assets.param_building import quoting_block
+from calibration.errors import CalibrationError
+
+
+def _side(kappa: float, a: float | None) -> SimpleNamespace:
+    return SimpleNamespace(kappa_glft=kappa, kappa=kappa, A_glft=a, A=a, fit=None, n_obs=500)
+
+
+def _fits(**overrides: ModelFit) -> dict[str, ModelFit]:
+    vol = SimpleNamespace(sigma_effective=SimpleNamespace(sigma_bps=1.2))
+    depth = SimpleNamespace(bid=_side(0.5, 2.0), ask=_side(0.6, 3.0))
+    hawkes = SimpleNamespace(branching_ratio=0.4, beta=SimpleNamespace(mean=lambda: 7.0))
+    fits = {
+        "volatility": ModelFit("volatility", vol),
+        "fill_depth": ModelFit("fill_depth", depth),
+        "hawkes": ModelFit("hawkes", hawkes),
+        "adverse_selection": ModelFit("adverse_selection", None, "too few trades"),
+        "funding": ModelFit("funding", None, "funding OU needs at least 30 rates"),
+        "microprice": ModelFit("microprice", None, "no book"),
+    }
+    fits.update(overrides)
+    return fits
+
+
+def test_quoting_block_takes_fitted_estimates_and_safe_fallbacks() -> None:
+    q = quoting_block(_fits(), last_funding_per_hour=1e-5)
+    assert q["sigma_bps_per_sqrt_s"] == 1.2
+    assert (q["kappa_bid_per_bps"], q["kappa_ask_per_bps"]) == (0.5, 0.6)
+    assert (q["A_bid_per_s"], q["A_ask_per_s"]) == (2.0, 3.0)
+    assert q["hawkes_branching_ratio"] == 0.4 and q["hawkes_decay_per_s"] == 7.0
+    assert q["as_addon_bps"] == 0.0  # no AS fit: no add-on rather than a guess
+    assert q["funding_rate_per_hour"] == 1e-5  # OU failed: the last published rate
+    assert q["microprice_fallback_to_mid"] is True
+
+
+def test_funding_ou_level_wins_over_the_last_print() -> None:
+    ou = SimpleNamespace(theta=8e-5, interval_s=28_800.0)
+    q = quoting_block(_fits(funding=ModelFit("funding", ou)), last_funding_per_hour=1e-5)
+    assert q["funding_rate_per_hour"] == pytest.approx(1e-5)
+    ou_hourly = SimpleNamespace(theta=3e-5, interval_s=3600.0)
+    q = quoting_block(_fits(funding=ModelFit("funding", ou_hourly)), last_funding_per_hour=1e-5)
+    assert q["funding_rate_per_hour"] == pytest.approx(3e-5)
+
+
+def test_no_candidate_without_volatility_or_fill_depth() -> None:
+    with pytest.raises(CalibrationError, match="fill_depth: no depths"):
+        quoting_block(_fits(fill_depth=ModelFit("fill_depth", None, "no depths")))
