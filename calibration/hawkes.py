@@ -2,8 +2,10 @@
 
 Entry point :func:`fit_hawkes` (DESIGN §4). Times are in seconds; intensities in events
 per second; the branching matrix ``alpha`` is dimensionless; decays ``beta`` are in 1/s
-(half-life ``ln 2 / beta`` seconds). The recursions and the row solver live in
-:mod:`calibration.hawkes_kernels`.
+(half-life ``ln 2 / beta`` seconds). The recursions live in :mod:`calibration.hawkes_kernels`,
+the row solver in :mod:`calibration.hawkes_solver`, the result object in
+:mod:`calibration.hawkes_result` and the residual diagnostics in
+:mod:`calibration.hawkes_diagnostics` (re-exported here).
 
 References
 ----------
@@ -11,28 +13,26 @@ Hawkes, A. G. (1971). Spectra of some self-exciting and mutually exciting point 
 Biometrika 58, 83-90.
 Ozaki, T. (1979). Maximum likelihood estimation of Hawkes' self-exciting point processes.
 Ann. Inst. Statist. Math. 31, 145-155.
-Ogata, Y. (1988). Statistical models for earthquake occurrences and residual analysis for
-point processes. JASA 83, 9-27 (time-rescaling residuals).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from calibration.errors import CalibrationError, ConvergenceWarning, IdentifiabilityWarning
-from calibration.hawkes_kernels import (
-    ALPHA_ZERO,
-    compensator_at_events,
-    fit_row,
-    intensity_at,
-    row_covariance,
+from calibration.hawkes_diagnostics import (
+    LJUNG_BOX_LAGS,
+    intensity_path,
+    ks_exp1,
+    ljung_box,
+    rescaled_residuals,
 )
+from calibration.hawkes_result import HawkesFit, aggregate_stderr, effective_decay, frozen_array
+from calibration.hawkes_solver import ALPHA_ZERO, fit_row, row_covariance
 from calibration.types import Float64Array, Int64Array
 
 __all__ = [
@@ -73,161 +73,7 @@ BETA_MIN_PER_WINDOW = 0.1
 BETA_MAX_PER_GAP = 100.0
 #: Off-diagonal branching entries may exceed 1 in a stationary matrix; diagonal ones may not.
 ALPHA_MAX_OFFDIAG = 20.0
-#: Lags of the Ljung-Box test on each component's residual sequence.
-LJUNG_BOX_LAGS = 10
 _KERNELS = ("exp", "sumexp")
-
-
-@dataclass(frozen=True)
-class HawkesFit:
-    """Result of :func:`fit_hawkes`. Arrays are read-only.
-
-    Attributes
-    ----------
-    mu : Float64Array
-        ``(d,)`` baseline intensities, events per second (time-averaged over the window
-        when the baseline is piecewise constant).
-    baseline : Float64Array
-        ``(d, B)`` baseline of each component on each of the ``B`` bins, events per second
-        (``B = 1`` and ``baseline[:, 0] == mu`` without ``baseline_edges``).
-    baseline_edges : Float64Array
-        ``(B + 1,)`` bin edges in the caller's time units (seconds); the fitted window.
-    alpha : Float64Array
-        ``(d, d)`` branching matrix: ``alpha[i, j]`` is the expected number of type-``i``
-        events directly triggered by one type-``j`` event (integral of kernel j -> i).
-    beta : Float64Array
-        ``(d, d)`` decay rates, 1/s. For ``kernel="exp"`` the kernel is
-        ``phi_ij(t) = alpha_ij beta_ij exp(-beta_ij t)``; for ``"sumexp"`` this is the
-        effective decay ``1 / mean lag = sum_u alpha_iju / sum_u (alpha_iju / beta_iju)``.
-    alpha_terms, beta_terms : Float64Array
-        ``(d, d, U)`` amplitudes and decays (1/s) of the kernel's exponential terms, fastest
-        first; ``U = 1`` for ``"exp"``.
-    loglik : float
-        Maximised log-likelihood (nats) on the fitted window.
-    stderr : dict[str, Float64Array]
-        Standard errors of ``mu``, ``baseline``, ``alpha``, ``beta``, ``alpha_terms``,
-        ``beta_terms`` from
-        the observed information (analytic Hessian; delta method for the sums and effective
-        decays). NaN where a parameter is not identified (with a warning).
-    ci_lower, ci_upper : dict[str, Float64Array]
-        Wald confidence bounds at ``ci_level`` (lower bounds clipped at 0), same keys.
-    ci_level : float
-        Confidence level of the intervals.
-    branching_ratio : float
-        Spectral radius of ``alpha`` (< 1 for a stationary process).
-    ks_stat, ks_pvalue : Float64Array
-        ``(d,)`` Kolmogorov-Smirnov statistic and p-value of each component's
-        time-rescaled inter-event residuals against Exp(1).
-    ks_stat_pooled, ks_pvalue_pooled : float
-        The same for all components' residuals pooled.
-    lb_stat, lb_pvalue : Float64Array
-        ``(d,)`` Ljung-Box statistic and chi-square p-value (``LJUNG_BOX_LAGS`` lags) of
-        autocorrelation in each component's residual sequence, which must be i.i.d. under
-        the model; it catches a switching baseline that the K-S test misses.
-    n_obs : int
-        Events fitted (after merging).
-    n_per_component : tuple[int, ...]
-        Events fitted per component.
-    n_merged : int
-        Same-timestamp, same-mark prints merged away before fitting.
-    T : float
-        Window length, seconds.
-    t_start : float
-        Window start in the caller's time units (seconds); fitted times are ``t - t_start``.
-    converged : bool
-        Every row's Newton iteration met the gradient tolerance.
-    n_iter : int
-        Newton iterations, summed over rows.
-    kernel : str
-        ``"exp"`` or ``"sumexp"``.
-    """
-
-    mu: Float64Array
-    baseline: Float64Array
-    baseline_edges: Float64Array
-    alpha: Float64Array
-    beta: Float64Array
-    alpha_terms: Float64Array
-    beta_terms: Float64Array
-    loglik: float
-    stderr: dict[str, Float64Array]
-    ci_lower: dict[str, Float64Array]
-    ci_upper: dict[str, Float64Array]
-    ci_level: float
-    branching_ratio: float
-    ks_stat: Float64Array
-    ks_pvalue: Float64Array
-    ks_stat_pooled: float
-    ks_pvalue_pooled: float
-    lb_stat: Float64Array
-    lb_pvalue: Float64Array
-    n_obs: int
-    n_per_component: tuple[int, ...]
-    n_merged: int
-    T: float
-    t_start: float
-    converged: bool
-    n_iter: int
-    kernel: str
-
-    @property
-    def dim(self) -> int:
-        """Number of components ``d``."""
-        return int(self.mu.shape[0])
-
-    @property
-    def n_terms(self) -> int:
-        """Exponential terms per kernel ``U``."""
-        return int(self.alpha_terms.shape[2])
-
-    @property
-    def half_life_s(self) -> Float64Array:
-        """Half-lives ``ln 2 / beta`` of the (effective) decays, seconds."""
-        return np.log(2.0) / self.beta
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable plain-Python view (NaN -> None)."""
-        out: dict[str, Any] = {"kernel": self.kernel, "dim": self.dim, "n_terms": self.n_terms}
-        for key in ("mu", "baseline", "baseline_edges", "alpha", "beta", "alpha_terms",
-                    "beta_terms", "half_life_s",
-                    "loglik", "branching_ratio", "ks_stat", "ks_pvalue", "ks_stat_pooled",
-                    "ks_pvalue_pooled", "lb_stat", "lb_pvalue"):
-            out[key] = _plain(getattr(self, key))
-        for key in ("stderr", "ci_lower", "ci_upper"):
-            out[key] = {k: _plain(v) for k, v in getattr(self, key).items()}
-        out.update(ci_level=self.ci_level, n_obs=self.n_obs,
-                   n_per_component=list(self.n_per_component), n_merged=self.n_merged,
-                   T=self.T, t_start=self.t_start, converged=self.converged,
-                   n_iter=self.n_iter)
-        return out
-
-    def summary(self) -> str:
-        """Human-readable table of estimates, standard errors and diagnostics."""
-        lines = [
-            f"Hawkes fit (kernel={self.kernel}, d={self.dim}, terms={self.n_terms}): "
-            f"n_obs={self.n_obs} (merged {self.n_merged}), T={self.T:.6g} s, "
-            f"loglik={self.loglik:.6g}, converged={self.converged}",
-            f"branching ratio (spectral radius) = {self.branching_ratio:.4f}",
-            f"{'param':<20}{'estimate':>13}{'stderr':>12}{f'{self.ci_level:.0%} CI':>28}",
-        ]
-        keys = ["mu", "alpha", "beta"]
-        if self.baseline.shape[1] > 1:
-            keys.insert(1, "baseline")
-        if self.n_terms > 1:
-            keys += ["alpha_terms", "beta_terms"]
-        for key in keys:
-            est = getattr(self, key)
-            for idx in np.ndindex(est.shape):
-                lo, hi = self.ci_lower[key][idx], self.ci_upper[key][idx]
-                name = f"{key}[{','.join(map(str, idx))}]"
-                lines.append(f"{name:<20}{est[idx]:>13.6g}{self.stderr[key][idx]:>12.4g}"
-                             f"{f'[{lo:.5g}, {hi:.5g}]':>28}")
-        ks = ", ".join(f"{p:.3g}" for p in self.ks_pvalue)
-        lb = ", ".join(f"{p:.3g}" for p in self.lb_pvalue)
-        lines.append(f"time-rescaling K-S vs Exp(1): p per component [{ks}], "
-                     f"pooled p={self.ks_pvalue_pooled:.3g} (D={self.ks_stat_pooled:.4f})")
-        lines.append(f"residual Ljung-Box ({LJUNG_BOX_LAGS} lags): p per component [{lb}]")
-        return "\n".join(lines)
 
 
 def fit_hawkes(
@@ -407,7 +253,7 @@ def fit_hawkes(
         se_rows[i] = np.sqrt(np.diag(cov))
         weights = bin_len / T  # mu_i is the time average of the baseline
         se_mu[i] = math.sqrt(float(weights @ cov[:n_bins, :n_bins] @ weights))
-        se_alpha[i], se_beta[i] = _aggregate_stderr(cov[n_bins:, n_bins:], a_terms[i],
+        se_alpha[i], se_beta[i] = aggregate_stderr(cov[n_bins:, n_bins:], a_terms[i],
                                                     b_terms[i])
         dead = np.argwhere(a_terms[i] <= ALPHA_ZERO)
         if dead.size:
@@ -417,7 +263,7 @@ def fit_hawkes(
                           IdentifiabilityWarning, stacklevel=2)
     mu = baseline @ bin_len / T
     alpha = a_terms.sum(axis=2)
-    beta = _effective_decay(a_terms, b_terms)
+    beta = effective_decay(a_terms, b_terms)
     rho = float(np.max(np.abs(np.linalg.eigvals(alpha))))
     if rho >= 1.0:
         raise CalibrationError(
@@ -439,22 +285,23 @@ def fit_hawkes(
               "beta_terms": np.take_along_axis(se_b_terms, order, 2)}
     z = float(stats.norm.ppf(0.5 + ci_level / 2.0))
     residuals = rescaled_residuals(rel, m_arr, baseline, a_terms, b_terms, edges_rel)
-    ks = [_ks_exp1(r) for r in residuals]
-    pooled = ks[0] if d == 1 else _ks_exp1(np.concatenate(residuals))
-    lb = [_ljung_box(r, LJUNG_BOX_LAGS) for r in residuals]
+    ks = [ks_exp1(r) for r in residuals]
+    pooled = ks[0] if d == 1 else ks_exp1(np.concatenate(residuals))
+    lb = [ljung_box(r, LJUNG_BOX_LAGS) for r in residuals]
     return HawkesFit(
-        mu=_frozen(mu), baseline=_frozen(baseline), baseline_edges=_frozen(edges_rel + t_start),
-        alpha=_frozen(alpha), beta=_frozen(beta),
-        alpha_terms=_frozen(est["alpha_terms"]), beta_terms=_frozen(est["beta_terms"]),
-        loglik=float(loglik), stderr={k: _frozen(v) for k, v in stderr.items()},
-        ci_lower={k: _frozen(np.maximum(est[k] - z * stderr[k], 0.0)) for k in est},
-        ci_upper={k: _frozen(est[k] + z * stderr[k]) for k in est},
+        mu=frozen_array(mu), baseline=frozen_array(baseline),
+        baseline_edges=frozen_array(edges_rel + t_start),
+        alpha=frozen_array(alpha), beta=frozen_array(beta),
+        alpha_terms=frozen_array(est["alpha_terms"]), beta_terms=frozen_array(est["beta_terms"]),
+        loglik=float(loglik), stderr={k: frozen_array(v) for k, v in stderr.items()},
+        ci_lower={k: frozen_array(np.maximum(est[k] - z * stderr[k], 0.0)) for k in est},
+        ci_upper={k: frozen_array(est[k] + z * stderr[k]) for k in est},
         ci_level=float(ci_level), branching_ratio=rho,
-        ks_stat=_frozen(np.array([k[0] for k in ks])),
-        ks_pvalue=_frozen(np.array([k[1] for k in ks])),
+        ks_stat=frozen_array(np.array([k[0] for k in ks])),
+        ks_pvalue=frozen_array(np.array([k[1] for k in ks])),
         ks_stat_pooled=pooled[0], ks_pvalue_pooled=pooled[1],
-        lb_stat=_frozen(np.array([q[0] for q in lb])),
-        lb_pvalue=_frozen(np.array([q[1] for q in lb])),
+        lb_stat=frozen_array(np.array([q[0] for q in lb])),
+        lb_pvalue=frozen_array(np.array([q[1] for q in lb])),
         n_obs=int(t_arr.shape[0]), n_per_component=tuple(int(c) for c in counts),
         n_merged=int(n_merged), T=float(T), t_start=float(t_start),
         converged=bool(converged), n_iter=int(n_iter), kernel=kernel,
@@ -473,140 +320,6 @@ def merge_same_timestamp(
     keep = np.ones(t.shape[0], dtype=bool)
     keep[1:] = (t[1:] != t[:-1]) | (m[1:] != m[:-1])
     return t[keep], m[keep], int(t.shape[0] - keep.sum())
-
-
-def rescaled_residuals(
-    times: Float64Array,
-    marks: Int64Array,
-    mu: Float64Array,
-    alpha: Float64Array,
-    beta: Float64Array,
-    baseline_edges: Float64Array | None = None,
-) -> list[Float64Array]:
-    """Time-rescaled inter-event residuals per component (Exp(1) under the model).
-
-    ``times`` are seconds from the window start (the fit's ``times - t_start``), merged the
-    same way as the fit. ``mu`` is ``(d,)``, or ``(d, B)`` per-bin baselines with
-    ``baseline_edges`` (``B + 1`` edges, same origin as ``times``). ``alpha``, ``beta`` are
-    ``(d, d)`` (exponential kernel) or ``(d, d, U)`` (the fit's ``alpha_terms``,
-    ``beta_terms``). Element ``i`` holds ``Lambda_i(t_k) - Lambda_i(t_{k-1})`` over
-    successive type-``i`` events, the first measured from 0.
-    """
-    base, edges, a3, b3 = _as_terms(mu, alpha, beta, baseline_edges)
-    d = base.shape[0]
-    comp = compensator_at_events(times, marks, np.zeros(d), a3, b3)
-    for i in range(d):  # the baseline's integral is piecewise linear between the edges
-        cum = np.concatenate(([0.0], np.cumsum(base[i] * np.diff(edges))))
-        comp[:, i] += np.interp(times, edges, cum, left=0.0) if edges.size > 2 \
-            else base[i, 0] * times
-    return [np.diff(comp[marks == i, i], prepend=0.0) for i in range(d)]
-
-
-def intensity_path(
-    times: Float64Array,
-    marks: Int64Array,
-    mu: Float64Array,
-    alpha: Float64Array,
-    beta: Float64Array,
-    grid: Float64Array,
-    baseline_edges: Float64Array | None = None,
-) -> Float64Array:
-    """Left-limit intensities (events per second) of each component at sorted ``grid`` times.
-
-    ``times`` and ``grid`` are seconds from the window start; ``mu``, ``alpha``, ``beta``
-    and ``baseline_edges`` as in :func:`rescaled_residuals`. Returns ``(len(grid), d)``.
-    """
-    base, edges, a3, b3 = _as_terms(mu, alpha, beta, baseline_edges)
-    grid_a = np.asarray(grid, np.float64)
-    lam = intensity_at(times, marks, np.zeros(base.shape[0]), a3, b3, grid_a)
-    bins = np.clip(np.searchsorted(edges, grid_a, side="right") - 1, 0, base.shape[1] - 1)
-    return lam + base[:, bins].T
-
-
-def _as_terms(
-    mu: Float64Array, alpha: Float64Array, beta: Float64Array,
-    baseline_edges: Float64Array | None,
-) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array]:
-    base = np.asarray(mu, dtype=np.float64)
-    base = base[:, None] if base.ndim == 1 else base
-    d = base.shape[0]
-    if baseline_edges is None:
-        if base.shape[1] != 1:
-            raise ValueError("a per-bin baseline needs its baseline_edges")
-        edges = np.array([0.0, np.inf])
-    else:
-        edges = np.asarray(baseline_edges, dtype=np.float64)
-        if edges.shape != (base.shape[1] + 1,):
-            raise ValueError(f"{base.shape[1]} baseline bins need {base.shape[1] + 1} edges")
-    a = np.asarray(alpha, dtype=np.float64)
-    b = np.asarray(beta, dtype=np.float64)
-    if a.ndim == 2:
-        a, b = a[:, :, None], b[:, :, None]
-    return (base, edges, np.ascontiguousarray(a.reshape(d, d, -1)),
-            np.ascontiguousarray(b.reshape(d, d, -1)))
-
-
-def _ks_exp1(residuals: Float64Array) -> tuple[float, float]:
-    """One-sample K-S statistic and p-value (exact law, ``kstwo``) against Exp(1).
-
-    Same numbers as ``scipy.stats.kstest(r, "expon")`` with a single sort.
-    """
-    x = np.sort(residuals)
-    n = x.shape[0]
-    cdf = -np.expm1(-x)
-    stat = float(max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n)))
-    return stat, float(stats.kstwo.sf(stat, n))
-
-
-def _ljung_box(residuals: Float64Array, lags: int) -> tuple[float, float]:
-    """Ljung-Box ``Q = n (n + 2) sum_k rho_k^2 / (n - k)`` over lags 1..``lags``, chi2 p-value."""
-    x = residuals - residuals.mean()
-    n = x.shape[0]
-    denom = float(np.sum(x * x))
-    if n <= lags + 1 or denom <= 0.0:
-        return math.nan, math.nan
-    # elementwise sums, not BLAS dot: threaded OpenBLAS dot is 10-100x slower on a busy box
-    rho = np.array([float(np.sum(x[:-k] * x[k:])) / denom for k in range(1, lags + 1)])
-    q = float(n * (n + 2) * np.sum(rho**2 / (n - np.arange(1, lags + 1))))
-    return q, float(stats.chi2.sf(q, lags))
-
-
-def _effective_decay(a_terms: Float64Array, b_terms: Float64Array) -> Float64Array:
-    """``sum alpha / sum(alpha / beta)``: reciprocal mean lag; harmonic mean if all alpha = 0."""
-    total = a_terms.sum(axis=2)
-    lag = (a_terms / b_terms).sum(axis=2)
-    harmonic = a_terms.shape[2] / (1.0 / b_terms).sum(axis=2)
-    return np.where(total > ALPHA_ZERO, total / np.where(lag > 0.0, lag, 1.0), harmonic)
-
-
-def _aggregate_stderr(
-    cov: Float64Array, a_terms: Float64Array, b_terms: Float64Array
-) -> tuple[Float64Array, Float64Array]:
-    """Delta-method stderr of ``alpha_ij = sum_u alpha_iju`` and the effective decay, per j.
-
-    ``cov`` is the excitation block ``[alpha, beta]`` of the row covariance (NaN rows for
-    amplitudes on their 0 bound, which are held fixed); ``a_terms``, ``b_terms`` are the
-    row's ``(d, U)`` terms.
-    """
-    d, U = a_terms.shape
-    n_ch = d * U
-    se_a = np.full(d, np.nan)
-    se_b = np.full(d, np.nan)
-    for j in range(d):
-        ch = np.arange(j * U, (j + 1) * U)
-        live = ch[a_terms[j] > ALPHA_ZERO]
-        if live.size == 0:
-            continue
-        a, b = a_terms[j][live - j * U], b_terms[j][live - j * U]
-        idx = np.concatenate((live, n_ch + live))
-        sub = cov[np.ix_(idx, idx)]
-        total, lag = a.sum(), (a / b).sum()
-        beta_eff = total / lag
-        grad_sum = np.concatenate((np.ones(live.size), np.zeros(live.size)))
-        grad_eff = np.concatenate(((1.0 - beta_eff / b) / lag, total * a / (lag * b) ** 2))
-        se_a[j] = math.sqrt(max(float(grad_sum @ sub @ grad_sum), 0.0))
-        se_b[j] = math.sqrt(max(float(grad_eff @ sub @ grad_eff), 0.0))
-    return se_a, se_b
 
 
 def _validate(
@@ -659,19 +372,3 @@ def _validate_edges(
     if window is not None and (window[0] != edges[0] or window[1] != edges[-1]):
         raise CalibrationError(f"window {window} must equal the outer baseline_edges")
     return edges
-
-
-def _frozen(a: Float64Array) -> Float64Array:
-    out = np.array(a, dtype=np.float64)
-    out.setflags(write=False)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars/arrays -> floats/lists with NaN -> None."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    f = float(value)
-    return f if math.isfinite(f) else None

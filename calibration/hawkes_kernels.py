@@ -1,4 +1,4 @@
-"""Hot recursions of the Hawkes likelihood (jitted, with reference twins) and the row solver.
+"""Hot recursions of the Hawkes likelihood, compiled with numba.
 
 Model (target component ``i`` of a ``d``-variate process on the window ``[0, T]``, time in
 seconds), with kernels that are sums of ``U`` exponential terms (``U = 1``: the plain
@@ -15,11 +15,10 @@ and ``beta_iju`` (1/s) are the decay rates. Each (source j, term u) is a *channe
 and each ``L_i`` depends only on row ``i`` of the parameters. :func:`row_loglik` evaluates
 ``L_i``, its gradient and its Hessian in one O(N d U) pass with Ozaki's (1979) recursion
 for ``R_c(t) = sum_{t_k < t} exp(-beta_c (t - t_k))`` and the moments ``S_c = sum (t - t_k)
-e^{...}``, ``S2_c = sum (t - t_k)^2 e^{...}`` that the decay derivatives need. The
-``*_reference`` twins compute the same quantities straight from the definitions with
-O(N^2) numpy double sums: they share no code with the recursions, so a test that holds them
-equal checks the recursion itself, not just the compiler. :func:`fit_row` maximises one
-``L_i``; :func:`row_covariance` inverts its observed information.
+e^{...}``, ``S2_c = sum (t - t_k)^2 e^{...}`` that the decay derivatives need. Their
+plain-numpy twins, which share no code with these recursions, are in
+:mod:`calibration.hawkes_reference`; the row solver that maximises ``L_i`` is in
+:mod:`calibration.hawkes_solver`.
 
 The baseline ``mu_i`` may be piecewise constant on ``B`` bins of the window (``B = 1``: a
 constant). Row parameter vector (length ``B + 2 d U``): ``[mu_ib for b in bins, alpha_c for c
@@ -30,37 +29,22 @@ References
 ----------
 Ozaki, T. (1979). Maximum likelihood estimation of Hawkes' self-exciting point processes.
 Annals of the Institute of Statistical Mathematics 31, 145-155.
-Bertsekas, D. P. (1982). Projected Newton methods for optimization problems with simple
-constraints. SIAM J. Control and Optimization 20, 221-246.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numba
 import numpy as np
 
-from calibration.types import BoolArray, Float64Array, Int64Array
+from calibration.types import Float64Array, Int64Array
 
 __all__ = [
-    "ALPHA_ZERO",
     "compensator_at_events",
-    "compensator_at_events_reference",
-    "fit_row",
     "intensity_at",
-    "intensity_at_reference",
-    "row_covariance",
     "row_loglik",
-    "row_loglik_reference",
 ]
-
-_MAX_NEWTON_ITER = 200
-_GRAD_TOL = 1e-7  # on the per-event-scaled objective, in log-parameter units
-_MAX_STEP = 2.0  # longest step in any coordinate: a factor e^2 in mu and beta, 2 in alpha
-#: An amplitude at or below this is on its 0 bound (no standard error, decay unidentified).
-ALPHA_ZERO = 1e-8
 
 
 @numba.njit(cache=True, nogil=True)
@@ -202,75 +186,6 @@ def row_loglik(
     return loglik, grad, hess
 
 
-def row_loglik_reference(
-    times: Float64Array,
-    marks: Int64Array,
-    target: int,
-    mu: Float64Array,
-    bin_of_event: Int64Array,
-    bin_len: Float64Array,
-    alpha_row: Float64Array,
-    beta_row: Float64Array,
-    n_terms: int,
-    T: float,
-) -> tuple[float, Float64Array, Float64Array]:
-    """Reference twin of :func:`row_loglik`: O(N^2) direct sums from the definitions.
-
-    Same parameters and returns as :func:`row_loglik` (the Hessian is always computed).
-    Only for tests on small samples.
-    """
-    n_bins = mu.shape[0]
-    n_ch = alpha_row.shape[0]
-    p = n_bins + 2 * n_ch
-    is_target = marks == target
-    ti = times[is_target]
-    bins = bin_of_event[is_target]
-    lam = mu[bins].astype(np.float64)
-    g = np.zeros((ti.shape[0], p))
-    g[np.arange(ti.shape[0]), bins] = 1.0
-    h_ab = np.zeros((ti.shape[0], n_ch))  # d2 lambda / d alpha_c d beta_c
-    h_bb = np.zeros((ti.shape[0], n_ch))  # d2 lambda / d beta_c^2
-    loglik = -float(mu @ bin_len)
-    grad = np.zeros(p)
-    grad[:n_bins] = -bin_len
-    hess = np.zeros((p, p))
-    for c in range(n_ch):
-        a, b = alpha_row[c], beta_row[c]
-        ia, ib = n_bins + c, n_bins + n_ch + c
-        tj = times[marks == c // n_terms]
-        lag = ti[:, None] - tj[None, :]
-        past = lag > 0.0
-        lag_pos = np.where(past, lag, 0.0)
-        kern = np.where(past, np.exp(-b * lag_pos), 0.0)
-        r = kern.sum(axis=1)
-        s = (lag_pos * kern).sum(axis=1)
-        s2 = (lag_pos**2 * kern).sum(axis=1)
-        lam += a * b * r
-        g[:, ia] = b * r
-        g[:, ib] = a * (r - b * s)
-        h_ab[:, c] = r - b * s
-        h_bb[:, c] = a * (b * s2 - 2.0 * s)
-        u = T - tj
-        eu = np.exp(-b * u)
-        loglik -= a * np.sum(1.0 - eu)
-        grad[ia] -= np.sum(1.0 - eu)
-        grad[ib] -= a * np.sum(u * eu)
-        hess[ia, ib] -= np.sum(u * eu)
-        hess[ib, ib] += a * np.sum(u**2 * eu)
-    if np.any(lam <= 0.0):
-        return -np.inf, np.zeros(p), np.zeros((p, p))
-    loglik += float(np.sum(np.log(lam)))
-    grad += (g / lam[:, None]).sum(axis=0)
-    hess -= (g / lam[:, None]).T @ (g / lam[:, None])
-    for c in range(n_ch):
-        ia, ib = n_bins + c, n_bins + n_ch + c
-        hess[ia, ib] += np.sum(h_ab[:, c] / lam)
-        hess[ib, ib] += np.sum(h_bb[:, c] / lam)
-    upper = np.triu(hess, 1)
-    hess = np.triu(hess) + upper.T
-    return float(loglik), grad, hess
-
-
 @numba.njit(cache=True, nogil=True)
 def compensator_at_events(
     times: Float64Array,
@@ -325,27 +240,6 @@ def compensator_at_events(
     return out
 
 
-def compensator_at_events_reference(
-    times: Float64Array,
-    marks: Int64Array,
-    mu: Float64Array,
-    alpha: Float64Array,
-    beta: Float64Array,
-) -> Float64Array:
-    """Reference twin of :func:`compensator_at_events` by direct O(N^2) sums."""
-    d = mu.shape[0]
-    out = np.empty((times.shape[0], d))
-    for i in range(d):
-        cum = mu[i] * times
-        for j in range(d):
-            tj = times[marks == j]
-            lag = np.maximum(times[:, None] - tj[None, :], 0.0)
-            for u in range(alpha.shape[2]):
-                cum = cum + alpha[i, j, u] * (1.0 - np.exp(-beta[i, j, u] * lag)).sum(axis=1)
-        out[:, i] = cum
-    return out
-
-
 @numba.njit(cache=True, nogil=True)
 def intensity_at(
     times: Float64Array,
@@ -392,156 +286,3 @@ def intensity_at(
                     lam += alpha[i, j, u] * b * R[i, j, u] * math.exp(-b * dt)
             out[k, i] = lam
     return out
-
-
-def intensity_at_reference(
-    times: Float64Array,
-    marks: Int64Array,
-    mu: Float64Array,
-    alpha: Float64Array,
-    beta: Float64Array,
-    grid: Float64Array,
-) -> Float64Array:
-    """Reference twin of :func:`intensity_at` by direct O(N G) sums."""
-    d = mu.shape[0]
-    out = np.tile(mu.astype(np.float64), (grid.shape[0], 1))
-    for i in range(d):
-        for j in range(d):
-            tj = times[marks == j]
-            lag = grid[:, None] - tj[None, :]
-            for u in range(alpha.shape[2]):
-                b = beta[i, j, u]
-                kern = np.where(lag > 0.0, np.exp(-b * np.maximum(lag, 0.0)), 0.0)
-                out[:, i] += alpha[i, j, u] * b * kern.sum(axis=1)
-    return out
-
-
-def fit_row(
-    times: Float64Array, marks: Int64Array, target: int,
-    bin_of_event: Int64Array, bin_len: Float64Array, n_terms: int, T: float,
-    x0: Float64Array, lower: Float64Array, upper: Float64Array,
-) -> tuple[Float64Array, float, bool, int, Float64Array]:
-    """Maximise ``L_i`` by projected Newton on ``x = (log mu bins, alpha row, log beta row)``.
-
-    Parameters
-    ----------
-    times, marks, target, bin_of_event, bin_len, n_terms, T
-        As in :func:`row_loglik`.
-    x0, lower, upper : Float64Array
-        Start and box bounds on the ``x`` scale (``alpha >= 0`` is a bound, not a transform,
-        so a zero cross-excitation is reachable).
-
-    Returns
-    -------
-    x : Float64Array
-        The optimum on the ``x`` scale.
-    loglik : float
-        ``L_i`` at ``x``.
-    converged : bool
-        Projected gradient below tolerance.
-    n_iter : int
-        Newton iterations taken.
-    hess : Float64Array
-        Hessian of ``L_i`` at ``x`` on the natural scale ``(mu, alpha, beta)``.
-
-    Notes
-    -----
-    Minimises ``-L_i / N_i``. The Hessian (analytic) is made positive definite by taking
-    absolute values of its eigenvalues with a floor, long steps are scaled down (not
-    clipped, which could turn them uphill), and every step is Armijo-backtracked along the
-    projected path, with a steepest-descent fallback; coordinates on a bound whose gradient
-    points outward are frozen for the iteration (Bertsekas 1982).
-    """
-    n_bins = bin_len.shape[0]
-    n_ch = (x0.shape[0] - n_bins) // 2
-    n_target = max(1, int(np.sum(marks == target)))
-    is_log = np.ones(x0.shape[0], dtype=bool)
-    is_log[n_bins:n_bins + n_ch] = False
-
-    natural_hess: dict[bytes, Float64Array] = {}  # keyed by x, to return the one at the optimum
-
-    def evaluate(x: Float64Array) -> tuple[float, Float64Array, Float64Array]:
-        theta = np.where(is_log, np.exp(x), x)
-        ll, g, h = row_loglik(times, marks, target, theta[:n_bins].copy(), bin_of_event,
-                              bin_len, theta[n_bins:n_bins + n_ch].copy(),
-                              theta[n_bins + n_ch:].copy(), n_terms, T, True)
-        natural_hess.clear()
-        natural_hess[x.tobytes()] = h
-        jac = np.where(is_log, theta, 1.0)
-        gx = g * jac
-        hx = h * np.outer(jac, jac) + np.diag(np.where(is_log, gx, 0.0))
-        return -ll / n_target, -gx / n_target, -hx / n_target
-
-    def hess_at(x: Float64Array) -> Float64Array:
-        if x.tobytes() not in natural_hess:
-            evaluate(x)
-        return natural_hess[x.tobytes()]
-
-    x = np.clip(x0, lower, upper)
-    f, g, h = evaluate(x)
-    for it in range(1, _MAX_NEWTON_ITER + 1):
-        free = ~(((x <= lower) & (g > 0.0)) | ((x >= upper) & (g < 0.0)))
-        if np.max(np.abs(g[free]), initial=0.0) < _GRAD_TOL:
-            return x, -f * n_target, True, it - 1, hess_at(x)
-        w, v = np.linalg.eigh(h[np.ix_(free, free)])
-        w = np.maximum(np.abs(w), 1e-8 * max(1.0, float(np.max(np.abs(w)))))
-        step = np.zeros_like(x)
-        step[free] = -(v @ ((v.T @ g[free]) / w))
-        step *= min(1.0, _MAX_STEP / max(float(np.max(np.abs(step))), 1e-300))
-        accepted = _backtrack(evaluate, x, f, g, step, lower, upper)
-        if accepted is None:
-            grad_step = np.where(free, -g, 0.0)
-            grad_step *= _MAX_STEP / max(float(np.max(np.abs(grad_step))), 1e-300)
-            accepted = _backtrack(evaluate, x, f, g, grad_step, lower, upper)
-        if accepted is None:  # no descent left: converged if the gradient is nearly flat
-            return x, -f * n_target, _flat(g, free), it, hess_at(x)
-        x_new, f_new, g_new, h_new = accepted
-        stalled = abs(f - f_new) < 1e-15 * max(1.0, abs(f)) and np.allclose(x, x_new, atol=1e-12)
-        x, f, g, h = x_new, f_new, g_new, h_new
-        if stalled:  # at the floating-point floor of the objective
-            return x, -f * n_target, _flat(g, free), it, hess_at(x)
-    return x, -f * n_target, False, _MAX_NEWTON_ITER, hess_at(x)
-
-
-def _flat(g: Float64Array, free: BoolArray) -> bool:
-    """Projected gradient small enough to call a stalled iteration converged."""
-    return bool(np.max(np.abs(g[free]), initial=0.0) < 1e3 * _GRAD_TOL)
-
-
-def _backtrack(
-    evaluate: Callable[[Float64Array], tuple[float, Float64Array, Float64Array]],
-    x: Float64Array, f: float, g: Float64Array, step: Float64Array,
-    lower: Float64Array, upper: Float64Array,
-) -> tuple[Float64Array, float, Float64Array, Float64Array] | None:
-    """Armijo backtracking along the projected path ``clip(x + t step)``; None if it fails."""
-    t_len = 1.0
-    while t_len > 1e-12:
-        x_new = np.clip(x + t_len * step, lower, upper)
-        f_new, g_new, h_new = evaluate(x_new)
-        if math.isfinite(f_new) and f_new <= f + 1e-4 * float(g @ (x_new - x)):
-            return x_new, f_new, g_new, h_new
-        t_len *= 0.5
-    return None
-
-
-def row_covariance(
-    hess: Float64Array, alpha_row: Float64Array, n_bins: int = 1
-) -> Float64Array | None:
-    """Inverse observed information of one row on the natural scale.
-
-    Channels whose amplitude sits on its 0 bound are not interior (no Wald theory) and leave
-    their decay unidentified: their rows and columns are NaN. Returns None when the
-    information of the remaining parameters is not positive definite.
-    """
-    n_ch = alpha_row.shape[0]
-    p = n_bins + 2 * n_ch
-    dead = alpha_row <= ALPHA_ZERO
-    ident = np.concatenate((np.ones(n_bins, dtype=bool), ~dead, ~dead))
-    cov = np.full((p, p), np.nan)
-    try:
-        chol = np.linalg.cholesky(-hess[np.ix_(ident, ident)])
-    except np.linalg.LinAlgError:
-        return None
-    inv_chol = np.linalg.inv(chol)
-    cov[np.ix_(ident, ident)] = inv_chol.T @ inv_chol
-    return cov

@@ -18,12 +18,10 @@ from calibration.hawkes import (
     merge_same_timestamp,
     rescaled_residuals,
 )
-from calibration.hawkes_kernels import (
-    compensator_at_events,
+from calibration.hawkes_kernels import compensator_at_events, intensity_at, row_loglik
+from calibration.hawkes_reference import (
     compensator_at_events_reference,
-    intensity_at,
     intensity_at_reference,
-    row_loglik,
     row_loglik_reference,
 )
 from tests.calibration.hawkes_sim import (
@@ -285,9 +283,9 @@ def test_explicit_window_sets_the_time_origin_and_length():
 
 
 def test_newton_stopped_early_warns_and_reports_not_converged(monkeypatch):
-    import calibration.hawkes_kernels as kernels
+    import calibration.hawkes_solver as solver
 
-    monkeypatch.setattr(kernels, "_MAX_NEWTON_ITER", 1)
+    monkeypatch.setattr(solver, "_MAX_NEWTON_ITER", 1)
     times, _ = simulate_hawkes_exp(MU_1, ALPHA_1, BETA_1, 2000.0, seed=14)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         fit = fit_hawkes(times)
