@@ -29,35 +29,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import subprocess
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from data_lake.catalog import JsonView, refresh_catalog, register_json_view
-from data_lake.param_document import (
-    SYMBOL_PATTERN,
-    VERSION_PATTERN,
-    ParamSet,
-    ParamStatus,
-    content_hash,
+from data_lake import param_log
+from data_lake.catalog import refresh_catalog
+from data_lake.code_version import current_code_version
+from data_lake.param_document import SYMBOL_PATTERN, ParamSet, ParamStatus, content_hash
+from data_lake.param_errors import (
+    CorruptParamSetError,
+    ParamRegistryError,
+    RollbackError,
+    UnknownSymbolError,
+    UnknownVersionError,
 )
-from data_lake.param_files import (
-    FileExistsImmutableError,
-    append_line,
-    create_once,
-    locked_directory,
-    replace_atomically,
-)
+from data_lake.param_files import FileExistsImmutableError, create_once, locked_directory
 from data_lake.param_gate import Decision, GateConfig, describe_validation_error, gate_problems
+from data_lake.param_log import REJECTED_DIR, VersionInfo
 from data_lake.paths import LakePaths
 
+# Re-exported so callers keep importing everything from here; importing param_log (above)
+# registers the param_sets / param_decisions / param_latest DuckDB views.
 __all__ = [
     "LATEST",
     "CorruptParamSetError",
@@ -77,91 +73,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LATEST = "latest"
-_POINTER = "LATEST"
-_DECISIONS = "decisions.jsonl"
-_REJECTED = "rejected"
-_VERSION_FILE = re.compile(VERSION_PATTERN[:-1] + r"\.json$")
-
-register_json_view(
-    JsonView(
-        "param_sets",
-        lambda p: str(p.params / "*" / "*.json"),
-        (("schema_version", "BIGINT"), ("symbol", "VARCHAR"), ("venue", "VARCHAR"),
-         ("version", "VARCHAR"), ("code_version", "VARCHAR"),
-         ("created_at", "TIMESTAMP WITH TIME ZONE"), ("path", "VARCHAR")),
-    )
-)
-register_json_view(
-    JsonView(
-        "param_decisions",
-        lambda p: str(p.params / "*" / _DECISIONS),
-        (("symbol", "VARCHAR"), ("version", "VARCHAR"), ("status", "VARCHAR"),
-         ("code", "VARCHAR"), ("event", "VARCHAR"), ("reason", "VARCHAR"),
-         ("decided_at", "TIMESTAMP WITH TIME ZONE"), ("previous", "VARCHAR"),
-         ("path", "VARCHAR")),
-    )
-)
-register_json_view(
-    JsonView(
-        "param_latest",
-        lambda p: str(p.params / "*" / _POINTER),
-        (("symbol", "VARCHAR"), ("version", "VARCHAR"),
-         ("published_at", "TIMESTAMP WITH TIME ZONE"), ("path", "VARCHAR")),
-    )
-)
-
-
-# -- errors ------------------------------------------------------------------------------
-
-
-class ParamRegistryError(Exception):
-    """Anything the registry refuses, with a message meant for a person."""
-
-
-class UnknownSymbolError(ParamRegistryError, KeyError):
-    """No param sets for this symbol; the message lists the symbols that exist."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
-class UnknownVersionError(ParamRegistryError, KeyError):
-    """No such version (or nothing published yet); the message lists what exists."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class CorruptParamSetError(ParamRegistryError):
-    """A document (or the pointer) on disk is unreadable, invalid, or not what its name says."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
-
-
-class RollbackError(ParamRegistryError):
-    """The version asked for cannot be republished (never published, or already latest)."""
-
-
-# -- value objects -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One row of :meth:`ParamRegistry.versions`; ``error`` is set if the file is corrupt."""
-
-    symbol: str
-    version: str
-    status: ParamStatus
-    reason: str | None
-    is_latest: bool
-    path: Path
-    created_at: datetime | None = None
-    code_version: str | None = None
-    primary_score: tuple[str, float] | None = None
-    error: str | None = None
 
 
 # -- the registry ----------------------------------------------------------------------------
@@ -208,29 +119,16 @@ class ParamRegistry:
         return sorted(
             d.name for d in self.root.iterdir()
             if d.is_dir() and re.match(SYMBOL_PATTERN, d.name)
-            and (any(self._version_files(d.name)) or (d / _DECISIONS).exists())
+            and param_log.has_history(d)
         )
 
     def version_ids(self, symbol: str) -> list[str]:
         """Every version of a symbol, oldest first (empty if none)."""
-        return sorted(p.name[:-5] for p in self._version_files(symbol))
+        return param_log.version_ids(self.root / symbol)
 
     def latest_version(self, symbol: str) -> str | None:
         """The version ``LATEST`` names, or None if nothing was published. Cheap: one read."""
-        pointer = self._dir(symbol) / _POINTER
-        try:
-            raw = pointer.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            version = orjson.loads(raw)["version"]
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise CorruptParamSetError(pointer, f"unreadable publish pointer ({exc})") from exc
-        if not isinstance(version, str) or not re.match(VERSION_PATTERN, version):
-            raise CorruptParamSetError(pointer, f"publish pointer names {version!r}, not a version")
-        if not self.path_of(symbol, version).exists():
-            raise CorruptParamSetError(pointer, f"publish pointer names {version}, with no file")
-        return version
+        return param_log.read_pointer(self._dir(symbol))
 
     def resolve(self, symbol: str, version: str = LATEST) -> str:
         """A concrete version id for ``version`` (``latest`` or an id), or a helpful error."""
@@ -250,7 +148,7 @@ class ParamRegistry:
         return version
 
     def path_of(self, symbol: str, version: str) -> Path:
-        return self._dir(symbol) / f"{version}.json"
+        return param_log.version_path(self._dir(symbol), version)
 
     def load(self, symbol: str, version: str = LATEST) -> ParamSet:
         """Read, re-validate and hash-check one version; status is as of now (from the log).
@@ -270,20 +168,7 @@ class ParamRegistry:
 
     def decisions(self, symbol: str) -> list[Decision]:
         """The symbol's decisions log, oldest first. A torn last line (crash) is skipped."""
-        path = self._dir(symbol) / _DECISIONS
-        try:
-            lines = path.read_bytes().splitlines()
-        except FileNotFoundError:
-            return []
-        out = []
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(Decision.from_dict(orjson.loads(line)))
-            except (orjson.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
-                log.warning("skipping unreadable line %d of %s: %s", n, path, exc)
-        return out
+        return param_log.read_decisions(self._dir(symbol))
 
     def versions(self, symbol: str) -> list[VersionInfo]:
         """Every version with its status, oldest first; corrupt files are listed with ``error``."""
@@ -378,12 +263,12 @@ class ParamRegistry:
                     f"{symbol} {resolved} no longer passes the gate: "
                     + "; ".join(msg for _, msg in problems)
                 )
-            self._move_pointer(symbol, resolved)
+            param_log.move_pointer(self._dir(symbol), symbol, resolved)
             decision = Decision(
                 symbol, resolved, ParamStatus.PUBLISHED, "rollback",
                 f"rollback from {current}: {reason}", event="rollback", previous=current,
             )
-            self._append_decision(symbol, decision)
+            param_log.append_decision(self._dir(symbol), decision)
         self._refresh_catalog()
         return decision
 
@@ -438,12 +323,12 @@ class ParamRegistry:
                 "; ".join(msg for _, msg in problems), previous=current_version,
             )
         else:
-            self._move_pointer(symbol, version)
+            param_log.move_pointer(self._dir(symbol), symbol, version)
             decision = Decision(
                 symbol, version, ParamStatus.PUBLISHED, "published",
                 "; ".join(["passed the gate", *notes]), previous=current_version,
             )
-        self._append_decision(symbol, decision)
+        param_log.append_decision(self._dir(symbol), decision)
         return decision
 
     def _reject_invalid(
@@ -454,7 +339,7 @@ class ParamRegistry:
         if not isinstance(symbol, str) or not re.match(SYMBOL_PATTERN, symbol):
             symbol = "_invalid"  # cannot be a real symbol: the pattern forbids a leading '_'
         code, reason = describe_validation_error(exc)
-        name = f"{_REJECTED}/{content_hash(raw)[:8]}.json"
+        name = f"{REJECTED_DIR}/{content_hash(raw)[:8]}.json"
         with self._locked(symbol):
             path = self._dir(symbol) / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -463,61 +348,26 @@ class ParamRegistry:
                 create_once(path, orjson.dumps(raw, default=str, option=opts))
             decision = Decision(symbol, None, ParamStatus.REJECTED, code, reason, document=name,
                                 previous=None)
-            self._append_decision(symbol, decision)
+            param_log.append_decision(self._dir(symbol), decision)
         return decision
 
     def _read_document(self, symbol: str, version: str) -> ParamSet:
-        path = self.path_of(symbol, version)
-        try:
-            raw = orjson.loads(path.read_bytes())
-        except FileNotFoundError as exc:
-            raise CorruptParamSetError(path, "file is missing") from exc
-        except orjson.JSONDecodeError as exc:
-            raise CorruptParamSetError(path, f"not valid JSON ({exc})") from exc
-        if not isinstance(raw, dict):
-            raise CorruptParamSetError(path, f"expected a JSON object, found {type(raw).__name__}")
-        try:
-            doc = ParamSet.model_validate(raw)
-        except ValidationError as exc:
-            code, reason = describe_validation_error(exc)
-            raise CorruptParamSetError(path, f"fails the {code} checks: {reason}") from exc
-        if doc.version != version:
-            raise CorruptParamSetError(path, f"document says version {doc.version!r}")
-        if doc.symbol != symbol:
-            raise CorruptParamSetError(path, f"document is for symbol {doc.symbol!r}")
-        if content_hash(doc)[:8] != version.split("-")[1]:
-            raise CorruptParamSetError(
-                path, "content does not match the hash in its name (edited after writing)"
-            )
-        return doc
+        return param_log.read_document(self._dir(symbol), symbol, version)
 
     def _statuses(self, symbol: str) -> dict[str, tuple[ParamStatus, str | None]]:
         """Each version's current status: its last decision; the pointer's target is published."""
-        out: dict[str, tuple[ParamStatus, str | None]] = {}
-        for d in self.decisions(symbol):
-            if d.version is not None and d.code != "already_latest":
-                out[d.version] = (d.status, d.reason)
+        decisions = self.decisions(symbol)
         try:
             latest = self.latest_version(symbol)
         except CorruptParamSetError:
             latest = None
-        if latest is not None and out.get(latest, (None,))[0] is not ParamStatus.PUBLISHED:
-            out[latest] = (ParamStatus.PUBLISHED, "named by LATEST (no decision logged)")
-        return out
+        return param_log.statuses(decisions, latest)
 
     def _status_of(self, symbol: str, version: str) -> tuple[ParamStatus, str | None]:
         return self._statuses(symbol).get(version, (ParamStatus.CANDIDATE, None))
 
-    def _move_pointer(self, symbol: str, version: str) -> None:
-        body = {"symbol": symbol, "version": version,
-                "published_at": datetime.now(UTC).isoformat()}
-        replace_atomically(self._dir(symbol) / _POINTER, orjson.dumps(body))
-
-    def _append_decision(self, symbol: str, decision: Decision) -> None:
-        append_line(self._dir(symbol) / _DECISIONS, orjson.dumps(decision.to_dict()))
-
     def _locked(self, symbol: str) -> contextlib.AbstractContextManager[None]:
-        return locked_directory(self._dir(symbol), sweep=(".", _REJECTED))
+        return locked_directory(self._dir(symbol), sweep=(".", REJECTED_DIR))
 
     def _refresh_catalog(self) -> None:
         if not self._refresh:
@@ -531,15 +381,9 @@ class ParamRegistry:
         self._check_symbol(symbol)
         return self.root / symbol
 
-    def _version_files(self, symbol: str) -> Iterator[Path]:
-        directory = self.root / symbol
-        if not directory.is_dir():
-            return iter(())
-        return (p for p in directory.iterdir() if _VERSION_FILE.match(p.name))
-
     def _require_symbol(self, symbol: str) -> None:
         self._check_symbol(symbol)
-        if not any(self._version_files(symbol)) and not (self._dir(symbol) / _DECISIONS).exists():
+        if not param_log.has_history(self.root / symbol):
             have = ", ".join(self.symbols()) or "none"
             raise UnknownSymbolError(f"no param sets for symbol {symbol!r}; known symbols: {have}")
 
@@ -547,30 +391,6 @@ class ParamRegistry:
     def _check_symbol(symbol: str) -> None:
         if symbol != "_invalid" and not re.match(SYMBOL_PATTERN, symbol):
             raise UnknownSymbolError(f"{symbol!r} is not a valid symbol name")
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def current_code_version(repo: Path | None = None) -> str:
-    """``<package version>+<git describe --always --dirty>``, for ``ParamSet.code_version``.
-
-    Falls back to the package version alone outside a git checkout. It is part of the
-    content hash, so the same code on the same data gives the same version.
-    """
-    try:
-        package = metadata.version("mmcal")
-    except metadata.PackageNotFoundError:
-        package = "0+unknown"
-    cwd = repo if repo is not None else Path(__file__).resolve().parent.parent
-    try:
-        described = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=8"],
-            cwd=cwd, capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return package
-    return f"{package}+g{described}" if described else package
 
 
 def _validated(document: ParamSet | Mapping[str, Any]) -> ParamSet:
