@@ -157,7 +157,12 @@ def _adverse_selection(f: DayFeatures) -> Any:
 
 
 def _microprice(f: DayFeatures) -> Any:
-    levels, t = f.book_levels, f.trades
+    """Ridge micro-price at every book snapshot, the target read from the quotes.
+
+    Snapshots can be sparser than the 300 ms horizon (1 s on the synthetic venue); the
+    quotes (bbo, every change) give the mid at t + 300 ms instead.
+    """
+    levels, t, q = f.book_levels, f.trades, f.quotes
     return fit_microprice(
         levels["ts"],
         np.nan_to_num(levels["bid_px"]),
@@ -167,6 +172,9 @@ def _microprice(f: DayFeatures) -> Any:
         trade_ts_ns=t["ts"].to_numpy(np.int64),
         trade_side=t["side"].to_numpy(np.int64),
         trade_size=t["size"].to_numpy(float),
+        sample_interval_s=None,
+        target_ts_ns=q["ts"].to_numpy(np.int64),
+        target_mid=q["mid"].to_numpy(float),
     )
 
 

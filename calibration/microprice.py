@@ -217,6 +217,8 @@ def fit_microprice(
     n_splits: int = 5,
     n_vol_regimes: int = 3,
     vol_window_s: float = 30.0,
+    target_ts_ns: npt.ArrayLike | None = None,
+    target_mid: npt.ArrayLike | None = None,
 ) -> MicropriceFit:
     """Fit the ridge micro-price on book snapshots (and optionally trades and jumps).
 
@@ -251,6 +253,9 @@ def fit_microprice(
         Realised-vol quantile regimes for the per-regime coefficients.
     vol_window_s : float
         Trailing window of the regime volatility, seconds.
+    target_ts_ns, target_mid : array, optional
+        A finer mid series (ns sorted; price units), e.g. the bbo, from which the forward
+        mid change is read instead of the snapshots' own mid.
 
     Returns
     -------
@@ -271,7 +276,16 @@ def fit_microprice(
     book = validate_book(book_ts_ns, bid_px, bid_sz, ask_px, ask_sz)
     if not 0.0 < test_fraction < 1.0:
         raise CalibrationError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    sampled = sample_book(book, horizon_s, sample_interval_s)
+    fine = None
+    if target_ts_ns is not None or target_mid is not None:
+        if target_ts_ns is None or target_mid is None:
+            raise CalibrationError("target_ts_ns and target_mid go together")
+        fine_ts = as_sorted_ns("target_ts_ns", target_ts_ns)
+        fine_mid = as_float_array("target_mid", target_mid, fine_ts.size)
+        if fine_ts.size < 2 or not np.all(fine_mid > 0):
+            raise CalibrationError("target_mid needs at least 2 positive prices")
+        fine = (fine_ts, fine_mid)
+    sampled = sample_book(book, horizon_s, sample_interval_s, fine)
     n_obs = int(sampled.ts_ns.size)
     n_test = round(test_fraction * n_obs)
     n_train = n_obs - n_test

@@ -143,12 +143,18 @@ class SampledBook:
 
 
 def sample_book(
-    book: BookArrays, horizon_s: float, sample_interval_s: float | None
+    book: BookArrays,
+    horizon_s: float,
+    sample_interval_s: float | None,
+    target_mid: tuple[Int64Array, Float64Array] | None = None,
 ) -> SampledBook:
     """Read the prevailing book on a regular grid (or at every snapshot if interval is None).
 
     A regular grid weights calm and busy periods by time, as a quote is exposed by time;
-    the target is the mid change to the last snapshot at or before ``t + horizon_s``.
+    the target is the mid change to the last snapshot at or before ``t + horizon_s``, or,
+    given ``target_mid`` (a finer mid series, e.g. the bbo, as (ts_ns, mid)), the change
+    of that series from ``t`` to ``t + horizon_s``: L2 snapshots sparser than the horizon
+    would otherwise leave most targets at zero.
     """
     if horizon_s <= 0:
         raise CalibrationError(f"horizon_s must be positive, got {horizon_s}")
@@ -164,7 +170,15 @@ def sample_book(
         step = round(sample_interval_s * NS_PER_S)
         ts = np.arange(int(book.ts_ns[0]), last + 1, step, dtype=np.int64)
     row = prevailing_index(book.ts_ns, ts, strict=False)
-    mid_all = book.mid
-    mid = mid_all[row]
-    after = mid_all[prevailing_index(book.ts_ns, ts + horizon_ns, strict=False)]
+    if target_mid is None:
+        mid_all = book.mid
+        mid = mid_all[row]
+        after = mid_all[prevailing_index(book.ts_ns, ts + horizon_ns, strict=False)]
+        return SampledBook(ts, row, mid, (after - mid) / mid * BPS)
+    fine_ts, fine_mid = target_mid
+    now = prevailing_index(fine_ts, ts, strict=False)
+    keep = now >= 0  # samples before the first fine mid have no reference price
+    ts, row, now = ts[keep], row[keep], now[keep]
+    mid = fine_mid[now]
+    after = fine_mid[prevailing_index(fine_ts, ts + horizon_ns, strict=False)]
     return SampledBook(ts, row, mid, (after - mid) / mid * BPS)

@@ -222,3 +222,30 @@ def test_stoikov_warns_when_the_series_is_cut_short():
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         fit = fit_stoikov_microprice(ts, bp, bs, ap, az, max_terms=2)
     assert not fit.converged and fit.n_terms == 2
+
+
+def test_sparse_snapshots_use_the_finer_target_mid() -> None:
+    """1 s snapshots with a 0.3 s horizon: the signal is only visible in the finer mid."""
+    rng = np.random.default_rng(11)
+    n, b_bps = 4000, 0.8
+    snap_ts = np.arange(n, dtype=np.int64) * 1_000_000_000
+    bid_sz = rng.uniform(1, 10, n)
+    ask_sz = rng.uniform(1, 10, n)
+    imb = (bid_sz - ask_sz) / (bid_sz + ask_sz)
+    # Fine mid: jumps by b * imbalance 0.2 s after each snapshot, plus noise at 0.5 s.
+    mid0 = 100.0 * np.exp(np.cumsum(rng.normal(0, 2e-5, n)))
+    fine_ts = np.concatenate([snap_ts, snap_ts + 200_000_000, snap_ts + 500_000_000])
+    moved = mid0 * (1 + b_bps * imb / 1e4)
+    fine_mid = np.concatenate([mid0, moved, moved * (1 + rng.normal(0, 1e-5, n))])
+    order = np.argsort(fine_ts, kind="stable")
+    fine_ts, fine_mid = fine_ts[order], fine_mid[order]
+    book = (snap_ts, mid0 - 0.005, bid_sz, mid0 + 0.005, ask_sz)
+    fit = fit_microprice(
+        *book, levels=(1,), sample_interval_s=None, target_ts_ns=fine_ts, target_mid=fine_mid
+    )
+    assert fit.ols_coef_bps[0] == pytest.approx(b_bps, abs=4 * fit.ols_stderr_bps[0])
+    assert fit.oos_r2 > 0.5 and not fit.use_fallback
+    with pytest.raises(CalibrationError, match="never moved"):
+        fit_microprice(*book, levels=(1,), sample_interval_s=None)
+    with pytest.raises(CalibrationError, match="go together"):
+        fit_microprice(*book, levels=(1,), target_ts_ns=fine_ts)
