@@ -12,25 +12,25 @@ from assets.features import DayFeatures, build_features
 from assets.model_fits import MODEL_FITTERS, ModelFit, fit_correlation_model, fit_model
 from assets.model_plots import PLOTTERS
 from assets.plots import figure_metadata
+from data_lake.writer import DAY_NS, day_window_ns
 from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
 from orchestration.resources import LakeResource
 
 __all__ = ["CALIBRATION_ASSETS", "correlation_fit", "day_features", "load_features"]
 
-_DAY_NS = 86_400 * 1_000_000_000
 FUNDING_HISTORY_DAYS = 14  # an hourly OU needs days of prints, not one day's 24
 
 
 def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
     """Read one symbol-day from the lake and derive its features."""
     frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
-    start = (day - dt.date(1970, 1, 1)).days * _DAY_NS
+    start, end = day_window_ns(day)
     funding = lake.lake.frame(
         "funding",
         symbol=symbol,
         venue=lake.venue,
-        start_ns=start - FUNDING_HISTORY_DAYS * _DAY_NS,
-        end_ns=start + _DAY_NS,
+        start_ns=start - FUNDING_HISTORY_DAYS * DAY_NS,
+        end_ns=end,
     )
     return build_features(
         lake.venue, symbol, day, frames["trades"], frames["bbo"], frames["book"], funding

@@ -13,12 +13,12 @@ from data_lake.quality import (
     trades_checks,
 )
 from data_lake.quality_store import load_quality, save_quality
+from data_lake.writer import day_window_ns
 from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
 from orchestration.resources import LakeResource
 
 __all__ = ["checked_day", "partition_passed_checks"]
 
-_DAY_NS = 86_400 * 1_000_000_000
 _HISTORY_DAYS = 5
 
 # (name, blocking, what it guarantees): one spec per guarantee, shown in the UI.
@@ -77,7 +77,7 @@ def checked_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
     symbol, day = partition_symbol(context), partition_date(context)
     trades = lake.day("trades", symbol, day).to_pandas()
     book = lake.day("book", symbol, day).to_pandas()
-    start = (day - dt.date(1970, 1, 1)).days * _DAY_NS
+    start, end = day_window_ns(day)
     history = [
         n
         for k in range(1, _HISTORY_DAYS + 1)
@@ -86,11 +86,9 @@ def checked_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
     outcomes = trades_checks(trades) + book_checks(book)
     outcomes.append(row_count_check("trades", len(trades), history))
     if len(trades):
-        outcomes.append(
-            coverage_gap_check("trades", trades["ts"].to_numpy(), start, start + _DAY_NS)
-        )
+        outcomes.append(coverage_gap_check("trades", trades["ts"].to_numpy(), start, end))
     if len(book):
-        outcomes.append(coverage_gap_check("book", book["ts"].to_numpy(), start, start + _DAY_NS))
+        outcomes.append(coverage_gap_check("book", book["ts"].to_numpy(), start, end))
     folded = _fold(outcomes)
     record = save_quality(lake.paths, lake.venue, symbol, day, list(folded.values()))
     failed = [o.name for o in folded.values() if not o.passed and o.blocking]

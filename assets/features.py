@@ -12,7 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["DayFeatures", "build_features", "clock_bars", "quotes_from_lake", "volume_bars"]
+from data_lake.writer import day_window_ns
+
+__all__ = [
+    "DayFeatures",
+    "build_features",
+    "clock_bars",
+    "minute_close_mids",
+    "quotes_from_lake",
+    "volume_bars",
+]
 
 IMBALANCE_LEVELS = (1, 3, 5)
 
@@ -33,8 +42,7 @@ class DayFeatures:
 
     @property
     def window_ns(self) -> tuple[int, int]:
-        start = int((self.day - dt.date(1970, 1, 1)).days) * 86_400_000_000_000
-        return start, start + 86_400_000_000_000
+        return day_window_ns(self.day)
 
     def summary(self) -> dict[str, float | int]:
         return {
@@ -149,6 +157,13 @@ def volume_bars(trades: pd.DataFrame, n_bars_target: int = 500) -> pd.DataFrame:
     ).reset_index(drop=True)
     out.attrs["bucket_volume"] = bucket
     return out
+
+
+def minute_close_mids(quotes: pd.DataFrame) -> np.ndarray:
+    """The last mid of each clock minute that has quotes (price units)."""
+    minute = quotes["ts"].to_numpy(np.int64) // 60_000_000_000
+    last = np.r_[minute[1:] != minute[:-1], True]
+    return quotes["mid"].to_numpy(float)[last]
 
 
 def build_features(

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from assets.features import DayFeatures
+from assets.features import DayFeatures, minute_close_mids
 from assets.model_fits import hawkes_inputs, trade_depths
 from assets.plots import figure
 from calibration.hawkes import merge_same_timestamp, rescaled_residuals
@@ -91,10 +91,7 @@ def _markouts(fit: Any, f: DayFeatures) -> Figure:
 
 def _volatility(fit: Any, f: DayFeatures) -> Figure:
     """Per-minute realised and bipower variance through the day."""
-    q = f.quotes
-    minute = q["ts"].to_numpy(np.int64) // 60_000_000_000
-    last = np.r_[minute[1:] != minute[:-1], True]
-    mids = q["mid"].to_numpy(float)[last]
+    mids = minute_close_mids(f.quotes)
     # 1-second returns within each minute would be costlier; 1-minute bars suffice to see it.
     r = np.diff(np.log(mids)) * 1e4
     window = 30

@@ -17,12 +17,12 @@ from data_lake.params import (
     current_code_version,
 )
 from data_lake.quality_store import load_quality
+from data_lake.writer import day_window_ns
 from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
 from orchestration.resources import LakeResource
 
 __all__ = ["param_candidate", "param_validation", "published_params"]
 
-_DAY_NS = 86_400 * 1_000_000_000
 _FIT_INPUTS = {a.key.path[-1]: dg.AssetIn(a.key) for a in [*CALIBRATION_ASSETS, correlation_fit]}
 
 
@@ -37,7 +37,6 @@ def param_candidate(
 ) -> dg.Output[dict[str, Any]]:
     symbol, day = partition_symbol(context), partition_date(context)
     by_model = {name.removesuffix("_fit"): fit for name, fit in fits.items()}
-    start = (day - dt.date(1970, 1, 1)).days * _DAY_NS
     funding = lake.day("funding", symbol, day)
     last_funding = None
     if funding.num_rows:
@@ -49,7 +48,7 @@ def param_candidate(
             symbol=symbol,
             venue=lake.venue,
             day=day,
-            window_ns=(start, start + _DAY_NS),
+            window_ns=day_window_ns(day),
             fits=by_model,
             quality=load_quality(lake.paths, lake.venue, symbol, day),
             code_version=current_code_version(),

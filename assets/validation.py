@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from assets.features import DayFeatures
+from assets.features import DayFeatures, minute_close_mids
 from assets.model_fits import hawkes_inputs, trade_depths
 from calibration.hawkes import intensity_path, merge_same_timestamp, rescaled_residuals
 
@@ -59,9 +59,7 @@ def _sigma_error(quoting: dict[str, Any], f: DayFeatures) -> float | None:
     q = f.quotes
     if len(q) < 100:
         return None
-    minute = q["ts"].to_numpy(np.int64) // 60_000_000_000
-    last = np.r_[minute[1:] != minute[:-1], True]
-    r = np.diff(np.log(q["mid"].to_numpy(float)[last])) * 1e4
+    r = np.diff(np.log(minute_close_mids(q))) * 1e4
     realised = float(np.sqrt(np.sum(r**2) / (r.size * 60.0)))
     return abs(float(quoting["sigma_bps_per_sqrt_s"]) - realised)
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 from data_lake.catalog import connect, parquet_glob, refresh_catalog
 from data_lake.paths import LakePaths
 from data_lake.schemas import TableSpec, spec
-from data_lake.writer import PartitionKey, WriteResult, split_by_date, write_partition
+from data_lake.writer import DAY_NS, PartitionKey, WriteResult, split_by_date, write_partition
 
 __all__ = ["Lake"]
 
@@ -157,7 +157,7 @@ def _quote(identifier: str) -> str:
 
 
 def _ns_to_date(ts_ns: int) -> dt.date:
-    return dt.date(1970, 1, 1) + dt.timedelta(days=ts_ns // 86_400_000_000_000)
+    return dt.date(1970, 1, 1) + dt.timedelta(days=ts_ns // DAY_NS)
 
 
 def _empty_with_partitions(table_spec: TableSpec, columns: Sequence[str] | None) -> pa.Table:

@@ -41,12 +41,14 @@ import pyarrow.parquet as pq
 from data_lake.schemas import TableSpec
 
 __all__ = [
+    "DAY_NS",
     "PARTITION_FILE",
     "ROW_GROUP_SIZE",
     "STAGING_DIR",
     "PartitionKey",
     "WriteResult",
     "clean_stale_staging",
+    "day_window_ns",
     "merge_partition_parts",
     "new_staging_dir",
     "partition_dir",
@@ -62,7 +64,13 @@ STAGING_DIR = ".staging"
 ROW_GROUP_SIZE = 256 * 1024
 DEFAULT_MEMORY_LIMIT = "512MB"
 _SAFE = re.compile(r"^[A-Za-z0-9._\-]+$")
-_DAY_NS = 86_400 * 1_000_000_000
+DAY_NS = 86_400 * 1_000_000_000  # one UTC calendar day, the partition unit
+
+
+def day_window_ns(day: dt.date) -> tuple[int, int]:
+    """``[start, end)`` of a UTC calendar day, int64 ns: the time span of a partition."""
+    start = (day - dt.date(1970, 1, 1)).days * DAY_NS
+    return start, start + DAY_NS
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,7 @@ def split_by_date(rows: pa.Table, ts_column: str = "ts") -> dict[dt.date, pa.Tab
     """Split rows into UTC calendar days of their ``ts`` (int64 ns)."""
     if rows.num_rows == 0:
         return {}
-    days = pc.divide(rows[ts_column], pa.scalar(_DAY_NS, pa.int64()))
+    days = pc.divide(rows[ts_column], pa.scalar(DAY_NS, pa.int64()))
     lo, hi = pc.min_max(days).values()
     if lo.as_py() == hi.as_py():  # the common case: one day, no filtering
         return {dt.date(1970, 1, 1) + dt.timedelta(days=int(lo.as_py())): rows}
@@ -183,8 +191,7 @@ def _conform(spec: TableSpec, rows: pa.Table) -> pa.Table:
     missing = [f.name for f in spec.schema if f.name not in rows.column_names]
     if missing:
         raise ValueError(
-            f"rows for table {spec.name!r} lack column(s) {missing}; "
-            f"expected {spec.schema.names}"
+            f"rows for table {spec.name!r} lack column(s) {missing}; expected {spec.schema.names}"
         )
     return rows.select(spec.schema.names).cast(spec.schema)
 
@@ -227,9 +234,7 @@ def _rechunk(
         yield pa.concat_tables(pending).combine_chunks()
 
 
-def _write_final(
-    spec: TableSpec, batches: Iterable[pa.RecordBatch | pa.Table], path: Path
-) -> int:
+def _write_final(spec: TableSpec, batches: Iterable[pa.RecordBatch | pa.Table], path: Path) -> int:
     """Write sorted, deduplicated rows as the partition file; returns the row count.
 
     Deterministic bytes for identical rows: fixed row groups, no creation time.

@@ -9,10 +9,9 @@ import pyarrow as pa
 
 from data_lake.lake import Lake
 from data_lake.paths import LakePaths
+from data_lake.writer import day_window_ns
 
 __all__ = ["LakeResource"]
-
-_DAY_NS = 86_400 * 1_000_000_000
 
 
 class LakeResource(dg.ConfigurableResource):  # type: ignore[misc]
@@ -36,7 +35,7 @@ class LakeResource(dg.ConfigurableResource):  # type: ignore[misc]
 
     def day(self, table: str, symbol: str, day: dt.date, venue: str | None = None) -> pa.Table:
         """All rows of one table for one symbol-day."""
-        start = int((day - dt.date(1970, 1, 1)).days) * _DAY_NS
+        start, end = day_window_ns(day)
         return self.lake.read(
-            table, symbol=symbol, venue=venue or self.venue, start_ns=start, end_ns=start + _DAY_NS
+            table, symbol=symbol, venue=venue or self.venue, start_ns=start, end_ns=end
         )
