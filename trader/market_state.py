@@ -1,0 +1,84 @@
+"""The market-state and quote vectors that the strategy reads and writes.
+
+Flat float64 arrays with named slots, so one jitted quote function serves the numba
+backtest loop and the live asyncio trader alike (numba cannot take Python objects).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "OUT_ASK_PX",
+    "OUT_ASK_SZ",
+    "OUT_BID_PX",
+    "OUT_BID_SZ",
+    "QUOTE_LEN",
+    "STATE_LEN",
+    "S_ASK_SZ",
+    "S_BEST_ASK",
+    "S_BEST_BID",
+    "S_BID_SZ",
+    "S_FAIR_PX",
+    "S_FUNDING_PER_HOUR",
+    "S_HAWKES_BUY_RATIO",
+    "S_HAWKES_SELL_RATIO",
+    "S_INVENTORY",
+    "S_JUMP_REGIME",
+    "S_MID",
+    "S_SIGMA_SCALE",
+    "S_TS_S",
+    "new_quote",
+    "new_state",
+]
+
+S_TS_S = 0
+"""Exchange time of the state, seconds since the epoch."""
+S_MID = 1
+"""Mid price (quote currency)."""
+S_BEST_BID = 2
+S_BEST_ASK = 3
+S_BID_SZ = 4
+"""Displayed size at the best bid, base units."""
+S_ASK_SZ = 5
+S_FAIR_PX = 6
+"""Micro-price fair value; NaN means centre on the mid."""
+S_INVENTORY = 7
+"""Signed position, base units."""
+S_HAWKES_BUY_RATIO = 8
+"""Live buy-arrival intensity over its fitted baseline (1 = calm; NaN = unknown, read as 1)."""
+S_HAWKES_SELL_RATIO = 9
+S_JUMP_REGIME = 10
+"""1 while a price jump is in progress, else 0."""
+S_FUNDING_PER_HOUR = 11
+"""Live funding rate, fraction per hour; NaN means use the param set's."""
+S_SIGMA_SCALE = 12
+"""Live realised volatility over the calibrated sigma (1 = as calibrated)."""
+STATE_LEN = 16
+"""Slots 13-15 are reserved."""
+
+OUT_BID_PX = 0
+OUT_BID_SZ = 1
+"""Size 0 means no bid wanted."""
+OUT_ASK_PX = 2
+OUT_ASK_SZ = 3
+QUOTE_LEN = 4
+
+
+def new_state() -> np.ndarray:
+    """A state vector with neutral live inputs (no excitation, no jump, calibrated vol)."""
+    state = np.full(STATE_LEN, np.nan)
+    state[S_INVENTORY] = 0.0
+    state[S_HAWKES_BUY_RATIO] = 1.0
+    state[S_HAWKES_SELL_RATIO] = 1.0
+    state[S_JUMP_REGIME] = 0.0
+    state[S_SIGMA_SCALE] = 1.0
+    return state
+
+
+def new_quote() -> np.ndarray:
+    """An empty quote vector: no order on either side."""
+    quote = np.zeros(QUOTE_LEN)
+    quote[OUT_BID_PX] = np.nan
+    quote[OUT_ASK_PX] = np.nan
+    return quote
