@@ -11,10 +11,10 @@ from assets.checks import checked_day, partition_passed_checks
 from assets.features import DayFeatures, build_features
 from assets.model_fits import MODEL_FITTERS, ModelFit, fit_correlation_model, fit_model
 from assets.model_plots import PLOTTERS
+from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.plots import figure_metadata
+from assets.resources import LakeResource
 from data_lake.writer import DAY_NS, day_window_ns
-from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
-from orchestration.resources import LakeResource
 
 __all__ = ["CALIBRATION_ASSETS", "correlation_fit", "day_features", "load_features"]
 

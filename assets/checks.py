@@ -5,6 +5,8 @@ import datetime as dt
 import dagster as dg
 
 from assets.ingest import lake_day
+from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.resources import LakeResource
 from data_lake.quality import (
     CheckOutcome,
     book_checks,
@@ -14,8 +16,6 @@ from data_lake.quality import (
 )
 from data_lake.quality_store import load_quality, save_quality
 from data_lake.writer import day_window_ns
-from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
-from orchestration.resources import LakeResource
 
 __all__ = ["checked_day", "partition_passed_checks"]
 

@@ -4,8 +4,8 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
-from orchestration.resources import LakeResource
+from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.resources import LakeResource
 
 __all__ = ["lake_day"]
 

@@ -14,18 +14,18 @@ from typing import Any
 import numpy as np
 
 from assets.features import DayFeatures
-from calibration.adverse_selection import fit_adverse_selection
+from calibration.clock.volume_clock import VolumeProfile, volume_profile, vpin
 from calibration.correlation import ewma_covariance
-from calibration.depth_sources import book_depth_kappa, trade_depths_bps
 from calibration.errors import CalibrationError
 from calibration.fill_depth import fit_fill_depth_sides
+from calibration.fill_depth.book_depth import book_depth_kappa, trade_depths_bps
 from calibration.funding import fit_funding_ou
 from calibration.hawkes import fit_hawkes
-from calibration.markouts import markouts
-from calibration.microprice import fit_microprice
-from calibration.stochastic_vol import fit_heston
+from calibration.order_flow.adverse_selection import fit_adverse_selection
+from calibration.order_flow.markouts import markouts
+from calibration.order_flow.microprice import fit_microprice
 from calibration.volatility import estimate_volatility
-from calibration.volume_clock import VolumeProfile, volume_profile, vpin
+from calibration.volatility.stochastic_vol import fit_heston
 
 __all__ = [
     "MODEL_FITTERS",

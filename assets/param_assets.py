@@ -8,18 +8,18 @@ import dagster as dg
 from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit, load_features
 from assets.model_fits import ModelFit
 from assets.param_building import build_document
+from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.resources import LakeResource
 from assets.validation import PRIMARY_SCORE, score_document
 from calibration.errors import CalibrationError
-from data_lake.params import (
+from data_lake.quality_store import load_quality
+from data_lake.registry import (
     ParamRegistry,
     UnknownSymbolError,
     UnknownVersionError,
     current_code_version,
 )
-from data_lake.quality_store import load_quality
 from data_lake.writer import day_window_ns
-from orchestration.partitions import partition_date, partition_symbol, symbol_day_partitions
-from orchestration.resources import LakeResource
 
 __all__ = ["param_candidate", "param_validation", "published_params"]
 

@@ -88,7 +88,7 @@ def build_document(
     code_version: str,
     last_funding_per_hour: float | None = None,
 ) -> dict[str, Any]:
-    """The candidate param document (validated later by data_lake.param_document)."""
+    """The candidate param document (validated later by data_lake.registry.document)."""
     partition = f"{venue}/{symbol}/{day.isoformat()}"
     return {
         "symbol": symbol,

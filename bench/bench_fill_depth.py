@@ -17,9 +17,9 @@ import warnings
 
 import numpy as np
 
-from calibration import depth_bootstrap as db
-from calibration import depth_laws as dl
+from calibration.fill_depth import bootstrap as db
 from calibration.fill_depth import fit_fill_depth
+from calibration.fill_depth import laws as dl
 
 N = 100_000
 N_BOOT = 200

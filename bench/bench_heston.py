@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calibration.stochastic_vol import fit_cir_ols_naive, fit_heston
+from calibration.volatility.stochastic_vol import fit_cir_ols_naive, fit_heston
 from tests.calibration.heston_sim import HestonParams, simulate_heston
 
 N_SEEDS = 6

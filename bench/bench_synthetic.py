@@ -23,8 +23,8 @@ from data_lake.sources.synthetic import (
     generate_symbol_day,
     write_book,
 )
-from data_lake.sources.synthetic_flow import hawkes_expectation
-from data_lake.sources.synthetic_truth import write_truth
+from data_lake.sources.synthetic.flow import hawkes_expectation
+from data_lake.sources.synthetic.truth import write_truth
 from data_lake.writer import PartitionKey
 
 TARGET_S = 60.0

@@ -4,6 +4,6 @@ Importing the package registers every JSON-backed catalog view (param sets, qual
 results, synthetic ground truth), so any `Lake.refresh()` creates all of them.
 """
 
-from data_lake import params as _params  # noqa: F401  (registers param_sets views)
 from data_lake import quality_store as _quality_store  # noqa: F401  (quality_results)
-from data_lake.sources import synthetic_truth as _synthetic_truth  # noqa: F401  (ground_truth)
+from data_lake import registry as _params  # noqa: F401  (registers param_sets views)
+from data_lake.sources.synthetic import truth as _synthetic_truth  # noqa: F401  (ground_truth)

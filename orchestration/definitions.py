@@ -5,9 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import ASSET_MODULES
+from assets.resources import LakeResource
 from data_lake.paths import mmcal_home
 from orchestration.jobs import JOBS
-from orchestration.resources import LakeResource
 from orchestration.schedules import SCHEDULES
 from orchestration.sensors import SENSORS, import_landing_job
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.partitions import symbol_day_partitions
+from assets.partitions import symbol_day_partitions
 
 __all__ = ["JOBS", "ingest_job", "nightly_calibration_job"]
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from assets.partitions import DEFAULT_START, symbol_partitions
 from data_lake.lake import Lake
 from data_lake.paths import mmcal_home
 from data_lake.sources import get_importer
-from orchestration.partitions import DEFAULT_START, symbol_partitions
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 REAL_SAMPLES = (
@@ -97,7 +97,7 @@ def print_summary(lake: Lake) -> None:
 
 
 def print_params(home: Path) -> int:
-    from data_lake.params import ParamRegistry
+    from data_lake.registry import ParamRegistry
 
     registry = ParamRegistry(Lake.at(home).paths)
     table = Table(title="published param sets (latest)")

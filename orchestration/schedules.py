@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from assets.partitions import symbol_partitions
 from orchestration.jobs import ingest_job, nightly_calibration_job
-from orchestration.partitions import symbol_partitions
 
 __all__ = ["SCHEDULES", "nightly_calibration_schedule", "nightly_ingest_schedule"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.resources import LakeResource
 from data_lake.sources import IMPORTERS, get_importer
-from orchestration.resources import LakeResource
 
 __all__ = ["SENSORS", "import_landing_job", "landing_sensor"]
 

@@ -34,7 +34,7 @@ import orjson
 from data_lake.importing import ImportReport, ImportSession
 from data_lake.schemas import DEFAULT_BOOK_DEPTH
 from data_lake.sources._rows import BboRows, FundingRows, TradeRows, counting, recv_ts_of
-from data_lake.sources.binance_book import BookRows
+from data_lake.sources.binance.book import BookRows
 from data_lake.sources.textio import (
     LineSource,
     ProgressFn,

@@ -9,9 +9,9 @@ import warnings
 import numpy as np
 import pytest
 
-from calibration.adverse_selection import fit_adverse_selection, markout_bps, markouts
+from calibration.common.newey_west import hac_mean, newey_west_rule_lags, overlap_lags
 from calibration.errors import CalibrationError, ConvergenceWarning, IdentifiabilityWarning
-from calibration.newey_west import hac_mean, newey_west_rule_lags, overlap_lags
+from calibration.order_flow.adverse_selection import fit_adverse_selection, markout_bps, markouts
 
 HALF_SPREAD_BPS = 0.5
 

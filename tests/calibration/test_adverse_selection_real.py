@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from calibration.adverse_selection import fit_adverse_selection, markouts
+from calibration.order_flow.adverse_selection import fit_adverse_selection, markouts
 
 
 def _flow(real_lake, symbol: str):

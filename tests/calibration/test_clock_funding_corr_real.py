@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
+from calibration.clock.volume_clock import volume_profile, vpin
 from calibration.correlation import ewma_covariance
 from calibration.errors import CalibrationError
 from calibration.funding import fit_funding_ou
-from calibration.volume_clock import volume_profile, vpin
 
 
 def _trades(real_lake, symbol: str):

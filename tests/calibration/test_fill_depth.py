@@ -8,17 +8,17 @@ import math
 import numpy as np
 import pytest
 
-from calibration import depth_laws as dl
-from calibration.depth_sources import (
-    book_depth_kappa,
-    intensity_curve,
-    trade_depths_bps,
-)
 from calibration.errors import CalibrationError
 from calibration.fill_depth import (
     MIN_TRADE_DEPTHS,
     fit_fill_depth,
     fit_fill_depth_sides,
+)
+from calibration.fill_depth import laws as dl
+from calibration.fill_depth.book_depth import (
+    book_depth_kappa,
+    intensity_curve,
+    trade_depths_bps,
 )
 
 KAPPA = 0.8  # per bps

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from calibration.depth_sources import book_depth_kappa, trade_depths_bps
 from calibration.fill_depth import fit_fill_depth_sides
+from calibration.fill_depth.book_depth import book_depth_kappa, trade_depths_bps
 from data_lake.lake import Lake
 
 

@@ -18,8 +18,8 @@ from calibration.hawkes import (
     merge_same_timestamp,
     rescaled_residuals,
 )
-from calibration.hawkes_kernels import compensator_at_events, intensity_at, row_loglik
-from calibration.hawkes_reference import (
+from calibration.hawkes.kernels import compensator_at_events, intensity_at, row_loglik
+from tests.calibration.hawkes_reference import (
     compensator_at_events_reference,
     intensity_at_reference,
     row_loglik_reference,
@@ -283,7 +283,7 @@ def test_explicit_window_sets_the_time_origin_and_length():
 
 
 def test_newton_stopped_early_warns_and_reports_not_converged(monkeypatch):
-    import calibration.hawkes_solver as solver
+    import calibration.hawkes.solver as solver
 
     monkeypatch.setattr(solver, "_MAX_NEWTON_ITER", 1)
     times, _ = simulate_hawkes_exp(MU_1, ALPHA_1, BETA_1, 2000.0, seed=14)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from calibration.errors import CalibrationError
-from calibration.microprice import fit_microprice
-from calibration.microprice_features import book_imbalance, flow_imbalance
-from calibration.stoikov_microprice import fit_stoikov_microprice
+from calibration.order_flow.microprice import fit_microprice
+from calibration.order_flow.microprice_features import book_imbalance, flow_imbalance
+from calibration.order_flow.stoikov import fit_stoikov_microprice
 
 TICK = 0.01
 

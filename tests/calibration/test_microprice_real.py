@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from calibration.microprice import fit_microprice
-from calibration.stoikov_microprice import fit_stoikov_microprice
+from calibration.order_flow.microprice import fit_microprice
+from calibration.order_flow.stoikov import fit_stoikov_microprice
 
 LEVELS = 5
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from calibration.errors import CalibrationError, IdentifiabilityWarning
-from calibration.garch import fit_garch
-from calibration.stochastic_vol import (
+from calibration.volatility.garch import fit_garch
+from calibration.volatility.stochastic_vol import (
     fit_cir_ols_naive,
     fit_heston,
     realized_variance_series,

@@ -1,6 +1,6 @@
 """End to end: the calibrations recover the synthetic market's planted truth.
 
-Default-configuration symbol-days (``data_lake.sources.synthetic_defaults``) are fed to the
+Default-configuration symbol-days (``data_lake.sources.synthetic.defaults``) are fed to the
 calibrations the way ``assets.features`` / ``assets.model_fits`` feed lake tables to them
 (mid = (bid_px + ask_px) / 2 of the bbo, trades in ts order, times from the day start),
 and each estimate is compared with the truth document, tolerance from the fit's own
@@ -42,13 +42,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from calibration.adverse_selection import fit_adverse_selection
 from calibration.correlation import ewma_covariance
-from calibration.depth_sources import TradeDepths, trade_depths_bps
 from calibration.fill_depth import FillDepthFit, fit_fill_depth, fit_fill_depth_sides
+from calibration.fill_depth.book_depth import TradeDepths, trade_depths_bps
 from calibration.hawkes import HawkesFit, fit_hawkes
-from calibration.markouts import markouts
-from calibration.microprice import fit_microprice
+from calibration.order_flow.adverse_selection import fit_adverse_selection
+from calibration.order_flow.markouts import markouts
+from calibration.order_flow.microprice import fit_microprice
 from data_lake.lake import Lake
 from data_lake.sources.synthetic import (
     SymbolDay,
@@ -56,7 +56,7 @@ from data_lake.sources.synthetic import (
     generate_to_lake,
     read_truth,
 )
-from data_lake.sources.synthetic_day import MAX_DEPTH_BPS
+from data_lake.sources.synthetic.day import MAX_DEPTH_BPS
 
 DATE = dt.date(2026, 1, 5)
 SEED = 0

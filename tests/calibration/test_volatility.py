@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from calibration.errors import CalibrationError
-from calibration.realized import clock_time_returns, volume_time_returns
 from calibration.volatility import (
     bipower_variation,
     estimate_volatility,
@@ -19,6 +18,7 @@ from calibration.volatility import (
     sigma_effective,
     two_scale_realized_variance,
 )
+from calibration.volatility.realized import clock_time_returns, volume_time_returns
 
 START_NS = 1_700_000_000 * 10**9
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from calibration.errors import IdentifiabilityWarning
-from calibration.stochastic_vol import fit_heston
 from calibration.volatility import VolatilityEstimate, estimate_volatility
+from calibration.volatility.stochastic_vol import fit_heston
 
 
 def _trades(real_lake: Any, symbol: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

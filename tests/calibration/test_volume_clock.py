@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from calibration.errors import CalibrationError
-from calibration.volume_clock import (
+from calibration.clock.volume_clock import (
     HOURS_PER_WEEK,
     VolumeProfile,
     borrow_profile,
@@ -16,6 +15,7 @@ from calibration.volume_clock import (
     volume_profile,
     vpin,
 )
+from calibration.errors import CalibrationError
 
 NS_PER_HOUR = 3_600_000_000_000
 MONDAY_2024_01_01_NS = 1_704_067_200 * 1_000_000_000

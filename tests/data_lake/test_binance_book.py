@@ -6,7 +6,7 @@ import numpy as np
 import orjson
 import pytest
 
-from data_lake.sources.binance_book import BookBuffer, L2Book
+from data_lake.sources.binance.book import BookBuffer, L2Book
 
 
 def _diff_bytes(bids: list[list[str]], asks: list[list[str]]) -> tuple[np.ndarray, int]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import data_lake.sources.binance as binance
-import data_lake.sources.binance_sync as binance_sync
+import data_lake.sources.binance.importer as binance
+import data_lake.sources.binance.sync as binance_sync
 from data_lake.lake import Lake
 from data_lake.sources.binance import import_binance
 from tests.data_lake.helpers import FIXTURES, assert_accounted, lake_digest

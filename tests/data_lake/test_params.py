@@ -16,11 +16,9 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from data_lake import param_files
 from data_lake.lake import Lake
-from data_lake.param_document import ParamSet, ParamStatus, content_hash
-from data_lake.param_files import FileExistsImmutableError, create_once
-from data_lake.params import (
+from data_lake.paths import LakePaths
+from data_lake.registry import (
     CorruptParamSetError,
     GateConfig,
     ParamRegistry,
@@ -29,7 +27,9 @@ from data_lake.params import (
     UnknownVersionError,
     current_code_version,
 )
-from data_lake.paths import LakePaths
+from data_lake.registry import files as param_files
+from data_lake.registry.document import ParamSet, ParamStatus, content_hash
+from data_lake.registry.files import FileExistsImmutableError, create_once
 
 DAY_NS = 86_400 * 10**9
 START_NS = 1_704_067_200 * 10**9  # 2024-01-01T00:00:00Z
@@ -215,8 +215,8 @@ _CRASH_SCRIPT = textwrap.dedent(
     import os, signal, sys
     sys.path.insert(0, {repo!r})
     import orjson
-    from data_lake import param_files
-    from data_lake.params import ParamRegistry
+    from data_lake.registry import files as param_files
+    from data_lake.registry import ParamRegistry
     from data_lake.paths import LakePaths
 
     def die(*args, **kwargs):

@@ -23,8 +23,8 @@ from data_lake.sources.synthetic import (
     read_truth,
     write_book,
 )
-from data_lake.sources.synthetic_book import _book_loop
-from data_lake.sources.synthetic_price import _signal_level, heston_euler
+from data_lake.sources.synthetic.book import _book_loop
+from data_lake.sources.synthetic.price import _signal_level, heston_euler
 from data_lake.writer import PartitionKey
 
 DAY = dt.date(2026, 1, 5)

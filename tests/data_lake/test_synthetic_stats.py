@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 from data_lake.sources.synthetic import DEFAULT_MARKET, SymbolDay, generate_symbol_day
-from data_lake.sources.synthetic_config import (
+from data_lake.sources.synthetic.config import (
     SECONDS_PER_YEAR,
     DepthLaw,
     FundingParams,
@@ -24,14 +24,14 @@ from data_lake.sources.synthetic_config import (
     JumpParams,
     SizeLaw,
 )
-from data_lake.sources.synthetic_flow import (
+from data_lake.sources.synthetic.flow import (
     hawkes_expectation,
     sample_orders,
     simulate_hawkes,
 )
-from data_lake.sources.synthetic_funding import simulate_funding
-from data_lake.sources.synthetic_price import correlated_driver, stream_rng
-from data_lake.sources.synthetic_truth import expected_integrated_variance
+from data_lake.sources.synthetic.funding import simulate_funding
+from data_lake.sources.synthetic.price import correlated_driver, stream_rng
+from data_lake.sources.synthetic.truth import expected_integrated_variance
 from tests.data_lake.test_synthetic import order_table
 
 DAY = dt.date(2026, 1, 5)

@@ -6,9 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.resources import LakeResource
 from data_lake.lake import Lake
 from orchestration.definitions import resources
-from orchestration.resources import LakeResource
 from orchestration.sensors import import_landing_job, landing_sensor
 
 

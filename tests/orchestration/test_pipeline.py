@@ -7,10 +7,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.partitions import DEFAULT_START
 from data_lake.lake import Lake
-from data_lake.params import ParamRegistry
+from data_lake.registry import ParamRegistry
 from orchestration.definitions import defs, resources
-from orchestration.partitions import DEFAULT_START
 
 SYMBOL = "SOL"  # the smallest default symbol-day: keeps the suite quick
 DAY1 = DEFAULT_START

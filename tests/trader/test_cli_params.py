@@ -9,8 +9,8 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from data_lake.params import ParamRegistry
 from data_lake.paths import LakePaths
+from data_lake.registry import ParamRegistry
 from tests.data_lake.test_params import make_document
 from trader.cli import EXIT_USAGE, app
 

@@ -1,0 +1,1 @@
+"""Clocks: the hour-of-week volume profile, the volume clock and VPIN."""

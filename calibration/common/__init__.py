@@ -1,0 +1,1 @@
+"""Shared helpers of the calibrations: input checks, as-of joins, HAC (Newey-West) means."""

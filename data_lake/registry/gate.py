@@ -1,0 +1,191 @@
+"""The publish gate of DESIGN §5, as pure functions over documents, and its verdicts.
+
+A schema-valid candidate is refused when it was fitted on partitions whose blocking
+quality checks failed (or that were never checked), or when it scores worse out of sample
+than the published set it would replace by more than a margin. Schema and bounds
+failures are caught earlier, by pydantic; :func:`describe_validation_error` turns them
+into a verdict code and a readable reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from data_lake.registry.document import ParamSet, ParamStatus
+
+__all__ = ["Decision", "GateConfig", "describe_validation_error", "gate_problems"]
+
+_BOUND_ERRORS = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
+)
+@dataclass(frozen=True)
+class GateConfig:
+    """How strict the publish gate is.
+
+    Attributes
+    ----------
+    oos_margin_rel : float
+        A candidate is refused when its primary out-of-sample score (higher is better)
+        is below ``ref - oos_margin_rel * |ref| - oos_margin_abs``, ``ref`` being the
+        current published set's score. 0.05 lets a refit be up to 5 % worse, which is
+        day-to-day noise for likelihood-type scores, but not a broken fit.
+    oos_margin_abs : float
+        Absolute slack in the score's units, for scores near zero.
+    require_checked_partitions : bool
+        Refuse a set fitted on a partition with no quality result at all.
+    require_validation : bool
+        Refuse a set with no out-of-sample validation when there is a published set to
+        compare it with (the first set of a symbol may go out unvalidated).
+    """
+
+    oos_margin_rel: float = 0.05
+    oos_margin_abs: float = 0.0
+    require_checked_partitions: bool = True
+    require_validation: bool = True
+
+    def __post_init__(self) -> None:
+        if not (self.oos_margin_rel >= 0 and self.oos_margin_abs >= 0):
+            raise ValueError("gate margins must be >= 0")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A gate verdict or a rollback, as returned and as logged in ``decisions.jsonl``.
+
+    ``code`` is ``published``, ``already_latest`` or ``rollback`` when accepted, else the
+    first failed rule: ``schema``, ``bounds``, ``failed_checks``, ``unchecked_partitions``,
+    ``no_validation`` or ``worse_oos``. ``reason`` lists every failed rule. ``event`` is
+    ``gate`` (a verdict on a candidate) or ``rollback``; ``previous`` is the version
+    ``latest`` named before; ``document`` names the kept file of a set refused before it
+    got a version (relative to ``params/<symbol>/``).
+    """
+
+    symbol: str
+    version: str | None
+    status: ParamStatus
+    code: str
+    reason: str
+    event: str = "gate"
+    previous: str | None = None
+    document: str | None = None
+    decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is ParamStatus.PUBLISHED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "version": self.version,
+            "status": self.status.value,
+            "code": self.code,
+            "reason": self.reason,
+            "event": self.event,
+            "previous": self.previous,
+            "document": self.document,
+            "decided_at": self.decided_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> Decision:
+        return cls(
+            symbol=str(row["symbol"]),
+            version=row.get("version"),
+            status=ParamStatus(row["status"]),
+            code=str(row["code"]),
+            reason=str(row.get("reason") or ""),
+            event=str(row.get("event") or "gate"),
+            previous=row.get("previous"),
+            document=row.get("document"),
+            decided_at=datetime.fromisoformat(row["decided_at"]),
+        )
+
+
+# -- the gate, as a pure function -----------------------------------------------------------
+
+
+def gate_problems(
+    document: ParamSet,
+    current: ParamSet | None,
+    config: GateConfig,
+    *,
+    compare_oos: bool = True,
+) -> list[tuple[str, str]]:
+    """Every rule a (schema-valid) document breaks, as ``(code, reason)``; empty = passes.
+
+    ``current`` is the published set it would replace (None for a symbol's first set).
+    """
+    problems: list[tuple[str, str]] = []
+    failed = document.failed_checks()
+    if failed:
+        listed = ", ".join(f"{q.check} on {q.partition}" for q in failed[:5])
+        more = f" (+{len(failed) - 5} more)" if len(failed) > 5 else ""
+        problems.append(
+            ("failed_checks", f"fitted on data that failed blocking checks: {listed}{more}")
+        )
+    if config.require_checked_partitions:
+        checked = {q.partition for q in document.quality}
+        unchecked = [p for p in document.partitions if p not in checked]
+        if unchecked:
+            listed = ", ".join(unchecked)
+            problems.append(("unchecked_partitions", f"no quality results for partitions {listed}"))
+    if compare_oos and current is not None:
+        problems.extend(_oos_problems(document, current, config))
+    return problems
+
+
+def _oos_problems(
+    document: ParamSet, current: ParamSet, config: GateConfig
+) -> list[tuple[str, str]]:
+    validation = document.validation
+    if validation is None:
+        if config.require_validation:
+            msg = f"no out-of-sample validation to compare with {current.version}"
+            return [("no_validation", msg)]
+        return []
+    metric, score = validation.primary, validation.scores[validation.primary]
+    if validation.baseline_version == current.version and metric in validation.baseline:
+        # Same held-out data for both: the fair comparison.
+        ref, source = validation.baseline[metric], f"{current.version} on the same held-out data"
+    elif current.validation is not None and metric in current.validation.scores:
+        ref, source = current.validation.scores[metric], f"{current.version} at its own validation"
+    elif current.validation is None:
+        return []  # nothing recorded to compare with: the current set was never validated
+    else:
+        return [(
+            "worse_oos",
+            f"cannot compare: {current.version} has no {metric!r} score; validate against it "
+            "on the same held-out data (baseline_version)",
+        )]
+    floor = ref - config.oos_margin_rel * abs(ref) - config.oos_margin_abs
+    if score < floor:
+        return [(
+            "worse_oos",
+            f"out-of-sample {metric} = {score:.6g} is worse than {ref:.6g} ({source}) by more "
+            f"than the margin (floor {floor:.6g}, margin {config.oos_margin_rel:.1%})",
+        )]
+    return []
+
+
+def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
+    """``(code, reason)`` of a pydantic failure: ``bounds`` if only limits were broken."""
+    errors = exc.errors(include_url=False)
+    parts = []
+    bounds_only = True
+    for err in errors:
+        loc = ".".join(str(x) for x in err["loc"]) or "<document>"
+        parts.append(f"{loc}: {err['msg']}")
+        # The data window's ordering is a sanity bound too (a unit slip shows up there).
+        is_bound = err["type"] in _BOUND_ERRORS or (
+            err["type"] == "value_error" and err["loc"][:1] == ("window",)
+        )
+        bounds_only = bounds_only and is_bound
+    return ("bounds" if bounds_only else "schema"), "; ".join(parts)
+
+
