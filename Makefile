@@ -25,6 +25,7 @@ run: $(STAMP)
 	$(PY) -m orchestration.main_job
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -q
 
 test-fast: $(STAMP)
@@ -35,6 +36,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy data_lake calibration assets orchestration trader
 
 dagster: $(STAMP)

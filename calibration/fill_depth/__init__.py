@@ -2,24 +2,7 @@
 K-S tests, and the book-depth fallback. Entry point: ``fit_fill_depth``.
 """
 
-from calibration.fill_depth.fit import (
-    MIN_TRADE_DEPTHS,
-    FillDepthFit,
-    FillDepthSides,
-    LawFit,
-    SideFill,
-    VuongTest,
-    fit_fill_depth,
-    fit_fill_depth_sides,
-)
+from calibration.fill_depth import fit as _fit
+from calibration.fill_depth.fit import *  # noqa: F403  (the package's public names)
 
-__all__ = [
-    "MIN_TRADE_DEPTHS",
-    "FillDepthFit",
-    "FillDepthSides",
-    "LawFit",
-    "SideFill",
-    "VuongTest",
-    "fit_fill_depth",
-    "fit_fill_depth_sides",
-]
+__all__ = list(_fit.__all__)

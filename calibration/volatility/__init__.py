@@ -2,52 +2,9 @@
 return tails, GARCH and the Heston-style stochastic-volatility fit (``fit_heston``).
 """
 
-from calibration.volatility.sigma import (
-    JumpTest,
-    ScaleEstimate,
-    SigmaEffective,
-    StudentTFit,
-    TwoScaleRV,
-    VolatilityEstimate,
-    bipower_variation,
-    estimate_volatility,
-    fit_student_t,
-    jump_test,
-    realized_semivariance,
-    realized_variance,
-    scale_estimate,
-    sigma_effective,
-    two_scale_realized_variance,
-)
-from calibration.volatility.stochastic_vol import (
-    CirOlsFit,
-    HestonFit,
-    RealizedVarianceSeries,
-    fit_cir_ols_naive,
-    fit_heston,
-    realized_variance_series,
-)
+from calibration.volatility import sigma as _sigma
+from calibration.volatility import stochastic_vol as _stochastic_vol
+from calibration.volatility.sigma import *  # noqa: F403  (the package's public names)
+from calibration.volatility.stochastic_vol import *  # noqa: F403  (the package's public names)
 
-__all__ = [
-    "CirOlsFit",
-    "HestonFit",
-    "JumpTest",
-    "RealizedVarianceSeries",
-    "ScaleEstimate",
-    "SigmaEffective",
-    "StudentTFit",
-    "TwoScaleRV",
-    "VolatilityEstimate",
-    "bipower_variation",
-    "estimate_volatility",
-    "fit_cir_ols_naive",
-    "fit_heston",
-    "fit_student_t",
-    "jump_test",
-    "realized_semivariance",
-    "realized_variance",
-    "realized_variance_series",
-    "scale_estimate",
-    "sigma_effective",
-    "two_scale_realized_variance",
-]
+__all__ = list(_sigma.__all__) + list(_stochastic_vol.__all__)

@@ -2,34 +2,7 @@
 files, the decisions log and the LATEST pointer.
 """
 
-from data_lake.registry.registry import (
-    LATEST,
-    CorruptParamSetError,
-    Decision,
-    GateConfig,
-    ParamRegistry,
-    ParamRegistryError,
-    ParamSet,
-    ParamStatus,
-    RollbackError,
-    UnknownSymbolError,
-    UnknownVersionError,
-    VersionInfo,
-    current_code_version,
-)
+from data_lake.registry import registry as _registry
+from data_lake.registry.registry import *  # noqa: F403  (the package's public names)
 
-__all__ = [
-    "LATEST",
-    "CorruptParamSetError",
-    "Decision",
-    "GateConfig",
-    "ParamRegistry",
-    "ParamRegistryError",
-    "ParamSet",
-    "ParamStatus",
-    "RollbackError",
-    "UnknownSymbolError",
-    "UnknownVersionError",
-    "VersionInfo",
-    "current_code_version",
-]
+__all__ = list(_registry.__all__)

@@ -2,12 +2,7 @@
 rebuilt from diffs and its snapshot synchronisation. Entry point: ``import_binance``.
 """
 
-from data_lake.sources.binance.importer import (
-    VENUE,
-    import_binance,
-)
+from data_lake.sources.binance import importer as _importer
+from data_lake.sources.binance.importer import *  # noqa: F403  (the package's public names)
 
-__all__ = [
-    "VENUE",
-    "import_binance",
-]
+__all__ = list(_importer.__all__)
