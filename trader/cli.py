@@ -2,7 +2,7 @@
 
 One Typer app; each area is a sub-app or a command on it, in its own section below:
 
-- ``trader params list|show|rollback``: the param registry (:mod:`data_lake.params`).
+- ``trader params list|show|rollback``: the param registry (:mod:`data_lake.registry`).
 
 Every command finds its data under ``$MMCAL_HOME`` (or ``--home``). Errors a person can
 fix (unknown symbol or version, corrupt file, refused rollback) print one line saying
@@ -23,9 +23,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data_lake.param_document import QUOTING_UNITS, ParamSet, ParamStatus
-from data_lake.params import LATEST, ParamRegistry, ParamRegistryError, VersionInfo
 from data_lake.paths import LakePaths
+from data_lake.registry import LATEST, ParamRegistry, ParamRegistryError, VersionInfo
+from data_lake.registry.document import QUOTING_UNITS, ParamSet, ParamStatus
 
 __all__ = ["EXIT_USAGE", "app", "params_app"]
 
