@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from calibration.common.checks import finite_positive, sorted_ns
 from calibration.errors import CalibrationError
 from calibration.types import Float64Array
 
@@ -226,18 +227,8 @@ def synchronise_returns(
                 f"{symbol}: ts_ns and price must be non-empty 1-D of equal length, "
                 f"got {ts.shape} and {px.shape}"
             )
-        if not np.issubdtype(ts.dtype, np.integer):
-            raise CalibrationError(f"{symbol}: ts_ns must be integer ns, got dtype {ts.dtype}")
-        bad = np.flatnonzero(np.diff(ts) < 0)
-        if bad.size:
-            raise CalibrationError(
-                f"{symbol}: ts_ns must be sorted; first violation at index {bad[0] + 1}"
-            )
-        bad = np.flatnonzero(~(np.isfinite(px) & (px > 0)))
-        if bad.size:
-            raise CalibrationError(
-                f"{symbol}: prices must be finite and > 0; first violation at index {bad[0]}"
-            )
+        ts = sorted_ns(f"{symbol}: ts_ns", ts)
+        finite_positive(f"{symbol}: prices", px)
         series.append((ts.astype(np.int64), px))
     lo = max(int(ts[0]) for ts, _ in series) if start_ns is None else int(start_ns)
     hi = min(int(ts[-1]) for ts, _ in series) if end_ns is None else int(end_ns)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from calibration.common.checks import sorted_ns
 from calibration.errors import CalibrationError
 from calibration.types import Float64Array
 
@@ -239,16 +240,7 @@ class VolumeProfile:
 
 
 def check_ts(ts_ns: Any, name: str = "ts_ns") -> np.ndarray:
-    ts = np.asarray(ts_ns)
-    if ts.ndim != 1:
-        raise CalibrationError(f"{name} must be one-dimensional, got shape {ts.shape}")
-    if ts.size and not np.issubdtype(ts.dtype, np.integer):
-        raise CalibrationError(f"{name} must be integer nanoseconds, got dtype {ts.dtype}")
-    ts = ts.astype(np.int64)
-    bad = np.flatnonzero(np.diff(ts) < 0)
-    if bad.size:
-        raise CalibrationError(f"{name} must be sorted; first violation at index {bad[0] + 1}")
-    return ts
+    return sorted_ns(name, ts_ns, allow_empty=True)
 
 
 def check_sizes(size: Any, n: int, name: str = "size") -> Float64Array:

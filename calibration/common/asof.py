@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from calibration.common.checks import sorted_ns
 from calibration.errors import CalibrationError
 from calibration.types import Float64Array, Int64Array
 
@@ -33,18 +34,7 @@ def as_sorted_ns(name: str, ts_ns: npt.ArrayLike) -> Int64Array:
     CalibrationError
         If the array is not 1-D, is empty, or is unsorted (the first violation is named).
     """
-    arr = np.asarray(ts_ns)
-    if arr.ndim != 1:
-        raise CalibrationError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise CalibrationError(f"{name} is empty")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise CalibrationError(f"{name} must be integer nanoseconds, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
-    bad = np.flatnonzero(np.diff(arr) < 0)
-    if bad.size:
-        raise CalibrationError(f"{name} must be sorted; first violation at index {int(bad[0]) + 1}")
-    return arr
+    return sorted_ns(name, ts_ns)
 
 
 def as_float_array(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from calibration.common.checks import sorted_ns
 from calibration.errors import CalibrationError
 from calibration.types import Float64Array, Int64Array
 
@@ -101,9 +102,7 @@ def _as_1d(name: str, values: npt.ArrayLike, dtype: type) -> npt.NDArray[Any]:
 
 
 def _check_sorted(name: str, ts: Int64Array) -> None:
-    bad = np.flatnonzero(np.diff(ts) < 0)
-    if bad.size:
-        raise CalibrationError(f"{name} must be sorted; first violation at index {bad[0] + 1}")
+    sorted_ns(name, ts, allow_empty=True)
 
 
 def trade_depths_bps(

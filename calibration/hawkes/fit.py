@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
+from calibration.common.checks import sorted_times_s
 from calibration.errors import CalibrationError, ConvergenceWarning, IdentifiabilityWarning
 from calibration.hawkes.diagnostics import (
     LJUNG_BOX_LAGS,
@@ -325,22 +326,11 @@ def merge_same_timestamp(
 def _validate(
     times: Float64Array, marks: Int64Array | None
 ) -> tuple[Float64Array, Int64Array, int]:
-    t = np.asarray(times, dtype=np.float64)
-    if t.ndim != 1:
-        raise CalibrationError(f"times must be 1-D, got shape {t.shape}")
+    t = sorted_times_s("times", times)
     if t.shape[0] < 2:
         raise CalibrationError(
             f"too few events to fit: {t.shape[0]}, at least {MIN_EVENTS_PER_COMPONENT} "
             "per component are needed"
-        )
-    bad = np.flatnonzero(~np.isfinite(t))
-    if bad.size:
-        raise CalibrationError(f"times must be finite; first non-finite value at index {bad[0]}")
-    unsorted = np.flatnonzero(np.diff(t) < 0.0)
-    if unsorted.size:
-        k = int(unsorted[0]) + 1
-        raise CalibrationError(
-            f"times must be sorted; first violation at index {k} ({t[k]!r} < {t[k - 1]!r})"
         )
     if marks is None:
         return t, np.zeros(t.shape[0], dtype=np.int64), 1

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from calibration.common.checks import finite_positive, sorted_ns
 from calibration.errors import CalibrationError
 from calibration.types import Float64Array
 
@@ -95,18 +96,7 @@ def validate_prices(ts_ns: Any, prices: Any, *, min_points: int = 3) -> tuple[An
         )
     if ts.size < min_points:
         raise CalibrationError(f"need at least {min_points} prices; got {ts.size}")
-    bad = np.flatnonzero(np.diff(ts) < 0)
-    if bad.size:
-        raise CalibrationError(
-            f"ts_ns must be sorted ascending; first violation at index {int(bad[0]) + 1}"
-        )
-    bad = np.flatnonzero(~(np.isfinite(px) & (px > 0.0)))
-    if bad.size:
-        raise CalibrationError(
-            f"prices must be finite and positive; first bad value {px[bad[0]]!r} "
-            f"at index {int(bad[0])}"
-        )
-    return ts, px
+    return sorted_ns("ts_ns", ts), finite_positive("prices", px)
 
 
 @dataclass(frozen=True)
