@@ -338,14 +338,19 @@ def from_quoting(
 
     Notes
     -----
-    Every fallback widens (or leaves unchanged) both half-spreads relative to any valid
-    value of the field, so a failed fit can only make the quoter more cautious:
+    Every fallback widens (or leaves unchanged) both half-spreads at zero inventory, and
+    the side that would add to inventory at any inventory, relative to any valid value
+    of the field (funding: any rate within ``funding_fallback_abs_per_hour``), so a failed
+    fit can only make the quoter more cautious. The side that reduces inventory follows
+    the closed form: a larger sigma or a smaller kappa or A also steepens the inventory
+    skew, which makes that side more eager to unload, as the model prescribes for more
+    risk. The fallbacks:
 
     ========================  ==========================================================
     field                     fallback
     ========================  ==========================================================
     sigma (either side)       the larger of the other usable sigmas, else 50 bps/sqrt(s)
-                              (the sanity bound: quotes go to the max clamp)
+                              (the schema's sanity bound)
     kappa (either side)       1e-3 per bps (the sanity floor: depth 1/kappa = 1000 bps)
     A (either side)           1e-3 fills/s (smaller A, larger inventory term)
     student_t_df              2 (infinite variance: the fat-tail factor's cap)

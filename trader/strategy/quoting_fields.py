@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 SIGMA_FALLBACK_BPS_PER_SQRT_S = 50.0
-"""The schema's upper sanity bound: with no usable sigma the quotes go to the max clamp."""
+"""The schema's upper sanity bound (about 2800 % annualised)."""
 KAPPA_FALLBACK_PER_BPS = 1e-3
 """The schema's lower sanity bound: the depth ``1/kappa`` alone is 1000 bps."""
 A_FALLBACK_PER_S = 1e-3

@@ -95,8 +95,11 @@ def test_a_broken_shared_parameter_or_live_input_widens_both_sides():
     packed[P_GAMMA] = -0.1
     quotes = compute_quotes(packed, market_state_vector(mid=100.0))
     assert quotes.bid_depth_bps == quotes.ask_depth_bps == 80.0
-    for live in ({"sigma_scale": math.nan}, {"funding_per_hour": math.inf}):
-        quotes = compute_quotes(params, market_state_vector(mid=100.0, **live))
+    for state in (
+        market_state_vector(mid=100.0, sigma_scale=math.nan),
+        market_state_vector(mid=100.0, funding_per_hour=math.inf),
+    ):
+        quotes = compute_quotes(params, state)
         assert quotes.bid_depth_bps == quotes.ask_depth_bps == 80.0
     burst = compute_quotes(params, market_state_vector(mid=100.0, hawkes_buy_ratio=math.inf))
     assert burst.ask_depth_bps == 80.0 and burst.bid_depth_bps < 80.0
