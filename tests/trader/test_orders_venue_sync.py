@@ -166,7 +166,7 @@ def test_venue_price_and_size_override_a_stale_local_view():
 
 
 def test_pending_cancel_still_open_at_venue_is_sent_again():
-    om, bid, ask = quoting_manager()
+    om, bid, _ask = quoting_manager()
     om.cancel_all(T0 + 2)
     om.on_cancel_ack(22, T0 + 3)
     report = om.reconcile_with_venue([venue_copy(om, bid)], 0.0, [], T0 + SEC)

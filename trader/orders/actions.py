@@ -52,6 +52,7 @@ class Cancel:
     lifecycle_id: str
     symbol: str
     oid: int | None
+    side: Side
 
 
 VenueAction = Place | Modify | Cancel

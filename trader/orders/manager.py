@@ -260,7 +260,9 @@ class OrderManager:
 
     def _request_cancel(self, order: Order, now_ns: int) -> Cancel:
         order.cancel_request(now_ns)
-        return Cancel(order.cloid, order.lifecycle_id, self.config.symbol, order.venue_oid)
+        return Cancel(
+            order.cloid, order.lifecycle_id, self.config.symbol, order.venue_oid, order.side
+        )
 
     def cancel_all(self, now_ns: int) -> list[Cancel]:
         """Cancel every live order (the kill switch); orders already being cancelled are
@@ -395,7 +397,7 @@ class OrderManager:
                 fills.append(fill)
         closed_filled = [c for c in was_live if self._orders[c].status is OrderStatus.FILLED]
 
-        actions: list[VenueAction] = []
+        actions: list[Cancel] = []
         confirmed: list[str] = []
         resynced: list[str] = []
         matched: set[str] = set()
@@ -451,7 +453,7 @@ class OrderManager:
 
     def _sync_live(
         self, order: Order, vo: VenueOrder, now_ns: int,
-        actions: list[VenueAction], resynced: list[str],
+        actions: list[Cancel], resynced: list[str],
     ) -> None:
         cfg = self.config
         if order.status is OrderStatus.PENDING_NEW:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trader.orders.actions import VenueAction
+from trader.orders.actions import Cancel
 from trader.orders.ledger import Fill
 from trader.orders.order import Side, Tif
 
@@ -68,7 +68,7 @@ class VenueSyncReport:
         venue's now stands.
     position_mismatch : bool
         The two differ by half a lot or more: fills were missed, cash may be off by them.
-    actions : tuple[VenueAction, ...]
+    actions : tuple[Cancel, ...]
         Cancels to send before quoting again.
     """
 
@@ -82,7 +82,7 @@ class VenueSyncReport:
     local_position: float
     venue_position: float
     position_mismatch: bool
-    actions: tuple[VenueAction, ...]
+    actions: tuple[Cancel, ...]
 
     @property
     def changed(self) -> bool:
