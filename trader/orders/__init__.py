@@ -2,20 +2,17 @@
 
 One job per module: :mod:`~trader.orders.order` (one order's state machine),
 :mod:`~trader.orders.actions` (what goes to a venue), :mod:`~trader.orders.ledger`
-(position and cash, fills once per trade id), :mod:`~trader.orders.venue_sync` (what a
-reconnect compares), :mod:`~trader.orders.manager` (quotes in, actions out).
+(position and cash, fills once per trade id), :mod:`~trader.orders.registry` (finding
+orders by cloid or oid), :mod:`~trader.orders.venue_sync` (what a reconnect compares),
+:mod:`~trader.orders.config` and :mod:`~trader.orders.manager` (quotes in, actions out).
 """
 
 from __future__ import annotations
 
 from trader.orders.actions import Cancel, Modify, Place, VenueAction, WantedQuotes
+from trader.orders.config import OrderManagerConfig
 from trader.orders.ledger import Fill, FillLedger
-from trader.orders.manager import (
-    STATE_VERSION,
-    OrderManager,
-    OrderManagerConfig,
-    UnknownOrderError,
-)
+from trader.orders.manager import STATE_VERSION, OrderManager
 from trader.orders.order import (
     LEGAL_SOURCES,
     LIVE_STATES,
@@ -29,6 +26,7 @@ from trader.orders.order import (
     Tif,
     make_cloid,
 )
+from trader.orders.registry import OrderRef, OrderRegistry, UnknownOrderError
 from trader.orders.venue_sync import VenueFill, VenueOrder, VenueSyncReport
 
 __all__ = [
@@ -45,6 +43,8 @@ __all__ = [
     "OrderEvent",
     "OrderManager",
     "OrderManagerConfig",
+    "OrderRef",
+    "OrderRegistry",
     "OrderStateError",
     "OrderStatus",
     "Place",

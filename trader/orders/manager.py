@@ -9,11 +9,8 @@ the same jitted rule the backtest loop calls, so live and backtest requote alike
 from __future__ import annotations
 
 import math
-import secrets
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -25,89 +22,24 @@ from trader.order_policy import (
     requote_action,
 )
 from trader.orders.actions import Cancel, Modify, Place, VenueAction, WantedQuotes
+from trader.orders.config import OrderManagerConfig
 from trader.orders.ledger import Fill, FillLedger
 from trader.orders.order import (
     LEGAL_SOURCES,
-    TERMINAL_STATES,
     Order,
     OrderEvent,
     OrderStateError,
     OrderStatus,
     Side,
     Tif,
-    make_cloid,
 )
+from trader.orders.registry import OrderRef, OrderRegistry, UnknownOrderError
 from trader.orders.venue_sync import VenueFill, VenueOrder, VenueSyncReport
 
-__all__ = ["STATE_VERSION", "OrderManager", "OrderManagerConfig", "UnknownOrderError"]
+__all__ = ["STATE_VERSION", "OrderManager"]
 
 STATE_VERSION = 1
 """Version of the :meth:`OrderManager.to_state` layout."""
-
-OrderRef = str | int
-"""A cloid (``str``) or a venue order id (``int``)."""
-
-
-class UnknownOrderError(LookupError):
-    """A venue message names an order this manager does not hold."""
-
-
-@dataclass(frozen=True)
-class OrderManagerConfig:
-    """How one symbol is quoted.
-
-    Parameters
-    ----------
-    symbol : str
-    tick, lot : float
-        Price increment (quote currency) and size increment (base units). Wanted bids are
-        rounded down and asks up to the tick (never more aggressive than asked), sizes
-        down to the lot.
-    max_modify_ticks : float
-        Largest price move, in ticks, sent as a modify; larger moves cancel, then place
-        once the cancel is acknowledged (never two live orders on a side).
-    tif : Tif
-        Time in force of the quotes.
-    ack_timeout_ns : int
-        How long a sent order, modify or cancel may wait for its reply before the order is
-        treated as unknown and a cancel (by cloid if no oid yet) is sent; int64 ns.
-    unknown_venue_orders : {"cancel", "adopt"}
-        What a reconnect does with venue orders we do not know: cancel them, or keep one
-        per free side as our quote.
-    max_seen_trade_ids : int
-        Trade ids remembered for fill deduplication (and saved in the state).
-    max_closed_orders : int
-        Finished orders kept (late fills still find them; saved in the state).
-    """
-
-    symbol: str
-    tick: float
-    lot: float
-    max_modify_ticks: float = 2.0
-    tif: Tif = Tif.GTC
-    ack_timeout_ns: int = 5_000_000_000
-    unknown_venue_orders: Literal["cancel", "adopt"] = "cancel"
-    max_seen_trade_ids: int = 10_000
-    max_closed_orders: int = 256
-
-    def __post_init__(self) -> None:
-        if not self.symbol:
-            raise ValueError("symbol must be non-empty")
-        for name in ("tick", "lot"):
-            value = getattr(self, name)
-            if not (value > 0.0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be positive and finite, got {value}")
-        if not self.max_modify_ticks >= 0.0:
-            raise ValueError(f"max_modify_ticks must be >= 0, got {self.max_modify_ticks}")
-        if self.ack_timeout_ns <= 0:
-            raise ValueError(f"ack_timeout_ns must be positive, got {self.ack_timeout_ns}")
-        if self.unknown_venue_orders not in ("cancel", "adopt"):
-            raise ValueError(
-                "unknown_venue_orders must be 'cancel' or 'adopt', "
-                f"got {self.unknown_venue_orders!r}"
-            )
-        if self.max_seen_trade_ids < 1 or self.max_closed_orders < 0:
-            raise ValueError("max_seen_trade_ids must be >= 1 and max_closed_orders >= 0")
 
 
 class OrderManager:
@@ -129,14 +61,8 @@ class OrderManager:
 
     def __init__(self, config: OrderManagerConfig, session_id: int | None = None) -> None:
         self.config = config
-        self.session_id = secrets.randbits(64) if session_id is None else session_id
         self.ledger = FillLedger(config.max_seen_trade_ids)
-        self._next_seq = 1
-        self._orders: dict[str, Order] = {}
-        self._live: dict[str, Order] = {}
-        self._closed: deque[str] = deque()
-        self._by_oid: dict[int, str] = {}
-        self._oids_of: dict[str, list[int]] = {}
+        self.registry = OrderRegistry(config.symbol, config.max_closed_orders, session_id)
 
     # -- views ---------------------------------------------------------------------------
     @property
@@ -152,25 +78,19 @@ class OrderManager:
     @property
     def orders(self) -> tuple[Order, ...]:
         """Every order held (live and recently finished), oldest first."""
-        return tuple(self._orders.values())
+        return self.registry.orders
 
     def live_orders(self, side: Side | None = None) -> list[Order]:
         """Orders the venue may still fill, oldest first, optionally of one side."""
-        return [o for o in self._live.values() if side is None or o.side is side]
+        return self.registry.live(side)
 
     def order(self, ref: OrderRef) -> Order:
-        """The order with this cloid (str) or venue oid (int)."""
-        order = self._find(ref)
-        if order is None:
-            raise UnknownOrderError(f"{self.config.symbol}: no order {ref!r}")
-        return order
+        """The order with this cloid (str) or venue oid (int); UnknownOrderError if none."""
+        return self.registry.get(ref)
 
     def counts_by_status(self) -> dict[str, int]:
         """Number of held orders in each state (for the orders-by-state metric)."""
-        counts = {status.value: 0 for status in OrderStatus}
-        for order in self._orders.values():
-            counts[order.status.value] += 1
-        return counts
+        return self.registry.counts_by_status()
 
     # -- quoting -------------------------------------------------------------------------
     def reconcile(self, wanted: np.ndarray | WantedQuotes, now_ns: int) -> list[VenueAction]:
@@ -242,21 +162,10 @@ class OrderManager:
         return round(steps * tick, 12), round(lots * lot, 12)
 
     def _place(self, side: Side, px: float, sz: float, tif: Tif, now_ns: int) -> Place:
-        order = self._new_order(None, side, px, sz, tif, now_ns)
+        order = self.registry.new_order(side, px, sz, tif, now_ns)
         order.submit(now_ns)
-        self._track(order)
+        self.registry.track(order)
         return Place(order.cloid, order.lifecycle_id, self.config.symbol, side, px, sz, tif)
-
-    def _new_order(
-        self, cloid: str | None, side: Side, px: float, sz: float, tif: Tif, now_ns: int
-    ) -> Order:
-        seq = self._next_seq
-        self._next_seq += 1
-        return Order(
-            cloid=cloid or make_cloid(self.session_id, seq),
-            lifecycle_id=f"{self.config.symbol}-{seq:06d}",
-            side=side, px=px, size=sz, tif=tif, created_ns=now_ns,
-        )
 
     def _request_cancel(self, order: Order, now_ns: int) -> Cancel:
         order.cancel_request(now_ns)
@@ -269,7 +178,7 @@ class OrderManager:
         left to their pending cancel. Blocking new quotes is the risk layer's job."""
         return [
             self._request_cancel(order, now_ns)
-            for order in list(self._live.values())
+            for order in self.registry.live()
             if order.status is not OrderStatus.PENDING_CANCEL
         ]
 
@@ -344,7 +253,7 @@ class OrderManager:
             The order's state cannot fill (never sent, or rejected). Position and cash
             already include the fill: the venue says it happened.
         """
-        order = self._find(ref) if ref is not None else None
+        order = self.registry.find(ref) if ref is not None else None
         if order is None and side is None:
             raise UnknownOrderError(
                 f"{self.config.symbol}: fill {trade_id} for unknown order {ref!r} without a side"
@@ -362,7 +271,7 @@ class OrderManager:
             if order.status not in LEGAL_SOURCES[OrderEvent.FILL]:
                 raise OrderStateError(order, OrderEvent.FILL, "booked anyway: the venue filled it")
             order.fill(px, qty, ts_ns)
-            self._track(order)
+            self.registry.track(order)
         return Fill(
             trade_id=str(trade_id),
             cloid=order.cloid if order is not None else None,
@@ -387,15 +296,15 @@ class OrderManager:
         cancelled, or adopted one per free side if so configured; the venue's position
         replaces ours and a difference is reported.
         """
-        was_live = set(self._live)
+        was_live = self.registry.live()
         fills = []
         for vf in fills_since:
-            known_cloid = vf.cloid is not None and vf.cloid in self._orders
+            known_cloid = vf.cloid is not None and self.registry.holds(vf.cloid)
             ref: OrderRef | None = vf.cloid if known_cloid else vf.oid
             fill = self.on_fill(vf.trade_id, ref, vf.px, vf.qty, vf.fee, vf.ts_ns, side=vf.side)
             if fill is not None:
                 fills.append(fill)
-        closed_filled = [c for c in was_live if self._orders[c].status is OrderStatus.FILLED]
+        closed_filled = [o.cloid for o in was_live if o.status is OrderStatus.FILLED]
 
         actions: list[Cancel] = []
         confirmed: list[str] = []
@@ -403,9 +312,9 @@ class OrderManager:
         matched: set[str] = set()
         unknown: list[VenueOrder] = []
         for vo in open_orders:
-            order = self._find(vo.cloid) if vo.cloid is not None else None
+            order = self.registry.find(vo.cloid) if vo.cloid is not None else None
             if order is None:
-                order = self._find(vo.oid)
+                order = self.registry.find(vo.oid)
             if order is None or not order.is_live:
                 unknown.append(vo)
                 continue
@@ -415,16 +324,16 @@ class OrderManager:
             self._sync_live(order, vo, now_ns, actions, resynced)
 
         closed_canceled = []
-        for order in [o for o in self._live.values() if o.cloid not in matched]:
+        for order in [o for o in self.registry.live() if o.cloid not in matched]:
             order.venue_gone(now_ns)
-            self._track(order)
+            self.registry.track(order)
             closed_canceled.append(order.cloid)
 
         adopted: list[str] = []
         canceled_unknown: list[str] = []
         for vo in unknown:
-            cloid = vo.cloid if vo.cloid is not None and vo.cloid not in self._orders else None
-            order = self._new_order(cloid, vo.side, vo.px, vo.sz, vo.tif, now_ns)
+            cloid = vo.cloid if vo.cloid is not None and not self.registry.holds(vo.cloid) else None
+            order = self.registry.new_order(vo.side, vo.px, vo.sz, vo.tif, now_ns, cloid)
             order.submit(now_ns)
             order.ack(vo.oid, now_ns)
             if self.config.unknown_venue_orders == "adopt" and not self.live_orders(vo.side):
@@ -432,7 +341,7 @@ class OrderManager:
             else:
                 actions.append(self._request_cancel(order, now_ns))
                 canceled_unknown.append(order.cloid)
-            self._track(order)
+            self.registry.track(order)
 
         local_position = self.ledger.position
         mismatch = abs(position - local_position) >= 0.5 * self.config.lot
@@ -475,41 +384,13 @@ class OrderManager:
             order.px = vo.px
             order.size = order.filled_qty + vo.sz
             resynced.append(order.cloid)
-        self._track(order)
-
-    # -- bookkeeping ---------------------------------------------------------------------
-    def _find(self, ref: OrderRef) -> Order | None:
-        if isinstance(ref, str):
-            return self._orders.get(ref)
-        cloid = self._by_oid.get(ref)
-        return self._orders.get(cloid) if cloid is not None else None
+        self.registry.track(order)
 
     def _apply(self, ref: OrderRef, transition: Any) -> Order:
-        order = self.order(ref)
+        order = self.registry.get(ref)
         transition(order)
-        self._track(order)
+        self.registry.track(order)
         return order
-
-    def _track(self, order: Order) -> None:
-        """Index the order after a transition; retire it (bounded) once finished."""
-        cloid = order.cloid
-        self._orders[cloid] = order
-        if order.venue_oid is not None and self._by_oid.get(order.venue_oid) != cloid:
-            self._by_oid[order.venue_oid] = cloid
-            self._oids_of.setdefault(cloid, []).append(order.venue_oid)
-        if order.is_live:
-            self._live[cloid] = order
-        elif cloid in self._live or (order.status in TERMINAL_STATES and cloid not in self._closed):
-            self._live.pop(cloid, None)
-            self._closed.append(cloid)
-            while len(self._closed) > self.config.max_closed_orders:
-                self._forget(self._closed.popleft())
-
-    def _forget(self, cloid: str) -> None:
-        self._orders.pop(cloid, None)
-        for oid in self._oids_of.pop(cloid, []):
-            if self._by_oid.get(oid) == cloid:
-                del self._by_oid[oid]
 
     # -- snapshot ------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -517,10 +398,8 @@ class OrderManager:
         return {
             "version": STATE_VERSION,
             "symbol": self.config.symbol,
-            "session_id": self.session_id,
-            "next_seq": self._next_seq,
+            **self.registry.to_state(),
             "ledger": self.ledger.to_state(),
-            "orders": [order.to_dict() for order in self._orders.values()],
         }
 
     @classmethod
@@ -531,9 +410,7 @@ class OrderManager:
             raise ValueError(f"order state version {version!r}, expected {STATE_VERSION}")
         if state["symbol"] != config.symbol:
             raise ValueError(f"order state is for {state['symbol']}, not {config.symbol}")
-        manager = cls(config, session_id=int(state["session_id"]))
-        manager._next_seq = int(state["next_seq"])
+        manager = cls(config)
+        manager.registry = OrderRegistry.from_state(state, config.symbol, config.max_closed_orders)
         manager.ledger = FillLedger.from_state(state["ledger"], config.max_seen_trade_ids)
-        for data in state["orders"]:
-            manager._track(Order.from_dict(data))
         return manager
