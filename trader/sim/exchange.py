@@ -73,7 +73,8 @@ A_CARRY_C = 7
 A_FILLED_QTY = 8
 A_QUOTED_QTY = 9
 A_SEQ = 10  # arrival counter for O_SEQ
-A_LEN = 11
+A_SLOTS_USED = 11  # slots at or above this index are unused: scans stop here
+A_LEN = 12
 
 K_FILLS = 0
 K_ORDERS = 1
@@ -197,11 +198,11 @@ def crosses(book: np.ndarray, side: float, px: float) -> bool:
 
 
 @njit(cache=True)
-def self_cross_slot(orders: np.ndarray, side: float, px: float, skip: int) -> int:
+def self_cross_slot(orders: np.ndarray, n_used: int, side: float, px: float, skip: int) -> int:
     """Oldest of our resting opposite-side orders that ``px`` would trade with, or -1."""
     best = -1
     best_seq = np.inf
-    for s in range(orders.shape[0]):
+    for s in range(n_used):
         if s == skip or orders[s, O_STATE] != 1.0 or orders[s, O_SIDE] != -side:
             continue
         other = orders[s, O_PX]
@@ -214,12 +215,12 @@ def self_cross_slot(orders: np.ndarray, side: float, px: float, skip: int) -> in
 
 @njit(cache=True)
 def self_trade_blocks(
-    orders: np.ndarray, slot: int, side: float, px: float, ts: int, cfg: np.ndarray,
+    orders: np.ndarray, n_used: int, slot: int, side: float, px: float, ts: int, cfg: np.ndarray,
     counts: np.ndarray, ring_ts: np.ndarray, ring: np.ndarray, ptr: np.ndarray,
     resp_lat: int,
 ) -> bool:
     """Apply self-trade prevention for an incoming order; True if the incoming is refused."""
-    other = self_cross_slot(orders, side, px, slot)
+    other = self_cross_slot(orders, n_used, side, px, slot)
     if other < 0:
         return False
     if cfg[C_STP_RULE] == STP_REJECT_NEW:
@@ -228,7 +229,7 @@ def self_trade_blocks(
         orders[other, O_STATE] = 0.0
         push_response(ring_ts, ring, ptr, ts + resp_lat, R_DONE, other, np.nan, 0.0, 0.0)
         counts[K_STP_CANCELS] += 1
-        other = self_cross_slot(orders, side, px, slot)
+        other = self_cross_slot(orders, n_used, side, px, slot)
     return False
 
 
@@ -247,7 +248,10 @@ def arrive_order(
     """
     side = orders[slot, O_SIDE]
     tick = cfg[C_TICK]
-    if self_trade_blocks(orders, slot, side, px, ts, cfg, counts, ring_ts, ring, ptr, resp_lat):
+    n_used = int(acct[A_SLOTS_USED])
+    if self_trade_blocks(
+        orders, n_used, slot, side, px, ts, cfg, counts, ring_ts, ring, ptr, resp_lat
+    ):
         counts[K_REJECTS] += 1
         orders[slot, O_STATE] = 0.0
         push_response(ring_ts, ring, ptr, ts + resp_lat, R_DONE, slot, np.nan, 0.0, 0.0)
@@ -307,7 +311,8 @@ def modify_order(
     tick = cfg[C_TICK]
     if abs(px - orders[slot, O_PX]) >= 0.5 * tick:
         refused = (tif == TIF_ALO and crosses(book, side, px)) or (
-            cfg[C_STP_RULE] == STP_REJECT_NEW and self_cross_slot(orders, side, px, slot) >= 0
+            cfg[C_STP_RULE] == STP_REJECT_NEW
+            and self_cross_slot(orders, int(acct[A_SLOTS_USED]), side, px, slot) >= 0
         )
         if refused:
             counts[K_REJECTS] += 1
@@ -349,7 +354,7 @@ def on_trade(
 ) -> None:
     """A market trade: fills our resting orders on the side it hit."""
     tick = cfg[C_TICK]
-    for s in range(orders.shape[0]):
+    for s in range(int(acct[A_SLOTS_USED])):
         if orders[s, O_STATE] != 1.0 or orders[s, O_SIDE] != -aggressor:
             continue
         our = orders[s, O_PX]
@@ -367,11 +372,11 @@ def on_trade(
 
 
 @njit(cache=True)
-def on_depth(orders: np.ndarray, book: np.ndarray, cfg: np.ndarray) -> None:
+def on_depth(orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.ndarray) -> None:
     """A new snapshot: move each resting order's queue by the chosen queue model."""
     tick = cfg[C_TICK]
     model = int(cfg[C_QUEUE_MODEL])
-    for s in range(orders.shape[0]):
+    for s in range(int(acct[A_SLOTS_USED])):
         if orders[s, O_STATE] != 1.0:
             continue
         new_qty = displayed_qty(book, orders[s, O_SIDE], orders[s, O_PX], tick)
@@ -394,7 +399,7 @@ def on_cross(
     ring: np.ndarray, ptr: np.ndarray, resp_lat: int,
 ) -> None:
     """``CROSS_FILL``: the book at or through our price fills us at our price."""
-    for s in range(orders.shape[0]):
+    for s in range(int(acct[A_SLOTS_USED])):
         if orders[s, O_STATE] != 1.0:
             continue
         side = orders[s, O_SIDE]

@@ -60,6 +60,7 @@ from trader.sim.exchange import (
     A_MID,
     A_POS,
     A_QUOTED_QTY,
+    A_SLOTS_USED,
     K_CANCELS,
     K_EVENTS,
     K_MODIFIES,
@@ -105,11 +106,12 @@ def _ring_head_ts(ring_ts: np.ndarray, ptr: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def _free_slot(orders: np.ndarray, hint: int) -> int:
-    cap = orders.shape[0]
-    for k in range(cap):
-        s = (hint + k) % cap
+def _free_slot(orders: np.ndarray, acct: np.ndarray) -> int:
+    # Lowest free slot first keeps the used slots packed, so the per-event scans over
+    # our orders stop early (A_SLOTS_USED).
+    for s in range(orders.shape[0]):
         if orders[s, O_STATE] == 0.0 and orders[s, O_LOC_STATE] == 0.0:
+            acct[A_SLOTS_USED] = max(acct[A_SLOTS_USED], s + 1.0)
             return s
     return -1
 
@@ -160,10 +162,10 @@ def _requote(
     strategy: Any, params: np.ndarray, state: np.ndarray, out: np.ndarray, t_loc: int,
     orders: np.ndarray, work: np.ndarray, cfg: np.ndarray, counts: np.ndarray,
     acct: np.ndarray, vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray,
-    entry_lat: int, slot_hint: int,
-) -> int:
+    entry_lat: int,
+) -> None:
     """Ask the strategy for quotes and turn each side into venue operations with the
-    shared modify-or-replace rule. Returns the next free-slot search hint."""
+    shared modify-or-replace rule."""
     counts[K_REQUOTES] += 1
     strategy(state, params, out)
     tick = cfg[C_TICK]
@@ -212,10 +214,9 @@ def _requote(
             orders[w, O_LOC_STATE] = 2.0
             work[side_idx] = -1
         if action in (ACTION_PLACE, ACTION_REPLACE):
-            slot = _free_slot(orders, slot_hint)
+            slot = _free_slot(orders, acct)
             if slot < 0:
                 raise RuntimeError("no free order slot: too many orders in flight")
-            slot_hint = slot + 1
             orders[slot, O_SIDE] = side
             orders[slot, O_LOC_STATE] = 1.0
             orders[slot, O_LOC_PX] = want_px
@@ -225,7 +226,6 @@ def _requote(
             _send(vring_ts, vring, vptr, t_arrive, OP_PLACE, slot, want_px, want_sz, cfg[C_TIF])
             counts[K_ORDERS] += 1
             acct[A_QUOTED_QTY] += want_sz
-    return slot_hint
 
 
 @njit(cache=True)
@@ -269,7 +269,6 @@ def run_loop(
     prev_ts = ts[0]
     last_funding_ts = -1
     latest_lat = 0
-    slot_hint = 0
     i_ex = 0
     i_loc = 0
     while i_ex < n or i_loc < n:
@@ -309,7 +308,7 @@ def run_loop(
                         acct[A_CARRY_C] = (total - acct[A_CARRY]) - y
                         acct[A_CARRY] = total
                     acct[A_MID] = new_mid
-                on_depth(orders, book, cfg)
+                on_depth(orders, book, cfg, acct)
                 if cross_fill:
                     on_cross(orders, book, t_ex, cfg, acct, fill_ts, fills, counts,
                              rring_ts, rring, rptr, resp_lat)
@@ -363,9 +362,8 @@ def run_loop(
                 state[S_MID] = 0.5 * (state[S_BEST_BID] + state[S_BEST_ASK])
                 if requote_on_book and state[S_MID] == state[S_MID]:
                     entry_lat = cfg_ns[CI_ENTRY_LATENCY] + (latest_lat if recorded else 0)
-                    slot_hint = _requote(strategy, params, state, out, t_loc, orders, work,
-                                         cfg, counts, acct, vring_ts, vring, vptr, entry_lat,
-                                         slot_hint)
+                    _requote(strategy, params, state, out, t_loc, orders, work,
+                                         cfg, counts, acct, vring_ts, vring, vptr, entry_lat)
             elif k == KIND_FUNDING:
                 state[S_FUNDING_PER_HOUR] = size[i_loc] / interval_s[i_loc] * 3600.0
             i_loc += 1
@@ -374,8 +372,8 @@ def run_loop(
             state[S_TS_S] = t_tm * 1e-9
             if state[S_MID] == state[S_MID]:
                 entry_lat = cfg_ns[CI_ENTRY_LATENCY] + (latest_lat if recorded else 0)
-                slot_hint = _requote(strategy, params, state, out, t_tm, orders, work, cfg,
-                                     counts, acct, vring_ts, vring, vptr, entry_lat, slot_hint)
+                _requote(strategy, params, state, out, t_tm, orders, work, cfg,
+                                     counts, acct, vring_ts, vring, vptr, entry_lat)
             next_timer += interval
     ints[I_AT_LIMIT_NS] = at_limit_ns
     ints[I_N_EQUITY] = n_eq
