@@ -105,7 +105,8 @@ def _require_sorted(ts_ns: np.ndarray, what: str) -> None:
 def _column(table: pa.Table, name: str, dtype: type, fill: float | None = None) -> np.ndarray:
     col = table.column(name)
     if fill is not None:
-        col = col.fill_null(fill)
+        # Integer-typed prices cannot hold the NaN fill: widen first.
+        col = col.cast(pa.float64()).fill_null(fill)
     elif col.null_count:
         first = int(np.flatnonzero(np.asarray(col.is_null()))[0])
         raise ValueError(f"column {name!r} has nulls; first at row {first}")
