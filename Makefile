@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-fast test-slow bench lint venv clean dagster
+.PHONY: run test test-fast test-slow bench bench-peer lint venv clean dagster
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,15 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -q -m "not slow"
 
-bench: $(STAMP)
+bench: $(STAMP) bench-peer
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+# hftbacktest pins numpy<2.3: it runs from its own venv, never the project's.
+PEER := bench/.venv-hftbacktest/bin/python
+bench-peer:
+	bench/peer_hftbacktest/setup.sh
+	$(PEER) bench/peer_hftbacktest/convert_binance.py
+	$(PEER) bench/peer_hftbacktest/run_peer.py --policy all --repeats 3
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

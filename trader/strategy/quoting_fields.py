@@ -2,7 +2,7 @@
 
 The quoter must never narrow its quotes because a fit failed: each field that is missing,
 NaN, infinite, zero or outside its sanity range (the bounds of
-``data_lake.param_document.QuotingParams``) is replaced by a value that widens both
+``data_lake.registry.document.QuotingParams``) is replaced by a value that widens both
 half-spreads relative to any valid value, and ``"field: reason -> value used"`` is
 recorded. Fields of the coming schema (per-side sigma, Student-t df, the add-on curve,
 the Hawkes baseline and branching matrix, the micro-price coefficients) are read when

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from data_lake.param_document import QuotingParams
+from data_lake.registry.document import QuotingParams
 from tests.trader.strategy.builders import TRADER_SETTINGS, good_quoting
 from trader.strategy import StrategyParams, compute_quotes, from_quoting, market_state_vector
 from trader.strategy.glft import addon_at_depth_bps
