@@ -1,4 +1,4 @@
-"""Errors and warnings every calibration raises (DESIGN §4)."""
+"""Errors and warnings every calibration raises (docs/architecture.md §4)."""
 
 from __future__ import annotations
 

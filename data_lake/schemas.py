@@ -1,4 +1,4 @@
-"""The lake's tables, each defined once as a pyarrow schema (DESIGN §3).
+"""The lake's tables, each defined once as a pyarrow schema (docs/architecture.md §1).
 
 Timestamps are int64 nanoseconds UTC; prices and sizes float64. The hive partition
 keys ``venue``, ``symbol`` and ``date`` live in the directory names, not in the files:

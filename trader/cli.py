@@ -1,4 +1,4 @@
-"""The ``trader`` command line (DESIGN §7).
+"""The ``trader`` command line (docs/architecture.md §2).
 
 One Typer app; each area is a sub-app or a command on it, in its own section below:
 

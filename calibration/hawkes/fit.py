@@ -1,8 +1,9 @@
 """Maximum-likelihood fit of multivariate Hawkes processes with exponential-type kernels.
 
-Entry point :func:`fit_hawkes` (DESIGN §4). Times are in seconds; intensities in events
-per second; the branching matrix ``alpha`` is dimensionless; decays ``beta`` are in 1/s
-(half-life ``ln 2 / beta`` seconds). The recursions live in :mod:`calibration.hawkes.kernels`,
+Entry point :func:`fit_hawkes` (docs/architecture.md §4). Times are in seconds;
+intensities in events per second; the branching matrix ``alpha`` is dimensionless;
+decays ``beta`` are in 1/s (half-life ``ln 2 / beta`` seconds). The recursions live in
+:mod:`calibration.hawkes.kernels`,
 the row solver in :mod:`calibration.hawkes.solver`, the result object in
 :mod:`calibration.hawkes.result` and the residual diagnostics in
 :mod:`calibration.hawkes.diagnostics` (re-exported here).

@@ -1,6 +1,6 @@
 """Realised measures: sampling, RV/BV/TQ, semivariance, two-scale RV, the BNS jump test.
 
-Units (DESIGN §4): returns are log returns in basis points; realised variances over a
+Units (docs/architecture.md §4): returns are log returns in basis points; realised variances over a
 window are in bps^2; rates are bps^2 per second; every ``sigma_*_bps`` is in bps per
 sqrt(second); fields ending ``_annualised`` are decimal volatility on a 365-day year
 (``sigma_annualised = sigma_bps * sqrt(365 * 86400) / 1e4``).

@@ -1,6 +1,6 @@
 """Volatility for quoting: multi-scale RV/BV tables, jump regime and the effective sigma.
 
-Entry points (DESIGN §4): ``realized_variance``, ``bipower_variation``, ``jump_test``
+Entry points (docs/architecture.md §4): ``realized_variance``, ``bipower_variation``, ``jump_test``
 (re-exported from :mod:`calibration.volatility.realized`), ``estimate_volatility`` (every scale in
 one table) and ``sigma_effective`` (the regime-aware blend the trader quotes with).
 

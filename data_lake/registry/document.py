@@ -1,4 +1,4 @@
-"""The param set document: one validated JSON document per symbol (DESIGN §5).
+"""The param set document: one validated JSON document per symbol (docs/architecture.md §5).
 
 A :class:`ParamSet` carries everything the trader needs to quote one symbol (the typed
 :class:`QuotingParams` block, with sanity bounds) and everything a person needs to trust
@@ -6,7 +6,8 @@ it: every model's estimates and diagnostics, the data window and partitions it w
 on, the quality checks of those partitions, the code version and the out-of-sample
 validation scores.
 
-Units follow DESIGN §4: time in seconds, depths and spreads in bps of mid, volatility in
+Units follow docs/architecture.md §4: time in seconds, depths and spreads in bps of mid,
+volatility in
 bps per sqrt(second), funding as a fraction per hour. The bounds below are *sanity*
 bounds: wide enough for any listed crypto perp or large-cap equity, tight enough to
 catch a unit slip (ms for ns, fraction for bps, variance for volatility) or a runaway fit.

@@ -1,4 +1,4 @@
-"""The publish gate of DESIGN §5, as pure functions over documents, and its verdicts.
+"""The publish gate of docs/architecture.md §5, as pure functions over documents, and its verdicts.
 
 A schema-valid candidate is refused when it was fitted on partitions whose blocking
 quality checks failed (or that were never checked), or when it scores worse out of sample

@@ -1,6 +1,6 @@
 """The param registry: immutable versioned param sets, the publish gate, ``latest``, rollback.
 
-Layout under ``$MMCAL_HOME/params/<symbol>/`` (DESIGN §5)::
+Layout under ``$MMCAL_HOME/params/<symbol>/`` (docs/architecture.md §5)::
 
     000001-3fa9c1e2.json   one immutable document per version (read-only, never rewritten)
     decisions.jsonl        append-only log: every publish, refusal and rollback, with reason

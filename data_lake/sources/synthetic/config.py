@@ -3,7 +3,7 @@
 Every number here is ground truth: the generator simulates from it and the truth
 document (``synthetic_truth``) copies it, so a calibration can be scored against it.
 
-Units follow DESIGN §4: time in seconds, depths and markouts in bps of mid; the Heston
+Units follow docs/architecture.md §4: time in seconds, depths and markouts in bps of mid; the Heston
 parameters are annualised (year = 365 days); funding rates are per funding interval.
 """
 
