@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-fast test-slow bench bench-peer lint venv clean dagster
+.PHONY: run test test-fast test-slow bench bench-peer lint venv clean dagster docs
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy data_lake calibration assets orchestration trader
+
+# The package graph in docs/ is generated from the imports (a test checks it is current).
+docs: $(STAMP)
+	$(PY) tools/package_graph.py
 
 dagster: $(STAMP)
 	$(VENV)/bin/dagster dev
