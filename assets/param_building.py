@@ -11,6 +11,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from assets.model_fits import ModelFit
 from calibration.errors import CalibrationError
 
@@ -50,11 +52,16 @@ def quoting_block(
         sides[name] = (kappa, a)
     hawkes = fits["hawkes"].result if fits["hawkes"].ok else None
     addon = 0.0
+    curve: tuple[list[float], list[float]] | None = None
     if fits["adverse_selection"].ok:
         as_fit = fits["adverse_selection"].result
         quote_depth = 1.0 / max(sides["bid"][0], sides["ask"][0])  # GLFT-ish touch depth, bps
         if as_fit.addon is not None and as_fit.addon.depth_bps:
             addon = as_fit.addon.addon_at(quote_depth)
+            curve = (
+                [float(d) for d in as_fit.addon.depth_bps],
+                [max(0.0, float(a)) for a in as_fit.addon.addon_bps],
+            )
         else:
             addon = as_fit.mean_markout_bps
     funding_per_hour = last_funding_per_hour or 0.0
@@ -62,18 +69,121 @@ def quoting_block(
         f = fits["funding"].result
         funding_per_hour = float(f.theta) * 3600.0 / float(f.interval_s)
     micro = fits["microprice"].result if fits["microprice"].ok else None
+    toxicity = _vpin_toxicity(fits)
+    primary = vol.scale(vol.primary_label)
+    blend = primary.sigma_effective(toxicity or 0.0)
     return {
-        "sigma_bps_per_sqrt_s": float(vol.sigma_effective.sigma_bps),
+        "sigma_bps_per_sqrt_s": float(blend.sigma_bps),
         "kappa_bid_per_bps": sides["bid"][0],
         "kappa_ask_per_bps": sides["ask"][0],
         "A_bid_per_s": sides["bid"][1],
         "A_ask_per_s": sides["ask"][1],
         "as_addon_bps": max(0.0, float(addon)),
         "hawkes_branching_ratio": float(hawkes.branching_ratio) if hawkes else 0.0,
-        "hawkes_decay_per_s": float(hawkes.beta.mean()) if hawkes else None,
+        "hawkes_decay_per_s": _hawkes_decay(hawkes.alpha, hawkes.beta) if hawkes else None,
         "funding_rate_per_hour": funding_per_hour,
         "microprice_fallback_to_mid": bool(micro.use_fallback) if micro else True,
         "microprice_r2_oos": _finite(micro.oos_r2) if micro else None,
+        # schema 2
+        "sigma_bid_bps_per_sqrt_s": _positive(blend.sigma_bid_bps),
+        "sigma_ask_bps_per_sqrt_s": _positive(blend.sigma_ask_bps),
+        "sigma_diffusion_bps_per_sqrt_s": _positive(blend.sigma_clean_bps),
+        "sigma_total_bps_per_sqrt_s": _positive(blend.sigma_total_bps),
+        "vpin_toxicity": toxicity,
+        "student_t_df": _finite(primary.student_t.df) if primary.student_t else None,
+        "as_addon_curve_depth_bps": curve[0] if curve else None,
+        "as_addon_curve_bps": curve[1] if curve else None,
+        "hawkes_mu_per_s": _finite_list(hawkes.mu) if hawkes else None,
+        "hawkes_branching_matrix": _finite_matrix(hawkes.alpha) if hawkes else None,
+        **_microprice_fields(micro),
+        "volume_bucket_size": _volume_bucket(fits),
+        "heston": _heston_block(fits),
+    }
+
+
+def _positive(x: float | None) -> float | None:
+    v = _finite(x)
+    return v if v is not None and v > 0 else None
+
+
+def _finite_list(values: Any) -> list[float] | None:
+    out = [float(v) for v in np.asarray(values, float).ravel()]
+    return out if all(math.isfinite(v) for v in out) else None
+
+
+def _finite_matrix(values: Any) -> list[list[float]] | None:
+    rows = [_finite_list(row) for row in np.asarray(values, float)]
+    return None if any(r is None for r in rows) else [r for r in rows if r is not None]
+
+
+def _hawkes_decay(alpha: Any, beta: Any) -> float | None:
+    """``sum n_ij / sum (n_ij / beta_ij)``: the reciprocal of the branching-weighted mean
+    lag, 1/s. Channels with no excitation (or an unidentified beta) carry no weight, so an
+    empty cross channel cannot drag the decay the way a plain mean of beta does."""
+    a, b = np.asarray(alpha, float), np.asarray(beta, float)
+    use = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+    if not use.any():
+        return None
+    return float(a[use].sum() / (a[use] / b[use]).sum())
+
+
+def _vpin_toxicity(fits: Mapping[str, ModelFit]) -> float | None:
+    """VPIN at the window's end, in [0, 1] (None without a VPIN fit)."""
+    fit = fits.get("vpin")
+    if fit is None or not fit.ok:
+        return None
+    latest = _finite(fit.result.latest)
+    return None if latest is None else min(max(latest, 0.0), 1.0)
+
+
+def _volume_bucket(fits: Mapping[str, ModelFit]) -> float | None:
+    """The session's VPIN/volume-clock bucket, base units (median bucket volume)."""
+    fit = fits.get("vpin")
+    if fit is None or not fit.ok or not fit.result.bucket_volumes:
+        return None
+    return _positive(float(np.median(fit.result.bucket_volumes)))
+
+
+def _microprice_fields(micro: Any) -> dict[str, Any]:
+    keys = (
+        "microprice_feature_names",
+        "microprice_coef_bps",
+        "microprice_intercept_bps",
+        "microprice_regime_edges_bps_per_sqrt_s",
+        "microprice_regime_coef_bps",
+    )
+    if micro is None:
+        return dict.fromkeys(keys)
+    return {
+        "microprice_feature_names": list(micro.feature_names),
+        "microprice_coef_bps": [float(c) for c in micro.coef_bps],
+        "microprice_intercept_bps": _finite(micro.intercept_bps),
+        "microprice_regime_edges_bps_per_sqrt_s": [
+            float(e) for e in micro.regime_edges_bps_per_sqrt_s
+        ],
+        "microprice_regime_coef_bps": [
+            None if c is None else [float(x) for x in c] for c in micro.regime_coef_bps
+        ],
+    }
+
+
+def _heston_block(fits: Mapping[str, ModelFit]) -> dict[str, Any] | None:
+    """The identified Heston parameters (None when not fitted or not identified)."""
+    fit = fits.get("heston")
+    if fit is None or not fit.ok or not fit.result.identifiable:
+        return None
+    h = fit.result
+    values = (h.kappa, h.theta, h.xi, h.rho, h.half_life_s)
+    if any(_finite(v) is None for v in values):
+        return None
+    return {
+        "kappa_per_year": float(h.kappa),
+        "theta_var_per_year": float(h.theta),
+        "xi_per_year": float(h.xi),
+        "rho": float(h.rho),
+        "half_life_s": float(h.half_life_s),
+        "rv_interval_s": float(h.rv_interval_s),
+        "n_obs": int(h.n_obs),
     }
 
 

@@ -166,6 +166,13 @@ def params_show(
     for name, value in doc.quoting.model_dump().items():
         quoting.add_row(name, _fmt_value(value), QUOTING_UNITS.get(name, ""))
     out.print(quoting)
+    if doc.fallbacks:
+        fallbacks = Table(title="Fallbacks: fields not taken from this window's fit")
+        for col in ("field", "reason", "source", "value"):
+            fallbacks.add_column(col, overflow="fold")
+        for fb in doc.fallbacks:
+            fallbacks.add_row(fb.field, fb.reason, fb.source, _fmt_value(fb.value))
+        out.print(fallbacks)
     models = Table(title="Model estimates")
     models.add_column("model")
     models.add_column("estimate")
@@ -288,6 +295,8 @@ def _fmt_value(value: Any) -> str:
         return f"{value:.6g}"
     if isinstance(value, list):
         return "[" + ", ".join(_fmt_value(x) for x in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_fmt_value(v)}" for k, v in value.items())
     return str(value)
 
 

@@ -18,6 +18,7 @@ This module is plain pydantic: no I/O, no Dagster, so the trader can import it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -31,10 +32,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 __all__ = [
     "HASH_EXCLUDED_FIELDS",
     "QUOTING_UNITS",
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "SYMBOL_PATTERN",
     "VERSION_PATTERN",
     "DataWindow",
+    "FieldFallback",
+    "HestonQuoting",
     "ParamSet",
     "ParamStatus",
     "QualityCheck",
@@ -43,8 +47,14 @@ __all__ = [
     "content_hash",
 ]
 
-SCHEMA_VERSION = 1
-"""The document layout this code writes and reads. Bump on any incompatible change."""
+SCHEMA_VERSION: Literal[2] = 2
+"""The document layout this code writes. Bump on any incompatible change."""
+
+READABLE_SCHEMA_VERSIONS = (1, 2)
+"""Layouts this code reads. Schema 1 lacks the fields schema 2 added to the quoting block
+(per-side and component sigmas, Student-t df, the add-on curve, the Hawkes matrix and
+baselines, micro-price coefficients, volume bucket, Heston, fallbacks); they load as None
+and the trader derives them from the schema 1 fields (trader/strategy/quoting_fields.py)."""
 
 SYMBOL_PATTERN = r"^[A-Za-z0-9@][A-Za-z0-9@._-]{0,63}$"
 """Symbols become directory names: no separators, no leading dot (``..`` is refused)."""
@@ -78,6 +88,37 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
+class HestonQuoting(_Frozen):
+    """The Heston block of the quoting params (conventional annualised units, named).
+
+    ``kappa_per_year`` mean reversion, 1/yr; ``theta_var_per_year`` long-run variance
+    (annualised decimal, ``sqrt`` is the vol); ``xi_per_year`` vol of variance; ``rho``
+    price/variance shock correlation; ``half_life_s`` ``ln 2 / kappa`` in seconds;
+    ``rv_interval_s`` and ``n_obs`` the realised-variance bars it was fitted on.
+    """
+
+    kappa_per_year: float = Field(gt=0)
+    theta_var_per_year: float = Field(gt=0)
+    xi_per_year: float = Field(gt=0)
+    rho: float = Field(ge=-1, le=1)
+    half_life_s: float = Field(gt=0)
+    rv_interval_s: float = Field(gt=0)
+    n_obs: int = Field(gt=0)
+
+
+class FieldFallback(_Frozen):
+    """A quoting field that did not come from today's fit: which, why, and from where.
+
+    ``source`` is ``"version <v>"`` (the last published value for the symbol) or
+    ``"bound"`` (a stated conservative value that widens the quotes).
+    """
+
+    field: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    value: Any = None
+
+
 class QuotingParams(_Frozen):
     """What the GLFT quoter reads, each with a documented plausible range.
 
@@ -106,6 +147,36 @@ class QuotingParams(_Frozen):
         quoter centres on the mid.
     microprice_r2_oos : float or None
         That out-of-sample R^2, at most 1 (it may be negative).
+
+    Schema 2 adds (None when absent, e.g. in a schema 1 document):
+
+    sigma_bid_bps_per_sqrt_s, sigma_ask_bps_per_sqrt_s : float
+        Per-side quoting sigma: the diffusive part plus the jump part of the downside
+        (bids) or upside (asks) realised semivariance, weighted like the symmetric blend.
+    sigma_diffusion_bps_per_sqrt_s, sigma_total_bps_per_sqrt_s : float
+        The components the blend ``sigma_bps_per_sqrt_s`` lies between: jump-robust
+        (bipower) and total (realised variance) sigma.
+    vpin_toxicity : float
+        VPIN at the end of the window, in [0, 1]; it raises the jump weight of the blend.
+    student_t_df : float
+        Degrees of freedom of the Student-t fitted to returns (fat-tailed touch risk).
+    as_addon_curve_depth_bps, as_addon_curve_bps : list of float
+        The adverse-selection add-on as a curve over quote depth, bps at bps.
+    hawkes_mu_per_s : list of float
+        Hawkes baseline intensity per component (buy, sell market orders), events/s.
+    hawkes_branching_matrix : list of list of float
+        ``[i][j]``: expected type-i events directly triggered by one type-j event.
+    hawkes_decay_per_s : float
+        Schema 2: the branching-weighted reciprocal of the kernels' mean lag,
+        ``sum n_ij / sum (n_ij / beta_ij)``, 1/s (schema 1: the plain mean of beta).
+    microprice_feature_names, microprice_coef_bps, microprice_intercept_bps : ...
+        The ridge micro-price: fair price minus mid, bps, is ``intercept + coef . x``.
+    microprice_regime_edges_bps_per_sqrt_s, microprice_regime_coef_bps : ...
+        The coefficients refitted per volatility regime (None where a regime was thin).
+    volume_bucket_size : float
+        Volume-clock bucket for the session, base-asset units per bucket.
+    heston : HestonQuoting
+        The stochastic-volatility block when identified on the history window.
     """
 
     sigma_bps_per_sqrt_s: float = Field(gt=0, le=50)
@@ -119,6 +190,50 @@ class QuotingParams(_Frozen):
     funding_rate_per_hour: float = Field(ge=-0.04, le=0.04)
     microprice_fallback_to_mid: bool
     microprice_r2_oos: float | None = Field(default=None, le=1)
+    # -- schema 2 (None in schema 1 documents) ----------------------------------------
+    sigma_bid_bps_per_sqrt_s: float | None = Field(default=None, gt=0, le=50)
+    sigma_ask_bps_per_sqrt_s: float | None = Field(default=None, gt=0, le=50)
+    sigma_diffusion_bps_per_sqrt_s: float | None = Field(default=None, gt=0, le=50)
+    sigma_total_bps_per_sqrt_s: float | None = Field(default=None, gt=0, le=50)
+    vpin_toxicity: float | None = Field(default=None, ge=0, le=1)
+    student_t_df: float | None = Field(default=None, gt=0, le=1e3)
+    as_addon_curve_depth_bps: list[float] | None = None
+    as_addon_curve_bps: list[float] | None = None
+    hawkes_mu_per_s: list[float] | None = None
+    hawkes_branching_matrix: list[list[float]] | None = None
+    microprice_feature_names: list[str] | None = None
+    microprice_coef_bps: list[float] | None = None
+    microprice_intercept_bps: float | None = None
+    microprice_regime_edges_bps_per_sqrt_s: list[float] | None = None
+    microprice_regime_coef_bps: list[list[float] | None] | None = None
+    volume_bucket_size: float | None = Field(default=None, gt=0)
+    heston: HestonQuoting | None = None
+
+    @model_validator(mode="after")
+    def _schema2_shapes(self) -> QuotingParams:
+        depths, addons = self.as_addon_curve_depth_bps, self.as_addon_curve_bps
+        if (depths is None) != (addons is None):
+            raise ValueError("as_addon_curve_depth_bps and as_addon_curve_bps come together")
+        if depths is not None and addons is not None:
+            if len(depths) != len(addons) or not depths:
+                raise ValueError("the add-on curve needs as many add-ons as depths (>= 1)")
+            if any(b <= a for a, b in itertools.pairwise(depths)) or depths[0] < 0:
+                raise ValueError(f"add-on curve depths must be >= 0 and increasing: {depths}")
+            if any(not 0 <= a <= 500 for a in addons):
+                raise ValueError(f"add-on curve values must be in [0, 500] bps: {addons}")
+        mu, matrix = self.hawkes_mu_per_s, self.hawkes_branching_matrix
+        if matrix is not None:
+            d = len(matrix)
+            if any(len(row) != d for row in matrix) or any(x < 0 for r in matrix for x in r):
+                raise ValueError("hawkes_branching_matrix must be square and non-negative")
+            if mu is not None and len(mu) != d:
+                raise ValueError(f"hawkes_mu_per_s has {len(mu)} entries for a {d}x{d} matrix")
+        if mu is not None and any(m <= 0 for m in mu):
+            raise ValueError(f"hawkes_mu_per_s must be positive: {mu}")
+        names, coef = self.microprice_feature_names, self.microprice_coef_bps
+        if names is not None and coef is not None and len(names) != len(coef):
+            raise ValueError("microprice_coef_bps needs one coefficient per feature name")
+        return self
 
 
 QUOTING_UNITS: dict[str, str] = {
@@ -133,6 +248,23 @@ QUOTING_UNITS: dict[str, str] = {
     "funding_rate_per_hour": "fraction/h",
     "microprice_fallback_to_mid": "",
     "microprice_r2_oos": "",
+    "sigma_bid_bps_per_sqrt_s": "bps/sqrt(s)",
+    "sigma_ask_bps_per_sqrt_s": "bps/sqrt(s)",
+    "sigma_diffusion_bps_per_sqrt_s": "bps/sqrt(s)",
+    "sigma_total_bps_per_sqrt_s": "bps/sqrt(s)",
+    "vpin_toxicity": "",
+    "student_t_df": "",
+    "as_addon_curve_depth_bps": "bps",
+    "as_addon_curve_bps": "bps",
+    "hawkes_mu_per_s": "events/s",
+    "hawkes_branching_matrix": "",
+    "microprice_feature_names": "",
+    "microprice_coef_bps": "bps",
+    "microprice_intercept_bps": "bps",
+    "microprice_regime_edges_bps_per_sqrt_s": "bps/sqrt(s)",
+    "microprice_regime_coef_bps": "bps",
+    "volume_bucket_size": "base units",
+    "heston": "",
 }
 """Display units of each :class:`QuotingParams` field."""
 
@@ -199,7 +331,7 @@ class ParamSet(_Frozen):
     itself always says ``candidate``).
     """
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     symbol: str = Field(pattern=SYMBOL_PATTERN)
     venue: str = Field(min_length=1)
     version: str | None = Field(default=None, pattern=VERSION_PATTERN)
@@ -210,6 +342,7 @@ class ParamSet(_Frozen):
     quality: list[QualityCheck] = Field(default_factory=list)
     code_version: str = Field(min_length=1)
     validation: ValidationScores | None = None
+    fallbacks: list[FieldFallback] = Field(default_factory=list)
     created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     status: ParamStatus = ParamStatus.CANDIDATE
     reason: str | None = None
@@ -217,10 +350,10 @@ class ParamSet(_Frozen):
     @field_validator("schema_version", mode="before")
     @classmethod
     def _supported_schema(cls, value: object) -> object:
-        if value != SCHEMA_VERSION:
+        if value not in READABLE_SCHEMA_VERSIONS:
             raise ValueError(
                 f"schema_version {value!r} is not supported by this code "
-                f"(it reads {SCHEMA_VERSION})"
+                f"(it reads {', '.join(map(str, READABLE_SCHEMA_VERSIONS))})"
             )
         return value
 

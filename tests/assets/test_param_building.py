@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from assets.model_fits import ModelFit
@@ -14,9 +15,20 @@ def _side(kappa: float, a: float | None) -> SimpleNamespace:
 
 
 def _fits(**overrides: ModelFit) -> dict[str, ModelFit]:
-    vol = SimpleNamespace(sigma_effective=SimpleNamespace(sigma_bps=1.2))
+    blend = SimpleNamespace(
+        sigma_bps=1.2, sigma_bid_bps=1.3, sigma_ask_bps=1.25, sigma_clean_bps=1.0,
+        sigma_total_bps=1.4,
+    )
+    scale = SimpleNamespace(sigma_effective=lambda tox: blend, student_t=SimpleNamespace(df=4.0))
+    vol = SimpleNamespace(primary_label="10s", scale=lambda label: scale)
     depth = SimpleNamespace(bid=_side(0.5, 2.0), ask=_side(0.6, 3.0))
-    hawkes = SimpleNamespace(branching_ratio=0.4, beta=SimpleNamespace(mean=lambda: 7.0))
+    # Planted BTC excitation: self 0.5 at decay 2/s, cross 0.1 at 1/s.
+    hawkes = SimpleNamespace(
+        branching_ratio=0.6,
+        mu=np.array([0.2, 0.25]),
+        alpha=np.array([[0.5, 0.1], [0.1, 0.5]]),
+        beta=np.array([[2.0, 1.0], [1.0, 2.0]]),
+    )
     fits = {
         "volatility": ModelFit("volatility", vol),
         "fill_depth": ModelFit("fill_depth", depth),
@@ -34,7 +46,15 @@ def test_quoting_block_takes_fitted_estimates_and_safe_fallbacks() -> None:
     assert q["sigma_bps_per_sqrt_s"] == 1.2
     assert (q["kappa_bid_per_bps"], q["kappa_ask_per_bps"]) == (0.5, 0.6)
     assert (q["A_bid_per_s"], q["A_ask_per_s"]) == (2.0, 3.0)
-    assert q["hawkes_branching_ratio"] == 0.4 and q["hawkes_decay_per_s"] == 7.0
+    assert q["hawkes_branching_ratio"] == 0.6
+    # Branching-weighted reciprocal mean lag: 1.2 / (2 * 0.5/2 + 2 * 0.1/1) = 1.714 per s.
+    assert q["hawkes_decay_per_s"] == pytest.approx(1.2 / 0.7)
+    assert q["hawkes_branching_matrix"] == [[0.5, 0.1], [0.1, 0.5]]
+    assert q["hawkes_mu_per_s"] == [0.2, 0.25]
+    assert (q["sigma_bid_bps_per_sqrt_s"], q["sigma_ask_bps_per_sqrt_s"]) == (1.3, 1.25)
+    assert q["sigma_diffusion_bps_per_sqrt_s"] <= q["sigma_bps_per_sqrt_s"]
+    assert q["sigma_bps_per_sqrt_s"] <= q["sigma_total_bps_per_sqrt_s"]
+    assert q["student_t_df"] == 4.0
     assert q["as_addon_bps"] == 0.0  # no AS fit: no add-on rather than a guess
     assert q["funding_rate_per_hour"] == 1e-5  # OU failed: the last published rate
     assert q["microprice_fallback_to_mid"] is True
@@ -52,3 +72,15 @@ def test_funding_ou_level_wins_over_the_last_print() -> None:
 def test_no_candidate_without_volatility_or_fill_depth() -> None:
     with pytest.raises(CalibrationError, match="fill_depth: no depths"):
         quoting_block(_fits(fill_depth=ModelFit("fill_depth", None, "no depths")))
+
+
+def test_decay_ignores_channels_without_excitation() -> None:
+    """An unidentified cross channel (alpha 0, beta at a search bound) carries no weight."""
+    hawkes = SimpleNamespace(
+        branching_ratio=0.5,
+        mu=np.array([0.2, 0.25]),
+        alpha=np.array([[0.5, 0.0], [0.0, 0.5]]),
+        beta=np.array([[0.5, 1e4], [float("nan"), 0.5]]),
+    )
+    q = quoting_block(_fits(hawkes=ModelFit("hawkes", hawkes)))
+    assert q["hawkes_decay_per_s"] == pytest.approx(0.5)

@@ -161,8 +161,63 @@ def test_nan_or_numpy_int_in_models_is_refused() -> None:
 
 
 def test_unsupported_schema_version_is_named() -> None:
-    with pytest.raises(ValidationError, match="schema_version 2 is not supported"):
-        ParamSet.model_validate(make_document(schema_version=2))
+    with pytest.raises(ValidationError, match="schema_version 3 is not supported"):
+        ParamSet.model_validate(make_document(schema_version=3))
+
+
+def test_schema_1_document_loads_with_schema_2_fields_empty() -> None:
+    doc = ParamSet.model_validate(make_document())  # make_document writes schema 1
+    assert doc.schema_version == 1
+    assert doc.quoting.hawkes_branching_matrix is None and doc.quoting.heston is None
+    assert doc.fallbacks == []
+
+
+SCHEMA_2_QUOTING: dict[str, Any] = {
+    "sigma_bid_bps_per_sqrt_s": 1.0,
+    "sigma_ask_bps_per_sqrt_s": 0.95,
+    "sigma_diffusion_bps_per_sqrt_s": 0.85,
+    "sigma_total_bps_per_sqrt_s": 0.97,
+    "vpin_toxicity": 0.3,
+    "student_t_df": 4.5,
+    "as_addon_curve_depth_bps": [0.0, 1.0, 2.0],
+    "as_addon_curve_bps": [0.5, 0.3, 0.2],
+    "hawkes_mu_per_s": [0.4, 0.45],
+    "hawkes_branching_matrix": [[0.3, 0.1], [0.1, 0.3]],
+    "microprice_feature_names": ["imbalance"],
+    "microprice_coef_bps": [0.3],
+    "microprice_intercept_bps": 0.0,
+    "volume_bucket_size": 12.5,
+    "heston": {"kappa_per_year": 900.0, "theta_var_per_year": 0.25, "xi_per_year": 3.0,
+               "rho": -0.3, "half_life_s": 24000.0, "rv_interval_s": 300.0, "n_obs": 2000},
+}
+
+
+def test_schema_2_document_round_trips() -> None:
+    raw = make_document(schema_version=2)
+    raw["quoting"].update(SCHEMA_2_QUOTING)
+    raw["fallbacks"] = [{"field": "heston", "reason": "not identified", "source": "bound"}]
+    doc = ParamSet.model_validate(raw)
+    again = ParamSet.model_validate(doc.model_dump(mode="json"))
+    assert again == doc and again.quoting.heston is not None
+    assert again.quoting.heston.half_life_s == 24000.0
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"as_addon_curve_bps": [0.5, 0.3]}, "as many add-ons as depths"),
+        ({"as_addon_curve_depth_bps": [0.0, 2.0, 1.0]}, "increasing"),
+        ({"as_addon_curve_bps": [0.5, -0.1, 0.2]}, r"\[0, 500\]"),
+        ({"hawkes_branching_matrix": [[0.3, 0.1]]}, "square"),
+        ({"hawkes_mu_per_s": [0.4]}, "1 entries for a 2x2"),
+        ({"microprice_coef_bps": [0.3, 0.1]}, "one coefficient per feature"),
+    ],
+)
+def test_schema_2_shapes_are_checked(patch: dict[str, Any], message: str) -> None:
+    raw = make_document(schema_version=2)
+    raw["quoting"].update({**SCHEMA_2_QUOTING, **patch})
+    with pytest.raises(ValidationError, match=message):
+        ParamSet.model_validate(raw)
 
 
 # -- immutability and atomicity ------------------------------------------------------------

@@ -162,3 +162,18 @@ def test_show_refuses_a_corrupt_file_and_names_it(home: Path, published: dict[st
     assert code == EXIT_USAGE
     flat = "".join(err.split())
     assert "".join(str(path).split()) in flat and "quoting.hawkes_branching_ratio" in flat
+
+
+def test_show_lists_each_fallback_with_its_reason_and_source(home: Path) -> None:
+    registry = ParamRegistry(LakePaths.at(home), refresh_catalog=False)
+    doc = make_document(schema_version=2)
+    doc["fallbacks"] = [
+        {"field": "hawkes_branching_ratio", "reason": "Hawkes fit did not converge",
+         "source": "version 000001-0123abcd", "value": 0.62},
+        {"field": "as_addon_bps", "reason": "too few trades", "source": "bound", "value": 3.0},
+    ]
+    decision = registry.submit(doc)
+    code, out, _ = _run(home, "params", "show", str(decision.version))
+    assert code == 0 and "Fallbacks" in out
+    assert "Hawkes fit did not converge" in out and "version 000001-0123abcd" in out
+    assert "too few trades" in out and "bound" in out

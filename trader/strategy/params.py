@@ -315,11 +315,13 @@ def from_quoting(
     Parameters
     ----------
     quoting : mapping
-        The ``quoting`` block of a param set (``ParamSet.quoting.model_dump()`` or the raw
-        JSON). Schema 1 fields are read; the per-side sigma, ``student_t_df``, the add-on
-        curve, ``hawkes_mu_per_s``, ``hawkes_branching_matrix`` and
-        ``microprice_coef_bps`` of the coming schema are read when present and otherwise
-        derived from the schema 1 fields.
+        The ``quoting`` block of a param set: the raw JSON, or
+        ``ParamSet.quoting.model_dump(exclude_unset=True)`` (so a schema 1 document's
+        absent schema 2 fields stay absent). Schema 1 fields are read; the per-side
+        sigma, ``student_t_df``, the add-on curve, ``hawkes_mu_per_s``,
+        ``hawkes_branching_matrix`` and ``microprice_coef_bps`` of schema 2 are read when
+        present and otherwise derived from the schema 1 fields; present but None (the fit
+        failed) takes the conservative fallback below.
     gamma, order_size, max_position, tick_size, lot_size : float
         Trader settings (see :class:`StrategyParams`), not part of the calibration.
     hawkes_widening_per_excess_ratio, jump_widening_multiplier, carry_horizon_s : float

@@ -88,7 +88,12 @@ def _sigmas(quoting: Mapping[str, Any], notes: _Notes) -> dict[str, float]:
     bounds = (0.0, 50.0)
     sym, sym_why = _number(quoting, "sigma_bps_per_sqrt_s", *bounds, low_open=True)
     per_side = {}
-    for side, key in (("bid", "sigma_down_bps_per_sqrt_s"), ("ask", "sigma_up_bps_per_sqrt_s")):
+    # Schema 2 publishes the per-side blend; the semivariance names are its older spelling.
+    for side, keys in (
+        ("bid", ("sigma_bid_bps_per_sqrt_s", "sigma_down_bps_per_sqrt_s")),
+        ("ask", ("sigma_ask_bps_per_sqrt_s", "sigma_up_bps_per_sqrt_s")),
+    ):
+        key = next((k for k in keys if quoting.get(k) is not None), keys[0])
         per_side[side] = (
             _number(quoting, key, *bounds, low_open=True) if key in quoting else None,
             key,

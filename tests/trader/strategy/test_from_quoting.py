@@ -22,7 +22,7 @@ def _depths(params: StrategyParams, inventory: float = 0.0) -> tuple[float, floa
 
 
 def test_a_valid_schema_1_block_maps_field_by_field_without_fallbacks():
-    quoting = QuotingParams(**good_quoting()).model_dump()
+    quoting = QuotingParams(**good_quoting()).model_dump(exclude_unset=True)
     params = from_quoting(quoting, **TRADER_SETTINGS)
     assert params.fallbacks == ()
     assert params.sigma_bid_bps_per_sqrt_s == params.sigma_ask_bps_per_sqrt_s == 1.0
