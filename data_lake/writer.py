@@ -408,7 +408,7 @@ def write_partition_stream(
     sorted_unique : True when the rows come in ``spec.sort`` order with unique keys:
         they go straight to the file, and a row not strictly after the one before it
         aborts the write with a ValueError (this also proves the keys unique when the
-        key is a prefix of the sort order, as for every table but trades). False: the
+        key is the whole sort order, as for every table but trades). False: the
         chunks are spilled to staging parts and sorted and deduplicated out of core
         with DuckDB (later chunks win on equal keys, as in :func:`write_partition`).
     memory_limit : DuckDB memory limit when ``sorted_unique`` is False.
