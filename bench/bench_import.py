@@ -11,8 +11,8 @@ Both run in this process, interleaved, on the same file (the real BTCUSDT record
   zstd Parquet partitions and the DuckDB catalog.
 
 The importer does not call orjson on most lines: bookTicker, trade and depth lines in
-the venue's layout are parsed from their bytes by numba kernels (``binance_parse``,
-``binance_kernels`` in ``data_lake.sources``); everything else goes through orjson.
+the venue's layout are parsed from their bytes by numba kernels (``parse`` and
+``kernels`` in ``data_lake.sources.binance``); everything else goes through orjson.
 Figures are the best of several interleaved repeats, as wall-clock and as process CPU time (the
 machine is shared, so CPU time is the steadier of the two). Target: import throughput
 >= half the bound.

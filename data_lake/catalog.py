@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from data_lake.partitions import PARTITION_FILE
 from data_lake.paths import LakePaths
 from data_lake.schemas import TABLES, TableSpec
-from data_lake.writer import PARTITION_FILE
 
 __all__ = [
     "JsonView",

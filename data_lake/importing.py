@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from data_lake.partitions import PartitionKey, day_of_ns
 from data_lake.schemas import QUARANTINE
 from data_lake.sink import LakeSink
-from data_lake.writer import PartitionKey
 
 if TYPE_CHECKING:
     from data_lake.lake import Lake
@@ -46,7 +46,6 @@ __all__ = [
 RAW_MAX_CHARS = 1000
 UNKNOWN_SYMBOL = "_unknown"
 _EXAMPLES = 20
-_DAY_NS = 86_400 * 1_000_000_000
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -247,7 +246,7 @@ class ImportSession:
             day_ts = ts
         elif day_ts is None:
             day_ts = self.fallback_ts
-        day = _EPOCH + dt.timedelta(days=day_ts // _DAY_NS)
+        day = day_of_ns(day_ts)
         buf = self._q.setdefault((_safe_symbol(symbol), day), _QuarantineBuffer())
         buf.ts.append(ts)
         buf.table.append(table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,9 +12,10 @@ import pandas as pd
 import pyarrow as pa
 
 from data_lake.catalog import connect, parquet_glob, refresh_catalog
+from data_lake.partitions import PartitionKey, day_of_ns, split_by_date
 from data_lake.paths import LakePaths
 from data_lake.schemas import TableSpec, spec
-from data_lake.writer import DAY_NS, PartitionKey, WriteResult, split_by_date, write_partition
+from data_lake.writer import WriteResult, write_partition
 
 __all__ = ["Lake"]
 
@@ -114,12 +114,12 @@ class Lake:
             where.append("ts >= ?")
             params.append(start_ns)
             where.append("date >= ?")
-            params.append(_ns_to_date(start_ns))
+            params.append(day_of_ns(start_ns))
         if end_ns is not None:
             where.append("ts < ?")
             params.append(end_ns)
             where.append("date <= ?")
-            params.append(_ns_to_date(end_ns))
+            params.append(day_of_ns(end_ns))
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         order = ", ".join(_quote(c) for c in ["venue", "symbol", *table_spec.sort])
         con = duckdb.connect()
@@ -154,10 +154,6 @@ class Lake:
 def _quote(identifier: str) -> str:
     """A SQL identifier, quoted (the quarantine table has a column named ``table``)."""
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _ns_to_date(ts_ns: int) -> dt.date:
-    return dt.date(1970, 1, 1) + dt.timedelta(days=ts_ns // DAY_NS)
 
 
 def _empty_with_partitions(table_spec: TableSpec, columns: Sequence[str] | None) -> pa.Table:

@@ -19,16 +19,13 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from data_lake.partitions import PartitionKey, partition_file, partition_rows, split_by_date
 from data_lake.schemas import spec
 from data_lake.writer import (
-    PartitionKey,
     WriteResult,
     clean_stale_staging,
     merge_partition_parts,
     new_staging_dir,
-    partition_file,
-    partition_rows,
-    split_by_date,
     write_part,
     write_partition,
 )

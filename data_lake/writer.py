@@ -1,45 +1,57 @@
-"""Atomic, idempotent partition writes.
+"""The one write path of the lake: atomic, idempotent partition writes.
 
-A partition is ``<lake>/<table>/venue=V/symbol=S/date=D/data.parquet``: exactly one
-file, so replacing it with ``os.replace`` is the atomic step. The new file is written
-in a staging directory on the same filesystem first; a crash before the rename leaves
-the old partition untouched and the staging file outside every DuckDB glob.
+A partition is one file (:mod:`data_lake.partitions`), so replacing it with
+``os.replace`` is the atomic step. Every write takes the partition's lock (writers in
+other processes wait), writes the new file in a staging directory on the same
+filesystem, fsyncs it and renames it over the partition; a crash before the rename
+leaves the old partition untouched and the staging file outside every DuckDB glob.
 
-Writes merge with what the partition already holds and deduplicate on the table's key,
-so importing the same input twice, or two files that overlap, gives the same rows.
+Three ways in, one final stage:
 
-Two merge paths produce the same bytes for the same row set:
+- :func:`write_partition` merges rows with the partition in memory with pyarrow and
+  deduplicates on the table's key (small writes, the importers' fast path), so
+  importing the same input twice, or two files that overlap, gives the same rows;
+- :func:`merge_partition_parts` merges staged Parquet parts and the partition out of
+  core with DuckDB under a memory limit (large imports: memory does not grow with the
+  input);
+- :func:`write_partition_stream` replaces the partition with a stream of chunks (a
+  synthetic day's book, never held as one table).
 
-- :func:`write_partition` merges in memory with pyarrow (small writes, the synthetic
-  generator, the importers' fast path);
-- :func:`merge_partition_parts` merges staged Parquet parts and the existing partition
-  out of core with DuckDB under a memory limit (large imports: memory does not grow
-  with the input).
-
-Both hand the final, sorted rows to :func:`_write_final`, which cuts row groups of
-exactly ``ROW_GROUP_SIZE`` rows, so the file is a function of the row set alone.
+Each hands the final, sorted, deduplicated rows to the same final stage, which cuts row
+groups of exactly ``ROW_GROUP_SIZE`` rows with fixed settings, so the file is a function
+of the row set alone: the three give the same bytes for the same rows.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from data_lake.partitions import (
+    DAY_NS,
+    PARTITION_FILE,
+    PartitionKey,
+    day_window_ns,
+    partition_dir,
+    partition_file,
+    partition_rows,
+    split_by_date,
+)
 from data_lake.schemas import TableSpec
 
+# The partition addressing is re-exported: whoever writes a partition names it too.
 __all__ = [
     "DAY_NS",
     "PARTITION_FILE",
@@ -57,41 +69,14 @@ __all__ = [
     "split_by_date",
     "write_part",
     "write_partition",
+    "write_partition_stream",
 ]
 
-PARTITION_FILE = "data.parquet"
 STAGING_DIR = ".staging"
 ROW_GROUP_SIZE = 256 * 1024
 DEFAULT_MEMORY_LIMIT = "512MB"
-_SAFE = re.compile(r"^[A-Za-z0-9._\-]+$")
-DAY_NS = 86_400 * 1_000_000_000  # one UTC calendar day, the partition unit
 
-
-def day_window_ns(day: dt.date) -> tuple[int, int]:
-    """``[start, end)`` of a UTC calendar day, int64 ns: the time span of a partition."""
-    start = (day - dt.date(1970, 1, 1)).days * DAY_NS
-    return start, start + DAY_NS
-
-
-@dataclass(frozen=True)
-class PartitionKey:
-    """(venue, symbol, date) of one partition; ``date`` is the UTC calendar day."""
-
-    venue: str
-    symbol: str
-    date: dt.date
-
-    def __post_init__(self) -> None:
-        for name in ("venue", "symbol"):
-            value = getattr(self, name)
-            if not _SAFE.match(value):
-                raise ValueError(
-                    f"{name} {value!r} cannot name a partition directory: use letters, "
-                    "digits, '.', '_' or '-'"
-                )
-
-    def relpath(self) -> str:
-        return f"venue={self.venue}/symbol={self.symbol}/date={self.date.isoformat()}"
+Chunk: TypeAlias = "pa.Table | pa.RecordBatch"  # one piece of a stream of rows
 
 
 @dataclass(frozen=True)
@@ -104,48 +89,7 @@ class WriteResult:
     rows_after: int
 
 
-def partition_dir(lake_root: Path, table: str, key: PartitionKey) -> Path:
-    return lake_root / table / key.relpath()
-
-
-def partition_file(lake_root: Path, table: str, key: PartitionKey) -> Path:
-    return partition_dir(lake_root, table, key) / PARTITION_FILE
-
-
-def partition_rows(path: Path) -> int:
-    """Rows in a partition file (from its footer; 0 if the file does not exist)."""
-    if not path.exists():
-        return 0
-    return int(pq.ParquetFile(path).metadata.num_rows)
-
-
-def split_by_date(rows: pa.Table, ts_column: str = "ts") -> dict[dt.date, pa.Table]:
-    """Split rows into UTC calendar days of their ``ts`` (int64 ns)."""
-    if rows.num_rows == 0:
-        return {}
-    days = pc.divide(rows[ts_column], pa.scalar(DAY_NS, pa.int64()))
-    lo, hi = pc.min_max(days).values()
-    if lo.as_py() == hi.as_py():  # the common case: one day, no filtering
-        return {dt.date(1970, 1, 1) + dt.timedelta(days=int(lo.as_py())): rows}
-    out: dict[dt.date, pa.Table] = {}
-    for day in pc.unique(days).to_pylist():
-        mask = pc.equal(days, pa.scalar(day, pa.int64()))
-        out[dt.date(1970, 1, 1) + dt.timedelta(days=int(day))] = rows.filter(mask)
-    return out
-
-
-@contextmanager
-def _partition_lock(lake_root: Path, table: str, key: PartitionKey) -> Iterator[None]:
-    """Serialise writers of one partition across processes (merge = read-modify-write)."""
-    lock_dir = lake_root / STAGING_DIR / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    lock_path = lock_dir / f"{table}.{key.venue}.{key.symbol}.{key.date.isoformat()}.lock"
-    with open(lock_path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+# -- staging and the partition lock ----------------------------------------------------
 
 
 def new_staging_dir(lake_root: Path) -> Path:
@@ -186,6 +130,105 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+@contextmanager
+def _partition_lock(lake_root: Path, table: str, key: PartitionKey) -> Iterator[None]:
+    """Serialise writers of one partition across processes (merge = read-modify-write)."""
+    lock_dir = lake_root / STAGING_DIR / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = lock_dir / f"{table}.{key.venue}.{key.symbol}.{key.date.isoformat()}.lock"
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
+def _locked_staging(lake_root: Path, table: str, key: PartitionKey) -> Iterator[Path]:
+    """Hold the partition's lock and a fresh staging directory, removed on the way out."""
+    with _partition_lock(lake_root, table, key):
+        staging = new_staging_dir(lake_root)
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+# -- the final stage -------------------------------------------------------------------
+
+
+def _rechunk(spec: TableSpec, batches: Iterable[Chunk], size: int) -> Iterator[pa.Table]:
+    """Re-cut a stream of batches into contiguous tables of exactly ``size`` rows."""
+    pending: list[pa.Table] = []
+    pending_rows = 0
+    for batch in batches:
+        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+        table = table.cast(spec.schema)
+        while table.num_rows:
+            take = min(size - pending_rows, table.num_rows)
+            pending.append(table.slice(0, take))
+            pending_rows += take
+            table = table.slice(take)
+            if pending_rows == size:
+                yield pa.concat_tables(pending).combine_chunks()
+                pending, pending_rows = [], 0
+    if pending_rows:
+        yield pa.concat_tables(pending).combine_chunks()
+
+
+def _write_final(spec: TableSpec, batches: Iterable[Chunk], path: Path) -> int:
+    """Write sorted, deduplicated rows as a partition file; returns the row count.
+
+    Deterministic bytes for identical rows: fixed row groups, no creation time.
+    """
+    n = 0
+    with pq.ParquetWriter(
+        path,
+        spec.schema,
+        compression="zstd",
+        write_statistics=True,
+        store_schema=True,
+    ) as out:
+        for group in _rechunk(spec, batches, ROW_GROUP_SIZE):
+            out.write_table(group, row_group_size=ROW_GROUP_SIZE)
+            n += group.num_rows
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+    return n
+
+
+def _publish(staged: Path, target: Path) -> None:
+    """The atomic step: rename the finished file over the partition."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, target)
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _finish(spec: TableSpec, batches: Iterable[Chunk], staging: Path, target: Path) -> int:
+    """The final stage of every write: the file in ``staging``, then the rename.
+
+    The caller holds the partition's lock and feeds sorted, deduplicated rows; if
+    ``batches`` raises, nothing is renamed and the partition keeps its old content.
+    Returns the rows written.
+    """
+    staged = staging / PARTITION_FILE
+    rows = _write_final(spec, batches, staged)
+    _publish(staged, target)
+    return rows
+
+
+# -- merging in memory -----------------------------------------------------------------
+
+
 def _conform(spec: TableSpec, rows: pa.Table) -> pa.Table:
     """Select and cast the spec's columns, with an error that names what is missing."""
     missing = [f.name for f in spec.schema if f.name not in rows.column_names]
@@ -213,55 +256,6 @@ def _dedupe_sorted(spec: TableSpec, rows: pa.Table) -> pa.Table:
     return deduped.take(order)
 
 
-def _rechunk(
-    spec: TableSpec, batches: Iterable[pa.RecordBatch | pa.Table], size: int
-) -> Iterator[pa.Table]:
-    """Re-cut a stream of batches into contiguous tables of exactly ``size`` rows."""
-    pending: list[pa.Table] = []
-    pending_rows = 0
-    for batch in batches:
-        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-        table = table.cast(spec.schema)
-        while table.num_rows:
-            take = min(size - pending_rows, table.num_rows)
-            pending.append(table.slice(0, take))
-            pending_rows += take
-            table = table.slice(take)
-            if pending_rows == size:
-                yield pa.concat_tables(pending).combine_chunks()
-                pending, pending_rows = [], 0
-    if pending_rows:
-        yield pa.concat_tables(pending).combine_chunks()
-
-
-def _write_final(spec: TableSpec, batches: Iterable[pa.RecordBatch | pa.Table], path: Path) -> int:
-    """Write sorted, deduplicated rows as the partition file; returns the row count.
-
-    Deterministic bytes for identical rows: fixed row groups, no creation time.
-    """
-    n = 0
-    with pq.ParquetWriter(
-        path,
-        spec.schema,
-        compression="zstd",
-        write_statistics=True,
-        store_schema=True,
-    ) as out:
-        for group in _rechunk(spec, batches, ROW_GROUP_SIZE):
-            out.write_table(group, row_group_size=ROW_GROUP_SIZE)
-            n += group.num_rows
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-    return n
-
-
-def _publish(staged: Path, target: Path) -> None:
-    """The atomic step: rename the finished file over the partition."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged, target)
-    _fsync_dir(target.parent)
-
-
 def write_partition(
     lake_root: Path,
     spec: TableSpec,
@@ -285,29 +279,18 @@ def write_partition(
         raise ValueError(f"mode must be 'merge' or 'replace', not {mode!r}")
     new_rows = _conform(spec, rows)
     target = partition_file(lake_root, spec.name, key)
-    with _partition_lock(lake_root, spec.name, key):
+    with _locked_staging(lake_root, spec.name, key) as staging:
         rows_before = 0
         if target.exists():
             old = pq.read_table(target, schema=spec.schema)
             rows_before = old.num_rows
             if mode == "merge":
                 new_rows = pa.concat_tables([old, new_rows])
-        final = _dedupe_sorted(spec, new_rows)
-        staging = new_staging_dir(lake_root)
-        tmp_file = staging / PARTITION_FILE
-        try:
-            rows_after = _write_final(spec, [final], tmp_file)
-            _publish(tmp_file, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return WriteResult(
-        table=spec.name,
-        key=key,
-        path=target,
-        rows_before=rows_before,
-        rows_written=rows.num_rows,
-        rows_after=rows_after,
-    )
+        rows_after = _finish(spec, [_dedupe_sorted(spec, new_rows)], staging, target)
+    return WriteResult(spec.name, key, target, rows_before, rows.num_rows, rows_after)
+
+
+# -- merging out of core ---------------------------------------------------------------
 
 
 def write_part(spec: TableSpec, rows: pa.Table, path: Path) -> None:
@@ -345,6 +328,28 @@ def _merge_sql(spec: TableSpec, existing: Path | None, parts: Sequence[Path]) ->
     )
 
 
+def _finish_merged(
+    spec: TableSpec,
+    existing: Path | None,
+    parts: Sequence[Path],
+    staging: Path,
+    target: Path,
+    memory_limit: str,
+) -> int:
+    """Merge ``existing`` and the parts with DuckDB (spilling to ``staging``), then finish."""
+    if existing is None and not parts:
+        return _finish(spec, [], staging, target)
+    con = duckdb.connect(config={"memory_limit": memory_limit})
+    try:
+        con.execute(f"SET temp_directory = {_sql_str(staging / 'spill')}")
+        reader = con.sql(_merge_sql(spec, existing, sorted(parts))).to_arrow_reader(
+            ROW_GROUP_SIZE
+        )
+        return _finish(spec, reader, staging, target)
+    finally:
+        con.close()
+
+
 def merge_partition_parts(
     lake_root: Path,
     spec: TableSpec,
@@ -368,35 +373,115 @@ def merge_partition_parts(
     memory_limit : DuckDB memory limit; beyond it DuckDB spills to the staging dir.
     """
     target = partition_file(lake_root, spec.name, key)
-    with _partition_lock(lake_root, spec.name, key):
+    with _locked_staging(lake_root, spec.name, key) as staging:
         existing = target if target.exists() else None
         rows_before = partition_rows(target)
-        staging = new_staging_dir(lake_root)
-        tmp_file = staging / PARTITION_FILE
-        con = duckdb.connect(config={"memory_limit": memory_limit})
-        try:
-            con.execute(f"SET temp_directory = {_sql_str(staging / 'spill')}")
-            reader = con.sql(_merge_sql(spec, existing, sorted(parts))).to_arrow_reader(
-                ROW_GROUP_SIZE
+        rows_after = _finish_merged(spec, existing, parts, staging, target, memory_limit)
+    return WriteResult(spec.name, key, target, rows_before, rows_offered, rows_after)
+
+
+# -- streaming -------------------------------------------------------------------------
+
+
+def write_partition_stream(
+    lake_root: Path,
+    spec: TableSpec,
+    key: PartitionKey,
+    chunks: Iterable[Chunk],
+    *,
+    sorted_unique: bool,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> WriteResult:
+    """Replace one partition with the rows of a stream of chunks, atomically.
+
+    The chunks are consumed one at a time under the partition's lock, so the whole
+    partition is never one table in memory. If the iterator raises, the exception
+    propagates and the partition keeps its old content. The file has the bytes
+    :func:`write_partition` (``mode="replace"``) gives for the same rows.
+
+    Parameters
+    ----------
+    lake_root : the lake directory.
+    spec : the table's spec; chunks are cast to its schema.
+    key : the partition; every row must belong to it.
+    chunks : Arrow tables or record batches with the spec's columns.
+    sorted_unique : True when the rows come in ``spec.sort`` order with unique keys:
+        they go straight to the file, and a row not strictly after the one before it
+        aborts the write with a ValueError (this also proves the keys unique when the
+        key is the whole sort order, as for every table but trades). False: the
+        chunks are spilled to staging parts and sorted and deduplicated out of core
+        with DuckDB (later chunks win on equal keys, as in :func:`write_partition`).
+    memory_limit : DuckDB memory limit when ``sorted_unique`` is False.
+    """
+    target = partition_file(lake_root, spec.name, key)
+    offered = _Counted(spec, chunks)
+    with _locked_staging(lake_root, spec.name, key) as staging:
+        rows_before = partition_rows(target)
+        if sorted_unique:
+            rows_after = _finish(spec, _in_sort_order(spec, offered), staging, target)
+        else:
+            parts = []
+            for i, chunk in enumerate(offered):
+                parts.append(staging / "parts" / f"part-{i:06d}.parquet")
+                write_part(spec, chunk, parts[-1])
+            rows_after = _finish_merged(spec, None, parts, staging, target, memory_limit)
+    return WriteResult(spec.name, key, target, rows_before, offered.rows, rows_after)
+
+
+class _Counted:
+    """The chunks of a stream conformed to the spec's schema, counting the rows."""
+
+    def __init__(self, spec: TableSpec, chunks: Iterable[Chunk]) -> None:
+        self.spec = spec
+        self.chunks = chunks
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        for chunk in self.chunks:
+            table = chunk if isinstance(chunk, pa.Table) else pa.Table.from_batches([chunk])
+            table = _conform(self.spec, table)
+            self.rows += table.num_rows
+            yield table
+
+
+def _in_sort_order(spec: TableSpec, chunks: Iterable[pa.Table]) -> Iterator[pa.Table]:
+    """Pass the chunks through, checking each row is strictly after the one before it."""
+    sort = list(spec.sort)
+    before: pa.Table | None = None  # the last row so far, sort columns only
+    offset = 0
+    for chunk in chunks:
+        if chunk.num_rows == 0:
+            continue
+        keys = chunk.select(sort)
+        window = keys if before is None else pa.concat_tables([before, keys])
+        bad = _first_not_after(sort, window)
+        if bad is not None:
+            row = offset + bad - (0 if before is None else 1)
+            raise ValueError(
+                f"write_partition_stream(sorted_unique=True) for {spec.name!r}: row {row} "
+                f"of the stream is not after the row before it in the order {spec.sort} "
+                f"({window.slice(bad - 1, 2).to_pylist()}); pass sorted_unique=False to "
+                "sort and deduplicate"
             )
-            rows_after = _write_final(spec, reader, tmp_file)
-            _publish(tmp_file, target)
-        finally:
-            con.close()
-            shutil.rmtree(staging, ignore_errors=True)
-    return WriteResult(
-        table=spec.name,
-        key=key,
-        path=target,
-        rows_before=rows_before,
-        rows_written=rows_offered,
-        rows_after=rows_after,
-    )
+        before = keys.slice(keys.num_rows - 1)
+        offset += chunk.num_rows
+        yield chunk
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _first_not_after(sort: list[str], keys: pa.Table) -> int | None:
+    """Index of the first row not strictly after its predecessor (lexicographic), or None."""
+    if keys.num_rows < 2:
+        return None
+    prev, cur = keys.slice(0, keys.num_rows - 1), keys.slice(1)
+    after: pa.ChunkedArray | None = None
+    for col in reversed(sort):
+        greater = pc.greater(cur[col], prev[col])
+        if after is None:
+            after = greater
+        else:
+            after = pc.or_(greater, pc.and_(pc.equal(cur[col], prev[col]), after))
+    assert after is not None
+    not_after = pc.invert(pc.fill_null(after, False))
+    if not pc.any(not_after).as_py():
+        return None
+    return int(pc.index(not_after, True).as_py()) + 1

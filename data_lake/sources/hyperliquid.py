@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from data_lake.importing import ImportReport, ImportSession
+from data_lake.partitions import PartitionKey
 from data_lake.schemas import DEFAULT_BOOK_DEPTH
 from data_lake.sources._rows import BboRows, FundingRows, TradeRows, counting, recv_ts_of
 from data_lake.sources.binance.book import BookRows
@@ -42,7 +43,6 @@ from data_lake.sources.textio import (
     iter_line_batches,
     open_sources,
 )
-from data_lake.writer import PartitionKey
 
 if TYPE_CHECKING:
     from data_lake.lake import Lake

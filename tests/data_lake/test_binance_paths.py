@@ -20,7 +20,7 @@ def _without_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         binance._BinanceImport, "fast_symbol", lambda self, block: np.zeros(0, np.uint8)
     )
-    monkeypatch.setattr(binance, "chained_diff", lambda *args: (-1, 0, 0, 0, 0, 0, 0))
+    monkeypatch.setattr(binance_sync, "chained_diff", lambda *args: (-1, 0, 0, 0, 0, 0, 0))
     for module in (binance, binance_sync):
         monkeypatch.setattr(
             module, "depth_header", lambda buf, start: (1, 0, 0, 0, 0, 0, 0, 0)

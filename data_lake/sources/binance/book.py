@@ -48,7 +48,7 @@ def apply_error(buf: np.ndarray, status: int, bad: int) -> str:
 
 
 class L2Book:
-    """Price-level book updated by the :mod:`binance_kernels` kernels.
+    """Price-level book updated by the kernels of :mod:`data_lake.sources.binance.kernels`.
 
     Each side keeps its best levels (at most ``2 * window``) in an ascending array of
     keys (bid prices, or minus ask prices) with sizes, so both best levels are the last

@@ -15,30 +15,22 @@ run starts from the configured initial state.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from data_lake.lake import Lake
+from data_lake.partitions import PartitionKey
 from data_lake.schemas import BOOK
 from data_lake.sources.synthetic.config import MarketConfig
 from data_lake.sources.synthetic.day import SymbolDay, SymbolState, generate_symbol_day
 from data_lake.sources.synthetic.defaults import DEFAULT_MARKET, DEFAULT_SYMBOLS
 from data_lake.sources.synthetic.tables import BookSnapshots
 from data_lake.sources.synthetic.truth import GROUND_TRUTH_VIEW, read_truth, write_truth
-from data_lake.writer import (
-    PARTITION_FILE,
-    ROW_GROUP_SIZE,
-    PartitionKey,
-    new_staging_dir,
-    partition_file,
-)
+from data_lake.writer import ROW_GROUP_SIZE, write_partition_stream
 
 __all__ = [
     "DEFAULT_MARKET",
@@ -109,35 +101,15 @@ def write_book(lake: Lake, key: PartitionKey, book: BookSnapshots) -> Path:
     """Replace one ``book`` partition with the snapshots, streaming them in chunks.
 
     The snapshots are already sorted by (ts, seq) with unique keys, so they need no
-    merge: chunks go straight into a staged Parquet file with the writer's settings
-    (zstd, statistics, row groups of ``ROW_GROUP_SIZE`` rows: the same bytes
-    ``write_partition`` would produce), which is then renamed over the partition. The
-    write is atomic and never holds the whole day as one Arrow table (a 100 ms day is
-    ~70 M level values).
+    merge: chunks of ``ROW_GROUP_SIZE`` rows go through the writer's streaming write
+    (partition lock, staging, atomic rename; the bytes ``write_partition`` would give),
+    which never holds the whole day as one Arrow table (a 100 ms day is ~70 M level
+    values). Returns the partition file.
     """
     if book.n > 1 and not bool(np.all(np.diff(book.ts) > 0)):
         raise ValueError("book snapshots must have strictly increasing ts")
-    staging = new_staging_dir(lake.root)
-    try:
-        tmp = staging / PARTITION_FILE
-        with pq.ParquetWriter(
-            tmp, BOOK.schema, compression="zstd", write_statistics=True, store_schema=True
-        ) as out:
-            for chunk in book.chunks(ROW_GROUP_SIZE):
-                out.write_table(chunk, row_group_size=ROW_GROUP_SIZE)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        target = partition_file(lake.root, BOOK.name, key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, target)
-        fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    chunks = book.chunks(ROW_GROUP_SIZE)
+    return write_partition_stream(lake.root, BOOK, key, chunks, sorted_unique=True).path
 
 
 def generate_to_lake(
