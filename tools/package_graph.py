@@ -93,6 +93,7 @@ def draw_svg(nodes: list[str], edges: list[tuple[str, str]], path: Path) -> None
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "mmcal"  # stable ids: a rerun gives the same file
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch
 
