@@ -324,7 +324,9 @@ def day_fits(fits: Mapping[str, ModelFit[FitResult]]) -> DayFits:
     )
 
 
-def fit_items(fits: Mapping[str, ModelFit[FitResult]] | DayFits) -> list[tuple[str, ModelFit[FitResult]]]:
+def fit_items(
+    fits: Mapping[str, ModelFit[FitResult]] | DayFits,
+) -> list[tuple[str, ModelFit[FitResult]]]:
     """(model, fit) pairs sorted by model name: the generic view for the document."""
     out: list[tuple[str, ModelFit[FitResult]]] = []
     for name, fit in sorted(fits.items()):
