@@ -82,7 +82,7 @@ def _markouts(fit: MarkoutTable, f: DayFeatures) -> Figure:
     fig, ax = figure()
     for curve in (fit.overall, *fit.by_side):
         mean = np.array([np.nan if v is None else v for v in curve.mean_bps])
-        se = np.array([np.nan if v is None else v for v in curve.stderr_bps])
+        se = np.array([np.nan if v is None else v for v in curve.mean_stderr_bps])
         ax.errorbar(curve.horizons_s, mean, yerr=2 * se, capsize=3, marker="o", label=curve.label)
     ax.set_xscale("log")
     ax.axhline(0, color="k", lw=0.5)
