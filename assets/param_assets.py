@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit, load_features
-from assets.model_fits import ModelFit
+from assets.model_fits import FitResult, ModelFit, day_fits
 from assets.param_building import build_document
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.resources import LakeResource
@@ -33,7 +33,7 @@ _FIT_INPUTS = {a.key.path[-1]: dg.AssetIn(a.key) for a in [*CALIBRATION_ASSETS, 
     description="The candidate param document of one symbol-day, from every calibration.",
 )
 def param_candidate(
-    context: dg.AssetExecutionContext, lake: LakeResource, **fits: ModelFit
+    context: dg.AssetExecutionContext, lake: LakeResource, **fits: ModelFit[FitResult]
 ) -> dg.Output[dict[str, Any]]:
     symbol, day = partition_symbol(context), partition_date(context)
     by_model = {name.removesuffix("_fit"): fit for name, fit in fits.items()}
@@ -49,7 +49,7 @@ def param_candidate(
             venue=lake.venue,
             day=day,
             window_ns=day_window_ns(day),
-            fits=by_model,
+            fits=day_fits(by_model),
             quality=load_quality(lake.paths, lake.venue, symbol, day),
             code_version=current_code_version(),
             last_funding_per_hour=last_funding,
