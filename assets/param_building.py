@@ -24,6 +24,11 @@ def _finite(x: Any) -> float | None:
     return float(x) if x is not None and math.isfinite(float(x)) else None
 
 
+def _positive(x: Any) -> float | None:
+    v = _finite(x)
+    return v if v is not None and v > 0.0 else None
+
+
 def quoting_block(
     fits: Mapping[str, ModelFit], last_funding_per_hour: float | None = None
 ) -> dict[str, Any]:
@@ -38,11 +43,16 @@ def quoting_block(
         raise CalibrationError(f"no candidate: required model(s) failed ({reasons})")
     vol = fits["volatility"].result
     depth = fits["fill_depth"].result
+    # GLFT fill rate lambda(delta) = A exp(-kappa delta), per side: the fill-depth fit's
+    # kappa_glft / A_glft (its exponential MLE on the quoting support, or the chosen law's
+    # local exponential fit over the quote range; calibration.fill_depth.fit_fill_depth).
+    # A missing or non-positive value falls back to the exponential MLE, then (A only) to
+    # the side's order rate at the touch.
     sides = {}
     for name in ("bid", "ask"):
         side = getattr(depth, name)
-        kappa = _finite(side.kappa_glft) or _finite(side.kappa)
-        a = _finite(side.A_glft) or _finite(side.A)
+        kappa = _positive(side.kappa_glft) or _positive(side.kappa)
+        a = _positive(side.A_glft) or _positive(side.A)
         if a is None and side.fit is not None and side.fit.window_s:
             a = side.n_obs / side.fit.window_s  # arrival rate at the touch, orders per second
         if kappa is None or a is None:

@@ -182,7 +182,8 @@ def test_btc_fill_depth_is_exponential_with_the_planted_kappa() -> None:
     fits = _fill_depth_sides(day)
     for side, fit in fits.items():
         assert fit.best == "exponential", (side, fit.best)
-        assert abs(fit.kappa - kappa) < 3.0 * fit.kappa_se, (side, fit.kappa, fit.kappa_se)
+        assert abs(fit.kappa - kappa) < 3.0 * fit.kappa_stderr, (side, fit.kappa,
+                                                                fit.kappa_stderr)
     pooled = fits["pooled"]
     lo, hi = pooled.kappa_ci
     assert lo <= kappa <= hi, (pooled.kappa_ci, kappa)
@@ -199,8 +200,13 @@ def test_eth_fill_depth_is_power_law_with_the_planted_alpha() -> None:
         est, se = fit.power_law.params["alpha"], fit.power_law.stderr["alpha"]
         assert est is not None and se is not None
         assert abs(est - alpha) < 3.0 * se, (side, est, se)
-        # The selected tail starts at (or, by a rounding tick, just below) the planted xmin.
-        assert fit.xmin >= 0.99 * xmin, (side, fit.xmin)
+        # Every depth is beyond the planted xmin (above the quote range's lower end), so the
+        # quoting support starts at the smallest depth: on the tick nearest the planted xmin.
+        assert abs(fit.support_min_bps - xmin) <= 0.01 * xmin, (side, fit.support_min_bps)
+        # The CSN tail report finds a tail at (or, by a rounding tick, just below) xmin.
+        tail = fit.tail
+        assert tail is not None and tail.xmin >= 0.99 * xmin, (side, tail)
+        assert abs(tail.alpha - alpha) < 3.0 * tail.alpha_stderr, (side, tail)
 
 
 # ----------------------------------------------------------------------------- markouts
@@ -422,7 +428,7 @@ def test_recovery_across_seeds(seed: int) -> None:
         if fit.best != law:
             failures.append(f"{name}: best law {fit.best}")
         est: float | None = fit.kappa
-        se: float | None = fit.kappa_se
+        se: float | None = fit.kappa_stderr
         planted = truth["kappa_per_bps"]
         if param == "alpha":
             est, se = fit.power_law.params["alpha"], fit.power_law.stderr["alpha"]
