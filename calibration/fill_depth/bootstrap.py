@@ -192,33 +192,36 @@ def lognormal_bootstrap(
     rng: np.random.Generator, n_boot: int, m: int, p: dl.LognormalParams
 ) -> Float64Array:
     """Parametric bootstrap K-S of the truncated lognormal, (a, b) re-fitted in each resample."""
-    return support_bootstrap(rng, n_boot, m, p)[1]
+    ks = support_bootstrap(rng, n_boot, m, p)[1]
+    assert ks is not None
+    return ks
 
 
 def support_bootstrap(
-    rng: np.random.Generator, n_boot: int, m: int, p: dl.LognormalParams
-) -> tuple[Float64Array, Float64Array]:
+    rng: np.random.Generator, n_boot: int, m: int, p: dl.LognormalParams | None
+) -> tuple[Float64Array, Float64Array | None]:
     """K-S bootstrap draws of the exponential family and of the truncated lognormal.
 
     Both come from the same Exp(1) draws (common random numbers: each p-value is a valid
     Monte Carlo p-value on its own, and the draws, the dearest part, are made once). The
     exponential draws serve the exponential and the fixed-xmin power law
     (:func:`exp_family_bootstrap`); the lognormal resamples are those draws mapped through
-    the fitted law's inverse CDF, (a, b) re-fitted in each.
+    the fitted law's inverse CDF, (a, b) re-fitted in each. ``p=None`` skips the lognormal.
 
     Returns
     -------
-    ks_exp, ks_lognormal : (n_boot,) arrays
+    ks_exp, ks_lognormal : (n_boot,) arrays (ks_lognormal None when ``p`` is None)
     """
     ks_exp = np.empty(n_boot)
-    ks_ln = np.empty(n_boot)
+    ks_ln = None if p is None else np.empty(n_boot)
     for lo in range(0, n_boot, CHUNK):
         rows = min(CHUNK, n_boot - lo)
         expo = rng.standard_exponential((rows, m))
         ks_exp[lo : lo + rows] = _exp_ks_kernel(expo)[0]
+        if p is None or ks_ln is None:
+            continue
         t = np.empty((rows, m))
-        dl.truncnorm_sample_sorted(expo, p.sigma, p.b * p.sigma, t)
-        t1, t2 = t.mean(axis=1), np.mean(t * t, axis=1)
+        t1, t2 = dl.truncnorm_sample_sorted(expo, p.sigma, p.b * p.sigma, t)
         a, b, ok = dl.lognormal_fit_batch(t1, t2, p)
         for r in np.flatnonzero(~ok):  # rare: fall back to the bounded quasi-Newton fit
             with warnings.catch_warnings():
@@ -237,22 +240,20 @@ def _truncnorm_ks_kernel(t: Float64Array, sigma: Float64Array, z_c: Float64Array
     """Per row: K-S of sorted ``t >= 0`` from the normal(sigma) truncated at ``z_c`` sd units.
 
     ``F(t) = 1 - Q(z_c + t / sigma) / Q(z_c)``; far in the upper tail (z_c near the power-law
-    boundary) the ratio is taken in logs, where Q is the asymptotic series.
+    boundary) from the far-tail excess form, without cancellation.
     """
     rows, m = t.shape
     ks = np.empty(rows)
     for r in numba.prange(rows):
         s, zc = sigma[r], z_c[r]
-        direct = zc < nm.MAX_Z - 5.0
+        direct = zc < nm.FAR_Z
         q_c = nm.upper_tail(zc)
-        log_q_c = nm.log_upper_tail(zc)
         d = 0.0
         for i in range(m):
-            z = zc + t[r, i] / s
             if direct:
-                cdf = 1.0 - nm.upper_tail(z) / q_c
+                cdf = 1.0 - nm.upper_tail(zc + t[r, i] / s) / q_c
             else:
-                cdf = -math.expm1(nm.log_upper_tail(z) - log_q_c)
+                cdf = -math.expm1(nm.far_excess_log_sf(t[r, i] / s, zc))
             hi = (i + 1.0) / m - cdf
             low = cdf - i / m
             if hi > d:

@@ -125,7 +125,9 @@ def fit_fill_depth(
     bootstraps are exact: each law's resamples are drawn from the fitted law on the support,
     its parameters re-fitted and K-S recomputed; ``p = mean(KS_boot >= KS_obs)``. The K-S
     distance of an exponential from its fitted law is pivotal, so one set of resamples
-    serves the exponential and the power law (``log(depth / lo)`` is exponential).
+    serves the exponential and the power law (``log(depth / lo)`` is exponential). A
+    lognormal MLE on its power-law boundary (``at_boundary``) is the power law to 1e-6 over
+    the data and takes the power law's p-value.
 
     **Decision rule** for ``best``:
 
@@ -178,10 +180,14 @@ def fit_fill_depth(
 
     p_vals: dict[str, float | None] = dict.fromkeys(dl.LAWS)
     if n_boot > 0:
-        ks_exp_b, ks_ln_b = db.support_bootstrap(rng, n_boot, m, fits.lognormal)
+        # a lognormal MLE on the power-law boundary is the power law: it takes its test
+        boundary = fits.lognormal.at_boundary
+        ks_exp_b, ks_ln_b = db.support_bootstrap(rng, n_boot, m,
+                                                 None if boundary else fits.lognormal)
         p_vals["exponential"] = float(np.mean(ks_exp_b >= fits.ks["exponential"]))
         p_vals["power_law"] = float(np.mean(ks_exp_b >= fits.ks["power_law"]))
-        p_vals["lognormal"] = float(np.mean(ks_ln_b >= fits.ks["lognormal"]))
+        p_vals["lognormal"] = (p_vals["power_law"] if ks_ln_b is None else
+                               float(np.mean(ks_ln_b >= fits.ks["lognormal"])))
     laws = _law_fits(fits, p_vals, m)
     ll = fits.loglik
     vuong = tuple(VuongTest.from_pointwise(a, b, ll[a], ll[b]) for a, b in

@@ -504,17 +504,33 @@ def lognormal_sample_sorted(
 
 @numba.njit(cache=True, parallel=True)
 def truncnorm_sample_sorted(expo: Float64Array, sigma: float, z_c: float,
-                            out: Float64Array) -> None:
+                            out: Float64Array) -> tuple[Float64Array, Float64Array]:
     """Rows of ``expo`` (i.i.d. Exp(1)) to sorted draws of the normal(0, sigma) excess over
-    its truncation point ``z_c`` (in sd units): :func:`lognormal_sample_sorted`'s kernel."""
+    its truncation point ``z_c`` (sd units), written to ``out``; returns each row's mean t
+    and mean t^2. :func:`lognormal_sample_sorted`'s kernel.
+    """
     rows, m = expo.shape
+    far = z_c >= nm.FAR_Z
     log_q_c = nm.log_upper_tail(z_c)
+    t1 = np.empty(rows)
+    t2 = np.empty(rows)
     for r in numba.prange(rows):
         c = 0.0
+        s1 = 0.0
+        s2 = 0.0
         for i in range(m):
             c += expo[r, i] / (m - i)
-            t = sigma * (upper_tail_inv_any(log_q_c - c) - z_c)
-            out[r, i] = t if t > 0.0 else 0.0
+            if far:
+                t = sigma * nm.far_excess_inv(c, z_c)
+            else:
+                t = sigma * (upper_tail_inv_any(log_q_c - c) - z_c)
+                t = t if t > 0.0 else 0.0
+            out[r, i] = t
+            s1 += t
+            s2 += t * t
+        t1[r] = s1 / m
+        t2[r] = s2 / m
+    return t1, t2
 
 
 @numba.njit(cache=True)

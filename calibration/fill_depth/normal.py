@@ -12,9 +12,18 @@ import math
 
 import numba
 
-__all__ = ["MAX_Z", "log_upper_tail", "upper_tail", "upper_tail_inv_log"]
+__all__ = [
+    "FAR_Z",
+    "MAX_Z",
+    "far_excess_inv",
+    "far_excess_log_sf",
+    "log_upper_tail",
+    "upper_tail",
+    "upper_tail_inv_log",
+]
 
 MAX_Z = 37.0  # |z| up to which Q(z) = erfc(z / sqrt 2) / 2 is a normal double
+FAR_Z = 32.0  # truncation points beyond this use the far-tail excess forms below
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 
 
@@ -35,9 +44,38 @@ def log_upper_tail(z: float) -> float:
     """log Q(z); for z beyond ``MAX_Z`` from the asymptotic (Mills-ratio) series."""
     if z < MAX_Z:
         return math.log(0.5 * math.erfc(z * _SQRT1_2))
+    return -0.5 * z * z - math.log(z * math.sqrt(2.0 * math.pi)) + _log_series(z)
+
+
+@numba.njit(cache=True, inline="always")
+def _log_series(z: float) -> float:
+    """log of ``Q(z) z sqrt(2 pi) exp(z^2 / 2)``: 1 - u + 3u^2 - 15u^3 + 105u^4, u = 1/z^2
+    (Abramowitz & Stegun 26.2.12; the next term is below 1e-12 for z >= ``FAR_Z``)."""
     u = 1.0 / (z * z)
-    series = 1.0 - u * (1.0 - 3.0 * u * (1.0 - 5.0 * u * (1.0 - 7.0 * u)))
-    return -0.5 * z * z - math.log(z * math.sqrt(2.0 * math.pi)) + math.log(series)
+    return math.log(1.0 - u * (1.0 - 3.0 * u * (1.0 - 5.0 * u * (1.0 - 7.0 * u))))
+
+
+@numba.njit(cache=True)
+def far_excess_log_sf(y: float, z_c: float) -> float:
+    """``log Q(z_c + y) - log Q(z_c)`` for ``z_c >= FAR_Z``, ``y >= 0``, without cancellation.
+
+    ``= -(z_c y + y^2 / 2 + log1p(y / z_c) - log(s(z_c + y) / s(z_c)))``, s the series of
+    :func:`log_upper_tail`: the excess over a far truncation point is nearly exponential
+    with rate z_c, and these terms are its exact corrections.
+    """
+    return -(z_c * y + 0.5 * y * y + math.log1p(y / z_c)
+             - (_log_series(z_c + y) - _log_series(z_c)))
+
+
+@numba.njit(cache=True)
+def far_excess_inv(e: float, z_c: float) -> float:
+    """y >= 0 with ``far_excess_log_sf(y, z_c) = -e``: quadratic start, two Newton steps."""
+    y = 2.0 * e / (z_c + math.sqrt(z_c * z_c + 2.0 * e))
+    for _ in range(2):
+        z = z_c + y
+        y += (far_excess_log_sf(y, z_c) + e) / (z + 1.0 / z)
+        y = max(y, 0.0)
+    return y
 
 
 @numba.njit(cache=True)
