@@ -18,10 +18,10 @@ from calibration.fill_depth import (
     VuongTest,
     fit_fill_depth,
     fit_fill_depth_sides,
+    normal,
 )
 from calibration.fill_depth import fit as fit_module
 from calibration.fill_depth import laws as dl
-from calibration.fill_depth import normal
 from calibration.fill_depth.book_depth import (
     book_depth_kappa,
     intensity_curve,

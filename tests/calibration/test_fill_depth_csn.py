@@ -63,4 +63,5 @@ def test_fit_fill_depth_carries_the_tail_report() -> None:
     fit = fit_fill_depth(x, n_boot=0, n_xmin=50)
     assert fit.tail == power_law_tail(x, n_xmin=50)
     _, xmin, xmin_unc, alpha, alpha_unc = TABLE_6_1["cities"]
-    assert abs(fit.tail.xmin - xmin) <= 2.0 * xmin_unc
+    assert fit.tail is not None and abs(fit.tail.xmin - xmin) <= 2.0 * xmin_unc
+    assert abs(fit.tail.alpha - alpha) <= 2.0 * alpha_unc
