@@ -248,12 +248,13 @@ def _truncnorm_ks_kernel(t: Float64Array, sigma: Float64Array, z_c: Float64Array
         s, zc = sigma[r], z_c[r]
         direct = zc < nm.FAR_Z
         q_c = nm.upper_tail(zc)
+        log_s_c = 0.0 if direct else nm.far_log_series(zc)
         d = 0.0
         for i in range(m):
             if direct:
                 cdf = 1.0 - nm.upper_tail(zc + t[r, i] / s) / q_c
             else:
-                cdf = -math.expm1(nm.far_excess_log_sf(t[r, i] / s, zc))
+                cdf = -math.expm1(nm.far_excess_log_sf_at(t[r, i] / s, zc, log_s_c))
             hi = (i + 1.0) / m - cdf
             low = cdf - i / m
             if hi > d:

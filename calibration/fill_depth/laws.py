@@ -512,6 +512,7 @@ def truncnorm_sample_sorted(expo: Float64Array, sigma: float, z_c: float,
     rows, m = expo.shape
     far = z_c >= nm.FAR_Z
     log_q_c = nm.log_upper_tail(z_c)
+    log_s_c = nm.far_log_series(z_c) if far else 0.0
     t1 = np.empty(rows)
     t2 = np.empty(rows)
     for r in numba.prange(rows):
@@ -521,7 +522,7 @@ def truncnorm_sample_sorted(expo: Float64Array, sigma: float, z_c: float,
         for i in range(m):
             c += expo[r, i] / (m - i)
             if far:
-                t = sigma * nm.far_excess_inv(c, z_c)
+                t = sigma * nm.far_excess_inv_at(c, z_c, log_s_c)
             else:
                 t = sigma * (upper_tail_inv_any(log_q_c - c) - z_c)
                 t = t if t > 0.0 else 0.0

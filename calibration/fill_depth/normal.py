@@ -16,7 +16,10 @@ __all__ = [
     "FAR_Z",
     "MAX_Z",
     "far_excess_inv",
+    "far_excess_inv_at",
     "far_excess_log_sf",
+    "far_excess_log_sf_at",
+    "far_log_series",
     "log_upper_tail",
     "upper_tail",
     "upper_tail_inv_log",
@@ -63,17 +66,32 @@ def far_excess_log_sf(y: float, z_c: float) -> float:
     :func:`log_upper_tail`: the excess over a far truncation point is nearly exponential
     with rate z_c, and these terms are its exact corrections.
     """
-    return -(z_c * y + 0.5 * y * y + math.log1p(y / z_c)
-             - (_log_series(z_c + y) - _log_series(z_c)))
+    return far_excess_log_sf_at(y, z_c, _log_series(z_c))
+
+
+@numba.njit(cache=True, inline="always")
+def far_excess_log_sf_at(y: float, z_c: float, log_s_c: float) -> float:
+    """:func:`far_excess_log_sf` with ``log s(z_c)`` precomputed (``far_log_series(z_c)``)."""
+    return -(z_c * y + 0.5 * y * y + math.log1p(y / z_c) - (_log_series(z_c + y) - log_s_c))
+
+
+@numba.njit(cache=True)
+def far_log_series(z_c: float) -> float:
+    return _log_series(z_c)
 
 
 @numba.njit(cache=True)
 def far_excess_inv(e: float, z_c: float) -> float:
     """y >= 0 with ``far_excess_log_sf(y, z_c) = -e``: quadratic start, two Newton steps."""
+    return far_excess_inv_at(e, z_c, _log_series(z_c))
+
+
+@numba.njit(cache=True, inline="always")
+def far_excess_inv_at(e: float, z_c: float, log_s_c: float) -> float:
     y = 2.0 * e / (z_c + math.sqrt(z_c * z_c + 2.0 * e))
     for _ in range(2):
         z = z_c + y
-        y += (far_excess_log_sf(y, z_c) + e) / (z + 1.0 / z)
+        y += (far_excess_log_sf_at(y, z_c, log_s_c) + e) / (z + 1.0 / z)
         y = max(y, 0.0)
     return y
 
