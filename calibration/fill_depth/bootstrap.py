@@ -24,7 +24,6 @@ from calibration.types import Float64Array, Int64Array
 __all__ = [
     "CHUNK",
     "exp_family_bootstrap",
-    "lognormal_bootstrap",
     "power_law_bootstrap",
     "support_bootstrap",
 ]
@@ -186,15 +185,6 @@ def _exp_ks_kernel(expo: Float64Array) -> tuple[Float64Array, Float64Array]:
         ks[r] = d
         rate[r] = lam
     return ks, rate
-
-
-def lognormal_bootstrap(
-    rng: np.random.Generator, n_boot: int, m: int, p: dl.LognormalParams
-) -> Float64Array:
-    """Parametric bootstrap K-S of the truncated lognormal, (a, b) re-fitted in each resample."""
-    ks = support_bootstrap(rng, n_boot, m, p)[1]
-    assert ks is not None
-    return ks
 
 
 def support_bootstrap(

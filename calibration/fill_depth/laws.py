@@ -39,7 +39,6 @@ __all__ = [
     "PowerLawScan",
     "TruncatedFits",
     "candidate_starts",
-    "exp_sorted_order_stats",
     "fit_truncated",
     "ks_sorted",
     "lognormal_fit",
@@ -86,16 +85,6 @@ def ks_sorted(cdf: Float64Array) -> Float64Array:
     d_plus = np.max(upper - cdf, axis=-1)
     d_minus = np.max(cdf - (upper - 1.0 / m), axis=-1)
     return np.asarray(np.maximum(d_plus, d_minus), dtype=np.float64)
-
-
-def exp_sorted_order_stats(rng: np.random.Generator, rows: int, m: int) -> Float64Array:
-    """Sorted standard-exponential samples, shape (rows, m), without sorting.
-
-    Rényi (1953): ``E_(i) = sum_{j<=i} Z_j / (m - j + 1)`` for i.i.d. Exp(1) ``Z``.
-    """
-    z = rng.standard_exponential((rows, m))
-    z /= np.arange(m, 0, -1, dtype=np.float64)
-    return np.cumsum(z, axis=1)
 
 
 # ----------------------------------------------------------------------------- power law
