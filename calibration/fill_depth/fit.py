@@ -147,13 +147,13 @@ def fit_fill_depth(
     chosen law's survival; below ``lo`` the empirical rate. When the exponential is chosen,
     ``kappa_glft, A_glft = kappa, A`` (its MLE on the support). Otherwise ``kappa_glft`` is
     the local exponential fit of the chosen law over the quote range: the least-squares
-    line through ``log lambda(delta)`` on ``[lo, hi]``, slope ``-kappa_glft``, intercept
-    ``log A_glft``.
+    line through ``log lambda(delta)`` over ``quote_range_bps``, slope ``-kappa_glft``,
+    intercept ``log A_glft``.
 
     **kappa interval.** Wald on log kappa with the sandwich standard error (valid whether
     or not depths are exponential; the non-parametric bootstrap converges to it). It uses
-    every depth on the support, so it is ``1 / sqrt(P(depth >= lo))`` times as wide as the
-    maximum-likelihood interval of the whole sample.
+    every depth on the support: on exponential depths it is ``1 / sqrt(P(depth >= lo))``
+    times as wide as the maximum-likelihood interval of the whole sample.
 
     The CSN tail report (``tail``) is computed on all positive depths; it does not enter
     the choice.
