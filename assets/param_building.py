@@ -47,10 +47,15 @@ def quoting_block(fits: DayFits, last_funding_per_hour: float | None = None) -> 
             if not fit.ok
         )
         raise CalibrationError(f"no candidate: required model(s) failed ({reasons})")
+    # GLFT fill rate lambda(delta) = A exp(-kappa delta), per side: the fill-depth fit's
+    # kappa_glft / A_glft (its exponential MLE on the quoting support, or the chosen law's
+    # local exponential fit over the quote range; calibration.fill_depth.fit_fill_depth).
+    # A missing or non-positive value falls back to the exponential MLE, then (A only) to
+    # the side's order rate at the touch.
     sides = {}
     for name, side in (("bid", depth.bid), ("ask", depth.ask)):
-        kappa = _finite(side.kappa_glft) or _finite(side.kappa)
-        a = _finite(side.A_glft) or _finite(side.A)
+        kappa = _positive(side.kappa_glft) or _positive(side.kappa)
+        a = _positive(side.A_glft) or _positive(side.A)
         if a is None and side.fit is not None and side.fit.window_s:
             a = side.n_obs / side.fit.window_s  # arrival rate at the touch, orders per second
         if kappa is None or a is None:
