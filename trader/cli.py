@@ -138,12 +138,12 @@ def params_list(
     # The last verdict says what the latest run did, e.g. "unchanged" (nothing written);
     # a plain rejection stays hidden with its version unless --all.
     for s, log in logs.items():
-        d = log[-1] if log else None
-        if d is not None and (show_all or d.code in NON_STATUS_CODES
-                              or d.status is not ParamStatus.REJECTED):
-            style = _STATUS_STYLE[d.status]
-            out.print(f"{s} last decision {_fmt_time(d.decided_at)} UTC: [{style}]{d.code}"
-                      f"[/{style}] {d.version or '-'}: {d.reason}")
+        last = log[-1] if log else None
+        if last is not None and (show_all or last.code in NON_STATUS_CODES
+                                 or last.status is not ParamStatus.REJECTED):
+            style = _STATUS_STYLE[last.status]
+            out.print(f"{s} last decision {_fmt_time(last.decided_at)} UTC: "
+                      f"[{style}]{last.code}[/{style}] {last.version or '-'}: {last.reason}")
     if rows:
         out.print(f"Details: trader params show latest --symbol {rows[0].symbol}")
 
