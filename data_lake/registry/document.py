@@ -415,9 +415,10 @@ class ParamSet(_Frozen):
     def fit_payload(self) -> dict[str, Any]:
         """What was fitted, on what, by which code: the content a rerun reproduces.
 
-        symbol, venue, quoting, models, window, partitions, the quality entries of those
-        partitions (with the SHA-256 of each file) and code_version; not version,
-        created_at, status, reason or validation (:data:`FIT_EXCLUDED_FIELDS`).
+        Every field but version, created_at, status, reason and validation
+        (:data:`FIT_EXCLUDED_FIELDS`): symbol, venue, schema_version, quoting (and its
+        fallbacks), models, window, partitions, code_version, and the quality entries of
+        the fitted partitions (each with the SHA-256 of the file checked).
         """
         payload = self.model_dump(mode="json", exclude=set(FIT_EXCLUDED_FIELDS))
         fitted = set(self.partitions)
