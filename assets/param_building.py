@@ -6,12 +6,12 @@ it uses when a model could not be fitted on the day (documented per field below)
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
 import numpy as np
 
+from assets.inputs import CheckedInputs
 from assets.model_fits import DayFits, FitResult, ModelFit, fit_items
 from calibration.clock.vpin import VPINResult
 from calibration.errors import CalibrationError
@@ -200,31 +200,25 @@ def build_document(
     *,
     symbol: str,
     venue: str,
-    day: dt.date,
     window_ns: tuple[int, int],
     fits: DayFits,
-    quality: list[dict[str, Any]],
+    inputs: CheckedInputs,
     code_version: str,
     last_funding_per_hour: float | None = None,
 ) -> dict[str, Any]:
-    """The candidate param document (validated later by data_lake.registry.document)."""
-    partition = f"{venue}/{symbol}/{day.isoformat()}"
+    """The candidate param document (validated later by data_lake.registry.document).
+
+    ``partitions`` lists every ``venue/symbol/date`` the fits read and ``quality`` every
+    check of every one of those partitions, with the file's SHA-256 (``inputs``, from
+    :func:`assets.inputs.require_inputs`).
+    """
     return {
         "symbol": symbol,
         "venue": venue,
         "quoting": quoting_block(fits, last_funding_per_hour),
         "models": {name: fit.to_dict() for name, fit in fit_items(fits)},
         "window": {"start_ns": window_ns[0], "end_ns": window_ns[1]},
-        "partitions": [partition],
-        "quality": [
-            {
-                "partition": partition,
-                "check": q["name"],
-                "passed": bool(q["passed"]),
-                "blocking": bool(q["blocking"]),
-                "detail": q.get("description"),
-            }
-            for q in quality
-        ],
+        "partitions": inputs.partitions(),
+        "quality": inputs.quality(),
         "code_version": code_version,
     }
