@@ -1,0 +1,205 @@
+"""The truth of every quoting-block field, planted where planted, derived where not.
+
+``quoting_truth(doc)`` reads a symbol-day's truth document (planted parameters plus what
+the day realised, ``truth.py`` / ``realised.py``) and returns the ``quoting`` section: one
+entry per field of ``data_lake.registry.document.QuotingParams`` with its ``value`` (or a
+``low``/``high`` bracket), a ``how`` saying where it comes from, and, where the truth
+itself is random, its ``sd``. Units are those of the field names (docs/architecture.md §4).
+
+Derivations (``how``):
+
+- sigma_diffusion: ``sqrt(IV / T)`` with IV the day's realised integrated Heston
+  variance (bps^2): the diffusion the day's path actually had. (The planted long-run
+  ``sqrt(theta)`` and the expected IV given v_start are kept alongside: one day of a
+  Heston variance with xi ~ 1 wanders far from theta.)
+- sigma_total: ``sqrt(RV_mid / T)``, the 5-minute realised variance of the published mid
+  (diffusion + jumps + informed moves + the imbalance signal). The strategy needs the
+  total when flow is toxic (jumps and informed moves hit a resting quote) and the
+  diffusion otherwise; the published blend ``sigma_bps_per_sqrt_s`` must lie between
+  them, and the per-side sigmas between the diffusion and
+  ``sqrt(diffusion^2 + 2 (total^2 - diffusion^2))`` (a side's jump part is at most twice
+  the total jump variance, all moves on one side).
+- Hawkes: baselines ``mu`` (daily average), branching matrix ``alpha`` planted; the
+  branching ratio is its spectral radius; the decay is the branching-weighted
+  reciprocal mean lag ``sum alpha_ij / sum (alpha_ij / beta_ij)``.
+- kappa, A per side: with an exponential depth law the fill intensity of a quote at
+  depth d is ``rate_side * exp(-kappa d)`` exactly, so kappa is planted and A is the
+  side's expected order rate (``expected_orders[side] / T``). A power-law book has no
+  single kappa: the entries carry the planted law instead (``law``, ``alpha``,
+  ``xmin_bps``) and the local decay ``(alpha - 1) / d`` over depths d in [xmin, 4 xmin]
+  as a bracket.
+- as_addon_bps: informed orders are independent of depth, so the add-on at any depth is
+  the expected markout at the add-on's horizon (5 s) given the day's order times and
+  sides (``realised.markout_bps.expected_given_flow``).
+- microprice_coef: the planted top-1 imbalance coefficient; the pipeline's fit reads
+  1 s snapshots against a 0.3 s horizon and is attenuated, so only its sign is a truth.
+- funding_rate_per_hour: the planted OU level ``theta * 3600 / interval_s``; sd the
+  stationary sd per hour (one day of prints sits anywhere in it).
+- volume_bucket_size: the day's expected volume over 200 buckets (the pipeline's VPIN
+  rule), ``expected_orders_total * E[size]`` (lognormal: ``scale exp(shape^2 / 2)``;
+  Pareto: ``scale shape / (shape - 1)``).
+- student_t_df: not derived (no closed form for the return law of Heston + Kou jumps +
+  informed ramps at the 10 s scale); bracketed by [2, 30], fat-tailed but finite variance.
+- heston: planted (annualised), identifiable only on multi-day history.
+- vpin_toxicity: a state of the flow, not a parameter: no truth.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["AS_HORIZON_S", "VPIN_BUCKETS_PER_DAY", "quoting_truth"]
+
+AS_HORIZON_S = 5.0
+"""Horizon of the pipeline's adverse-selection add-on (calibration default), seconds."""
+VPIN_BUCKETS_PER_DAY = 200
+"""The pipeline's volume-clock bucket: the day's volume over this many buckets."""
+
+
+def _mean_size(sizes: dict[str, Any]) -> float | None:
+    scale, shape = float(sizes["scale"]), float(sizes["shape"])
+    if sizes["law"] == "lognormal":
+        return scale * math.exp(shape**2 / 2.0)
+    if sizes["law"] == "pareto" and shape > 1.0:
+        return scale * shape / (shape - 1.0)
+    return None
+
+
+def _sigmas(doc: dict[str, Any]) -> dict[str, Any]:
+    t = float(doc["duration_s"])
+    rv = doc["realised"]["variance_bps2"]
+    diffusion = math.sqrt(rv["integrated_variance"] / t)
+    total = math.sqrt(rv["mid_5min"] / t)
+    side_high = math.sqrt(diffusion**2 + 2.0 * max(total**2 - diffusion**2, 0.0))
+    expected = doc["price"]["expected_variance_bps2"]
+    return {
+        "sigma_diffusion_bps_per_sqrt_s": {
+            "value": diffusion,
+            "how": "sqrt(realised integrated variance / T)",
+            "expected": math.sqrt(expected["diffusion"] / t),
+            "long_run": doc["price"]["sigma_bps_per_sqrt_s"],
+        },
+        "sigma_total_bps_per_sqrt_s": {
+            "value": total,
+            "how": "sqrt(5-minute realised variance of the published mid / T)",
+            "expected": math.sqrt(expected["total"] / t),
+        },
+        "sigma_bps_per_sqrt_s": {
+            "low": diffusion,
+            "high": total,
+            "how": "the blend lies between the diffusion and the total sigma",
+        },
+        **{
+            f"sigma_{side}_bps_per_sqrt_s": {
+                "low": diffusion,
+                "high": side_high,
+                "how": "diffusion plus at most twice the total jump variance on one side",
+            }
+            for side in ("bid", "ask")
+        },
+    }
+
+
+def _hawkes(doc: dict[str, Any]) -> dict[str, Any]:
+    h = doc["hawkes"]
+    alpha, beta = np.asarray(h["alpha"], float), np.asarray(h["beta"], float)
+    use = alpha > 0
+    decay = float(alpha[use].sum() / (alpha[use] / beta[use]).sum())
+    return {
+        "hawkes_branching_ratio": {
+            "value": float(np.max(np.abs(np.linalg.eigvals(alpha)))),
+            "how": "spectral radius of the planted branching matrix",
+        },
+        "hawkes_decay_per_s": {
+            "value": decay,
+            "how": "planted sum alpha_ij / sum(alpha_ij / beta_ij)",
+        },
+        "hawkes_mu_per_s": {"value": list(h["mu"]), "how": "planted daily-average baseline"},
+        "hawkes_branching_matrix": {"value": alpha.tolist(), "how": "planted alpha"},
+    }
+
+
+def _depth(doc: dict[str, Any]) -> dict[str, Any]:
+    law = doc["fill_depth"]
+    t = float(doc["duration_s"])
+    out: dict[str, Any] = {}
+    for k, side in enumerate(("bid", "ask")):
+        # Sells hit the bid: buy orders (mark 0) fill asks, sell orders (mark 1) fill bids.
+        rate = float(doc["hawkes"]["expected_orders"][1 if side == "bid" else 0]) / t
+        del k
+        if law["law"] == "exponential":
+            out[f"kappa_{side}_per_bps"] = {
+                "value": float(law["kappa_per_bps"]),
+                "how": "planted exponential depth law",
+            }
+            out[f"A_{side}_per_s"] = {
+                "value": rate,
+                "how": "expected orders on the side / T (exponential law: A = order rate)",
+            }
+        else:
+            xmin, a = float(law["xmin_bps"]), float(law["alpha"])
+            out[f"kappa_{side}_per_bps"] = {
+                "low": (a - 1.0) / (4.0 * xmin),
+                "high": (a - 1.0) / xmin,
+                "how": "power law: local decay (alpha - 1) / d for d in [xmin, 4 xmin]",
+                "law": law["law"],
+            }
+            out[f"A_{side}_per_s"] = {
+                "low": rate * 0.25 ** (a - 1.0),
+                "high": rate / (1.0 - 0.25 ** (a - 1.0)) * 4.0,
+                "how": "power law: no single A; bracket from the rate at xmin..4 xmin",
+                "law": law["law"],
+            }
+    return out
+
+
+def quoting_truth(doc: dict[str, Any]) -> dict[str, Any]:
+    """The ``quoting`` section of a truth document (see the module docstring)."""
+    realised = doc["realised"]
+    horizons = list(realised["markout_bps"]["horizons_s"])
+    addon = realised["markout_bps"]["expected_given_flow"][horizons.index(AS_HORIZON_S)]
+    funding = doc["funding"]
+    per_hour = 3600.0 / float(funding["interval_s"])
+    mean_size = _mean_size(doc["sizes"])
+    heston = doc["price"]["heston"]
+    return {
+        **_sigmas(doc),
+        **_hawkes(doc),
+        **_depth(doc),
+        "as_addon_bps": {
+            "value": float(addon),
+            "how": f"expected markout at {AS_HORIZON_S:g} s given the day's orders",
+        },
+        "microprice_coef_bps": {
+            "value": float(doc["microprice"]["imbalance_coef_bps"]),
+            "how": "planted top-1 imbalance coefficient (sign only at the pipeline's horizon)",
+        },
+        "funding_rate_per_hour": {
+            "value": float(funding["theta"]) * per_hour,
+            "sd": float(funding["stationary_sd"]) * per_hour,
+            "how": "planted OU level per hour; sd the stationary sd per hour",
+        },
+        "volume_bucket_size": {
+            "value": (
+                None
+                if mean_size is None
+                else float(doc["hawkes"]["expected_orders_total"])
+                * mean_size
+                / VPIN_BUCKETS_PER_DAY
+            ),
+            "how": f"expected orders x E[size] / {VPIN_BUCKETS_PER_DAY}",
+        },
+        "student_t_df": {"low": 2.0, "high": 30.0, "how": "not derived: bracket only"},
+        "heston": {
+            "value": {
+                "kappa_per_year": heston["kappa"],
+                "theta_var_per_year": heston["theta"],
+                "xi_per_year": heston["xi"],
+                "rho": heston["rho"],
+            },
+            "how": "planted; identifiable only on multi-day history",
+        },
+    }
