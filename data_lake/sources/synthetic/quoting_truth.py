@@ -12,8 +12,10 @@ Derivations (``how``):
   variance (bps^2): the diffusion the day's path actually had. (The planted long-run
   ``sqrt(theta)`` and the expected IV given v_start are kept alongside: one day of a
   Heston variance with xi ~ 1 wanders far from theta.)
-- sigma_total: ``sqrt(RV_mid / T)``, the 5-minute realised variance of the published mid
-  (diffusion + jumps + informed moves + the imbalance signal). The strategy needs the
+- sigma_total: the day's quadratic variation over T, ``sqrt((IV + sum J^2 + RV_informed
+  + RV_signal) / T)``: the exact integrated variance and squared jumps, plus the 5-minute
+  realised variance of the informed ramps and the imbalance signal (small; the 5-minute
+  RV of the mid itself is too noisy, ~8 % in variance, to be a truth). The strategy needs the
   total when flow is toxic (jumps and informed moves hit a resting quote) and the
   diffusion otherwise; the published blend ``sigma_bps_per_sqrt_s`` must lie between
   them, and the per-side sigmas between the diffusion and
@@ -22,12 +24,12 @@ Derivations (``how``):
 - Hawkes: baselines ``mu`` (daily average), branching matrix ``alpha`` planted; the
   branching ratio is its spectral radius; the decay is the branching-weighted
   reciprocal mean lag ``sum alpha_ij / sum (alpha_ij / beta_ij)``.
-- kappa, A per side: with an exponential depth law the fill intensity of a quote at
-  depth d is ``rate_side * exp(-kappa d)`` exactly, so kappa is planted and A is the
-  side's expected order rate (``expected_orders[side] / T``). A power-law book has no
-  single kappa: the entries carry the planted law instead (``law``, ``alpha``,
-  ``xmin_bps``) and the local decay ``(alpha - 1) / d`` over depths d in [xmin, 4 xmin]
-  as a bracket.
+- kappa, A per side: the fill intensity of a quote at depth d is the side's expected
+  order rate (``expected_orders[side] / T``) times the planted P(order depth >= d); the
+  truth is the least-squares line through its log over the quote range (0.5-5 bps, 33
+  points), as the GLFT fit does with the fitted law. With an exponential law that line
+  is exact: kappa is planted and A is the order rate. A power-law book (ETH) gets the
+  exponential that best matches it where quotes sit.
 - as_addon_bps: informed orders are independent of depth, so the add-on at any depth is
   the expected markout at the add-on's horizon (5 s) given the day's order times and
   sides (``realised.markout_bps.expected_given_flow``).
@@ -51,10 +53,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AS_HORIZON_S", "VPIN_BUCKETS_PER_DAY", "quoting_truth"]
+__all__ = ["AS_HORIZON_S", "QUOTE_RANGE_BPS", "VPIN_BUCKETS_PER_DAY", "quoting_truth"]
 
 AS_HORIZON_S = 5.0
 """Horizon of the pipeline's adverse-selection add-on (calibration default), seconds."""
+QUOTE_RANGE_BPS = (0.5, 5.0)
+"""Depths the GLFT kappa and A are fitted over (calibration.fill_depth default), bps."""
 VPIN_BUCKETS_PER_DAY = 200
 """The pipeline's volume-clock bucket: the day's volume over this many buckets."""
 
@@ -72,7 +76,8 @@ def _sigmas(doc: dict[str, Any]) -> dict[str, Any]:
     t = float(doc["duration_s"])
     rv = doc["realised"]["variance_bps2"]
     diffusion = math.sqrt(rv["integrated_variance"] / t)
-    total = math.sqrt(rv["mid_5min"] / t)
+    jumps = float(doc["realised"]["jumps"]["sum_sq_bps2"])
+    total = math.sqrt((rv["integrated_variance"] + jumps + rv["informed"] + rv["signal"]) / t)
     side_high = math.sqrt(diffusion**2 + 2.0 * max(total**2 - diffusion**2, 0.0))
     expected = doc["price"]["expected_variance_bps2"]
     return {
@@ -84,7 +89,8 @@ def _sigmas(doc: dict[str, Any]) -> dict[str, Any]:
         },
         "sigma_total_bps_per_sqrt_s": {
             "value": total,
-            "how": "sqrt(5-minute realised variance of the published mid / T)",
+            "how": "sqrt((IV + sum of squared jumps + 5-minute RV of the informed and "
+            "signal components) / T)",
             "expected": math.sqrt(expected["total"] / t),
         },
         "sigma_bps_per_sqrt_s": {
@@ -122,37 +128,37 @@ def _hawkes(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _log_survival(law: dict[str, Any], depth_bps: np.ndarray) -> np.ndarray | None:
+    """log P(order depth >= d) under the planted law (None for a law without one here)."""
+    if law["law"] == "exponential":
+        return np.asarray(-float(law["kappa_per_bps"]) * depth_bps)
+    if law["law"] == "power_law":
+        xmin, a = float(law["xmin_bps"]), float(law["alpha"])
+        return np.asarray(-(a - 1.0) * np.log(np.maximum(depth_bps, xmin) / xmin))
+    return None
+
+
 def _depth(doc: dict[str, Any]) -> dict[str, Any]:
+    """GLFT kappa and A per side: the least-squares line through the planted
+    ``log lambda(d) = log(rate_side) + log P(depth >= d)`` over the quote range."""
     law = doc["fill_depth"]
     t = float(doc["duration_s"])
+    grid = np.linspace(*QUOTE_RANGE_BPS, 33)
+    log_sf = _log_survival(law, grid)
     out: dict[str, Any] = {}
-    for k, side in enumerate(("bid", "ask")):
-        # Sells hit the bid: buy orders (mark 0) fill asks, sell orders (mark 1) fill bids.
+    for side in ("bid", "ask"):
+        # Sells hit the bid: sell orders (mark 1) fill bids, buy orders (mark 0) asks.
         rate = float(doc["hawkes"]["expected_orders"][1 if side == "bid" else 0]) / t
-        del k
-        if law["law"] == "exponential":
-            out[f"kappa_{side}_per_bps"] = {
-                "value": float(law["kappa_per_bps"]),
-                "how": "planted exponential depth law",
-            }
-            out[f"A_{side}_per_s"] = {
-                "value": rate,
-                "how": "expected orders on the side / T (exponential law: A = order rate)",
-            }
-        else:
-            xmin, a = float(law["xmin_bps"]), float(law["alpha"])
-            out[f"kappa_{side}_per_bps"] = {
-                "low": (a - 1.0) / (4.0 * xmin),
-                "high": (a - 1.0) / xmin,
-                "how": "power law: local decay (alpha - 1) / d for d in [xmin, 4 xmin]",
-                "law": law["law"],
-            }
-            out[f"A_{side}_per_s"] = {
-                "low": rate * 0.25 ** (a - 1.0),
-                "high": rate / (1.0 - 0.25 ** (a - 1.0)) * 4.0,
-                "how": "power law: no single A; bracket from the rate at xmin..4 xmin",
-                "law": law["law"],
-            }
+        kappa = a = None
+        if log_sf is not None:
+            slope, intercept = np.polyfit(grid, math.log(rate) + log_sf, 1)
+            kappa, a = float(-slope), math.exp(float(intercept))
+        how = (
+            f"line through the planted log fill rate ({law['law']} law, expected order "
+            f"rate of the side) over {QUOTE_RANGE_BPS} bps"
+        )
+        out[f"kappa_{side}_per_bps"] = {"value": kappa, "how": how}
+        out[f"A_{side}_per_s"] = {"value": a, "how": how}
     return out
 
 
