@@ -33,8 +33,12 @@ Derivations (``how``):
 - as_addon_bps: informed orders are independent of depth, so the add-on at any depth is
   the expected markout at the add-on's horizon (5 s) given the day's order times and
   sides (``realised.markout_bps.expected_given_flow``).
+- as_addon_curve_bps: flat at that add-on (depth carries no information here).
 - microprice_coef: the planted top-1 imbalance coefficient; the pipeline's fit reads
-  1 s snapshots against a 0.3 s horizon and is attenuated, so only its sign is a truth.
+  1 s snapshots against a 0.3 s horizon and is attenuated, so only its sign is a truth;
+  the intercept is 0 (symmetric book), the fit should not fall back to the mid, and its
+  out-of-sample R^2 is positive. Feature names, regime edges and per-regime coefficients
+  are estimator settings: no truth.
 - funding_rate_per_hour: the planted OU level ``theta * 3600 / interval_s``; sd the
   stationary sd per hour (one day of prints sits anywhere in it).
 - volume_bucket_size: the day's expected volume over 200 buckets (the pipeline's VPIN
@@ -179,10 +183,30 @@ def quoting_truth(doc: dict[str, Any]) -> dict[str, Any]:
             "value": float(addon),
             "how": f"expected markout at {AS_HORIZON_S:g} s given the day's orders",
         },
+        "as_addon_curve_depth_bps": {"value": None, "how": "the estimator's depth grid"},
+        "as_addon_curve_bps": {
+            "value": float(addon),
+            "how": "flat at the add-on: informed orders are independent of depth",
+        },
         "microprice_coef_bps": {
             "value": float(doc["microprice"]["imbalance_coef_bps"]),
             "how": "planted top-1 imbalance coefficient (sign only at the pipeline's horizon)",
         },
+        "microprice_fallback_to_mid": {
+            "value": False,
+            "how": "the planted imbalance signal is predictive: the fit should not fall back",
+        },
+        "microprice_r2_oos": {"low": 0.0, "high": 1.0, "how": "positive: a planted signal"},
+        "microprice_intercept_bps": {"value": 0.0, "how": "symmetric book: no drift"},
+        **{
+            name: {"value": None, "how": "an estimator setting, not a market parameter"}
+            for name in (
+                "microprice_feature_names",
+                "microprice_regime_edges_bps_per_sqrt_s",
+                "microprice_regime_coef_bps",
+            )
+        },
+        "vpin_toxicity": {"value": None, "how": "a state of the flow, not a parameter"},
         "funding_rate_per_hour": {
             "value": float(funding["theta"]) * per_hour,
             "sd": float(funding["stationary_sd"]) * per_hour,
