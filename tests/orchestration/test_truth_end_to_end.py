@@ -79,6 +79,7 @@ CAPS: dict[str, tuple[float, float, str]] = {
     "A_bid_per_s": (0.20, 0.0, "A enters the depth through log(1 + gamma/kappa) / A-terms"),
     "A_ask_per_s": (0.20, 0.0, "as the bid"),
     "as_addon_bps": (0.30, 1.0, "added to each half-spread; 0.3 bps on a 1 bps scale"),
+    "as_addon_curve_bps": (0.30, 1.0, "as the add-on, at each depth of the curve"),
     "funding_rate_per_hour": (
         1.0,
         5e-5,
@@ -257,7 +258,50 @@ def compare(symbol: str, doc: dict[str, Any], truth: dict[str, Any]) -> list[Row
     rows.append(
         _value_row(symbol, "as_addon_bps", q["as_addon_bps"], tq["as_addon_bps"]["value"], se_addon)
     )
-    # Micro-price: the sign of the imbalance coefficient.
+    # The add-on curve: flat truth; each point against its own Newey-West error.
+    curve = q.get("as_addon_curve_bps")
+    if curve and addon.get("depth_bps") == q.get("as_addon_curve_depth_bps"):
+        for k, (depth_k, est) in enumerate(zip(addon["depth_bps"], curve, strict=True)):
+            rows.append(
+                _value_row(
+                    symbol,
+                    f"as_addon_curve_bps[{depth_k:.1f} bps]",
+                    est,
+                    tq["as_addon_curve_bps"]["value"],
+                    addon["addon_stderr_bps"][k],
+                )
+            )
+    else:
+        rows.append(
+            Row(
+                symbol,
+                "as_addon_curve_bps",
+                None,
+                "flat",
+                None,
+                None,
+                None,
+                False,
+                "no curve published",
+            )
+        )
+    # Micro-price: the fit should not fall back; R^2 positive; the sign of the coefficient.
+    fell_back = q["microprice_fallback_to_mid"]
+    rows.append(
+        Row(
+            symbol,
+            "microprice_fallback_to_mid",
+            float(fell_back),
+            "False",
+            None,
+            None,
+            None,
+            fell_back is False,
+            "a planted signal to use",
+        )
+    )
+    r2 = q.get("microprice_r2_oos")
+    rows.append(_bracket_row(symbol, "microprice_r2_oos", r2, 0.0, 1.0, None))
     names = q.get("microprice_feature_names") or []
     if "imbalance_l1" in names:
         coef = q["microprice_coef_bps"][names.index("imbalance_l1")]
