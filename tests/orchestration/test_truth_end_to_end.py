@@ -50,6 +50,8 @@ DAY2 = DEFAULT_START + dt.timedelta(days=1)
 # estimator on about one run in six.
 Z = 3.5
 
+MAX_HALF_SPREAD_BPS = 50.0  # the quoter's default half-spread clamp (trader.strategy)
+
 # field -> (relative cap, floor for the relative scale, why a trader accepts that error)
 CAPS: dict[str, tuple[float, float, str]] = {
     "sigma_diffusion_bps_per_sqrt_s": (
@@ -262,13 +264,24 @@ def compare(symbol: str, doc: dict[str, Any], truth: dict[str, Any]) -> list[Row
     curve = q.get("as_addon_curve_bps")
     if curve and addon.get("depth_bps") == q.get("as_addon_curve_depth_bps"):
         for k, (depth_k, est) in enumerate(zip(addon["depth_bps"], curve, strict=True)):
+            name = f"as_addon_curve_bps[{depth_k:.1f} bps]"
+            t_add, se_k = tq["as_addon_curve_bps"]["value"], addon["addon_stderr_bps"][k]
+            if depth_k <= MAX_HALF_SPREAD_BPS:
+                rows.append(_value_row(symbol, name, est, t_add, se_k))
+                continue
+            # Beyond the quoter's clamp the point is never quoted at: its SE judges it.
+            z, rel = _z_rel(est, t_add, se_k)
             rows.append(
-                _value_row(
+                Row(
                     symbol,
-                    f"as_addon_curve_bps[{depth_k:.1f} bps]",
+                    name,
                     est,
-                    tq["as_addon_curve_bps"]["value"],
-                    addon["addon_stderr_bps"][k],
+                    f"{t_add:.4g}",
+                    se_k,
+                    z,
+                    rel,
+                    z is not None and abs(z) <= Z,
+                    "beyond the 50 bps clamp: SE only",
                 )
             )
     else:
