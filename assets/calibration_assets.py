@@ -8,8 +8,14 @@ import dagster as dg
 import numpy as np
 from matplotlib.figure import Figure
 
-from assets.checks import checked_day, partition_passed_checks
+from assets.checks import checked_day
 from assets.features import DayFeatures, build_features
+from assets.inputs import (
+    FUNDING_HISTORY_DAYS,
+    correlation_input_keys,
+    day_input_keys,
+    require_inputs,
+)
 from assets.model_fits import (
     MODEL_FITTERS,
     FitResult,
@@ -18,7 +24,12 @@ from assets.model_fits import (
     fit_model,
 )
 from assets.model_plots import PLOTTERS
-from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.partitions import (
+    partition_date,
+    partition_symbol,
+    symbol_day_partitions,
+    symbol_partitions,
+)
 from assets.plots import figure_metadata
 from assets.resources import LakeResource
 from calibration.clock.volume_clock import VolumeProfile
@@ -32,15 +43,18 @@ from calibration.order_flow.markouts import MarkoutTable
 from calibration.order_flow.microprice import MicropriceFit
 from calibration.volatility import VolatilityEstimate
 from calibration.volatility.stochastic_vol import HestonFit
+from data_lake.quality_store import QualityGateError
 from data_lake.writer import DAY_NS, day_window_ns
 
 __all__ = ["CALIBRATION_ASSETS", "correlation_fit", "day_features", "load_features"]
 
-FUNDING_HISTORY_DAYS = 14  # an hourly OU needs days of prints, not one day's 24
-
-
 def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
-    """Read one symbol-day from the lake and derive its features."""
+    """Read one symbol-day from the lake and derive its features.
+
+    Raises data_lake.quality_store.QualityGateError unless every partition read (the
+    day's trades, bbo and book, the funding window) passed its blocking checks.
+    """
+    require_inputs(lake.paths, day_input_keys(lake.venue, symbol, day))
     frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
     start, end = day_window_ns(day)
     funding = lake.lake.frame(
@@ -67,13 +81,10 @@ def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
 def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[DayFeatures]:
     symbol, day = partition_symbol(context), partition_date(context)
     # Checks may have run in another run (the ingest job): their record is the gate here.
-    passed, failed = partition_passed_checks(lake, symbol, day)
-    if not passed:
-        raise dg.Failure(
-            description=f"{lake.venue}/{symbol}/{day} failed blocking quality checks {failed}; "
-            "fix or re-import the day and re-run the ingest job before calibrating it"
-        )
-    features = load_features(lake, symbol, day)
+    try:
+        features = load_features(lake, symbol, day)
+    except QualityGateError as exc:
+        raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
     summary = features.summary()
     context.log.info(f"features {features.symbol} {features.day}: {summary}")
     return dg.Output(features, metadata={k: float(v) for k, v in summary.items()})
@@ -233,6 +244,11 @@ def correlation_fit(
     context: dg.AssetExecutionContext, lake: LakeResource, day_features: DayFeatures
 ) -> dg.Output[ModelFit[CorrelationFit]]:
     symbol, day = partition_symbol(context), partition_date(context)
+    others = symbol_partitions.get_partition_keys()
+    try:
+        require_inputs(lake.paths, correlation_input_keys(lake.venue, symbol, day, others))
+    except QualityGateError as exc:
+        raise dg.Failure(description=f"correlation {symbol} {day}: {exc}") from exc
     mids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for other in symbol_day_partitions.get_partition_keys():
         other_symbol = other.keys_by_dimension["symbol"]

@@ -6,12 +6,12 @@ it uses when a model could not be fitted on the day (documented per field below)
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
 import numpy as np
 
+from assets.inputs import CheckedInputs
 from assets.model_fits import DayFits, FitResult, ModelFit, fit_items
 from assets.quoting_fallbacks import (
     A_BOUND_PER_S,
@@ -166,8 +166,12 @@ def _depth_fields(fits: DayFits, fb: Fallbacks) -> QuotingBlock:
         side = None if depth is None else getattr(depth, name)
         kappa = a = None
         if side is not None:
-            kappa = _finite(side.kappa_glft) or _finite(side.kappa)
-            a = _finite(side.A_glft) or _finite(side.A)
+            # GLFT fill rate lambda(delta) = A exp(-kappa delta): the fit's kappa_glft /
+            # A_glft (its exponential MLE on the quoting support, or the chosen law's local
+            # exponential over the quote range; calibration.fill_depth.fit_fill_depth),
+            # else the exponential MLE, else (A only) the side's order rate at the touch.
+            kappa = _positive(side.kappa_glft) or _positive(side.kappa)
+            a = _positive(side.A_glft) or _positive(side.A)
             if a is None and side.fit is not None and side.fit.window_s:
                 a = side.n_obs / side.fit.window_s  # arrival rate at the touch, orders/s
         why = _why(fits["fill_depth"], f"no usable kappa/A on the {name} side")
@@ -350,19 +354,20 @@ def build_document(
     *,
     symbol: str,
     venue: str,
-    day: dt.date,
     window_ns: tuple[int, int],
     fits: DayFits,
-    quality: list[dict[str, Any]],
+    inputs: CheckedInputs,
     code_version: str,
     last_funding_per_hour: float | None = None,
     previous: PreviousSet | None = None,
 ) -> dict[str, Any]:
     """The candidate param document (validated later by data_lake.registry.document).
 
-    ``previous`` is the symbol's last published set, which failed models fall back on.
+    ``partitions`` lists every ``venue/symbol/date`` the fits read and ``quality`` every
+    check of every one of those partitions, with the file's SHA-256 (``inputs``, from
+    :func:`assets.inputs.require_inputs`). ``previous`` is the symbol's last published
+    set, which failed models fall back on.
     """
-    partition = f"{venue}/{symbol}/{day.isoformat()}"
     quoting, fallbacks = quoting_with_fallbacks(fits, last_funding_per_hour, previous)
     return {
         "symbol": symbol,
@@ -371,16 +376,7 @@ def build_document(
         "fallbacks": fallbacks,
         "models": {name: fit.to_dict() for name, fit in fit_items(fits)},
         "window": {"start_ns": window_ns[0], "end_ns": window_ns[1]},
-        "partitions": [partition],
-        "quality": [
-            {
-                "partition": partition,
-                "check": q["name"],
-                "passed": bool(q["passed"]),
-                "blocking": bool(q["blocking"]),
-                "detail": q.get("description"),
-            }
-            for q in quality
-        ],
+        "partitions": inputs.partitions(),
+        "quality": inputs.quality(),
         "code_version": code_version,
     }
