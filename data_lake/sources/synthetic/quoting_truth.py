@@ -47,8 +47,11 @@ Derivations (``how``):
 - volume_bucket_size: the day's expected volume over 200 buckets (the pipeline's VPIN
   rule), ``expected_orders_total * E[size]`` (lognormal: ``scale exp(shape^2 / 2)``;
   Pareto: ``scale shape / (shape - 1)``).
-- student_t_df: not derived (no closed form for the return law of Heston + Kou jumps +
-  informed ramps at the 10 s scale); bracketed by [2, 30], fat-tailed but finite variance.
+- student_t_df: no closed form (a t fitted by maximum likelihood to Gaussian moves plus
+  rare Kou jumps is not the kurtosis match); its truth is the pseudo-true df the MLE
+  converges to on the planted law at the quoting scale h: returns N(0, sigma_cont^2 h)
+  plus Poisson(rate h) Kou jumps, simulated with a fixed seed by the end-to-end truth
+  test, which knows the scale the pipeline chose. The jump law is copied here.
 - heston: planted (annualised), identifiable only on multi-day history.
 - vpin_toxicity: a state of the flow, not a parameter: no truth.
 """
@@ -229,7 +232,12 @@ def quoting_truth(doc: dict[str, Any]) -> dict[str, Any]:
             ),
             "how": f"expected orders x E[size] / {VPIN_BUCKETS_PER_DAY}",
         },
-        "student_t_df": {"low": 2.0, "high": 30.0, "how": "not derived: bracket only"},
+        "student_t_df": {
+            "value": None,
+            "how": "the pseudo-true df of the Student-t MLE at the quoting scale, by "
+            "simulation of the planted law (tests/orchestration/test_truth_end_to_end.py)",
+            "jumps": doc["price"]["jumps"],
+        },
         "heston": {
             "value": {
                 "kappa_per_year": heston["kappa"],
