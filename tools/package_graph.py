@@ -20,6 +20,9 @@ from pathlib import Path
 
 import grimp
 
+# Draw this checkout's packages, whatever checkout the venv's editable install points at.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 ROOTS = ("orchestration", "assets", "trader", "data_lake", "calibration")
 FLAT = ("orchestration", "assets")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
