@@ -9,31 +9,38 @@ import numpy as np
 
 from assets.checks import checked_day, partition_passed_checks
 from assets.features import DayFeatures, build_features
+from assets.history import HISTORY_DAYS, HistoryError, load_history
 from assets.model_fits import MODEL_FITTERS, ModelFit, fit_correlation_model, fit_model
 from assets.model_plots import PLOTTERS
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.plots import figure_metadata
 from assets.resources import LakeResource
-from data_lake.writer import DAY_NS, day_window_ns
 
 __all__ = ["CALIBRATION_ASSETS", "correlation_fit", "day_features", "load_features"]
 
-FUNDING_HISTORY_DAYS = 14  # an hourly OU needs days of prints, not one day's 24
+def load_features(
+    lake: LakeResource, symbol: str, day: dt.date, *, history_days: int = 0
+) -> DayFeatures:
+    """Read one symbol-day from the lake and derive its features.
 
-
-def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
-    """Read one symbol-day from the lake and derive its features."""
+    ``history_days`` > 0 also reads the trailing window the multi-day fits need
+    (:func:`assets.history.load_history`: checked partitions only, derived tables);
+    0 reads the day alone (the held-out day of the validation).
+    """
     frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
-    start, end = day_window_ns(day)
-    funding = lake.lake.frame(
-        "funding",
-        symbol=symbol,
-        venue=lake.venue,
-        start_ns=start - FUNDING_HISTORY_DAYS * DAY_NS,
-        end_ns=end,
-    )
+    history = None
+    if history_days > 0:
+        history = load_history(lake.lake, lake.venue, symbol, day, history_days)
+    funding = lake.day("funding", symbol, day).to_pandas()
     return build_features(
-        lake.venue, symbol, day, frames["trades"], frames["bbo"], frames["book"], funding
+        lake.venue,
+        symbol,
+        day,
+        frames["trades"],
+        frames["bbo"],
+        frames["book"],
+        funding,
+        history=history,
     )
 
 
@@ -55,7 +62,10 @@ def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ou
             description=f"{lake.venue}/{symbol}/{day} failed blocking quality checks {failed}; "
             "fix or re-import the day and re-run the ingest job before calibrating it"
         )
-    features = load_features(lake, symbol, day)
+    try:
+        features = load_features(lake, symbol, day, history_days=HISTORY_DAYS)
+    except HistoryError as exc:
+        raise dg.Failure(description=str(exc)) from exc
     summary = features.summary()
     context.log.info(f"features {features.symbol} {features.day}: {summary}")
     return dg.Output(features, metadata={k: float(v) for k, v in summary.items()})

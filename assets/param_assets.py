@@ -5,7 +5,13 @@ from typing import Any
 
 import dagster as dg
 
-from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit, load_features
+from assets.calibration_assets import (
+    CALIBRATION_ASSETS,
+    correlation_fit,
+    day_features,
+    load_features,
+)
+from assets.features import DayFeatures
 from assets.model_fits import ModelFit
 from assets.param_building import build_document
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
@@ -24,18 +30,23 @@ from data_lake.writer import day_window_ns
 __all__ = ["param_candidate", "param_validation", "published_params"]
 
 _FIT_INPUTS = {a.key.path[-1]: dg.AssetIn(a.key) for a in [*CALIBRATION_ASSETS, correlation_fit]}
+_INPUTS = {**_FIT_INPUTS, "day_features": dg.AssetIn(day_features.key)}
 
 
 @dg.asset(
     partitions_def=symbol_day_partitions,
-    ins=_FIT_INPUTS,
+    ins=_INPUTS,
     group_name="params",
     description="The candidate param document of one symbol-day, from every calibration.",
 )
 def param_candidate(
-    context: dg.AssetExecutionContext, lake: LakeResource, **fits: ModelFit
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    day_features: DayFeatures,
+    **fits: ModelFit,
 ) -> dg.Output[dict[str, Any]]:
     symbol, day = partition_symbol(context), partition_date(context)
+    history = day_features.history
     by_model = {name.removesuffix("_fit"): fit for name, fit in fits.items()}
     funding = lake.day("funding", symbol, day)
     last_funding = None
@@ -48,11 +59,12 @@ def param_candidate(
             symbol=symbol,
             venue=lake.venue,
             day=day,
-            window_ns=day_window_ns(day),
+            window_ns=history.window_ns if history else day_window_ns(day),
             fits=by_model,
             quality=load_quality(lake.paths, lake.venue, symbol, day),
             code_version=current_code_version(),
             last_funding_per_hour=last_funding,
+            history_quality=history.quality if history else None,
         )
     except CalibrationError as exc:
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc

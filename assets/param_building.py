@@ -197,16 +197,25 @@ def build_document(
     quality: list[dict[str, Any]],
     code_version: str,
     last_funding_per_hour: float | None = None,
+    history_quality: Mapping[dt.date, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """The candidate param document (validated later by data_lake.registry.document)."""
-    partition = f"{venue}/{symbol}/{day.isoformat()}"
+    """The candidate param document (validated later by data_lake.registry.document).
+
+    ``history_quality`` holds the quality records of every partition the multi-day fits
+    read (the trailing window, fit day included): ``partitions`` then lists them all,
+    oldest first, and ``quality`` carries each one's outcomes. ``window_ns`` must span
+    them. Without it the document rests on ``day`` alone (``quality``).
+    """
+    by_day = dict(history_quality) if history_quality else {day: quality}
+    by_day.setdefault(day, quality)
+    partitions = {d: f"{venue}/{symbol}/{d.isoformat()}" for d in sorted(by_day)}
     return {
         "symbol": symbol,
         "venue": venue,
         "quoting": quoting_block(fits, last_funding_per_hour),
         "models": {name: fit.to_dict() for name, fit in sorted(fits.items())},
         "window": {"start_ns": window_ns[0], "end_ns": window_ns[1]},
-        "partitions": [partition],
+        "partitions": list(partitions.values()),
         "quality": [
             {
                 "partition": partition,
@@ -215,7 +224,8 @@ def build_document(
                 "blocking": bool(q["blocking"]),
                 "detail": q.get("description"),
             }
-            for q in quality
+            for d, partition in partitions.items()
+            for q in by_day[d]
         ],
         "code_version": code_version,
     }
