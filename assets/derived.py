@@ -15,14 +15,16 @@ the same rows (the writer then gives the same bytes).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from calibration.volatility.rv_series import rv_bars
-from data_lake.schemas import MID_1S, RV_5M, VOLUME_1H
-from data_lake.writer import day_window_ns
+from data_lake.schemas import MID_1S, RV_5M, VOLUME_1H, spec
+from data_lake.writer import PartitionKey, day_window_ns, write_partition
 
 __all__ = [
     "MID_STEP_S",
@@ -32,6 +34,7 @@ __all__ = [
     "mid_grid",
     "rv_5m_table",
     "volume_1h_table",
+    "write_derived",
 ]
 
 MID_STEP_S = 1  # sampling step of the mids, seconds
@@ -102,6 +105,21 @@ def volume_1h_table(day: dt.date, trade_ts: np.ndarray, size: np.ndarray) -> pa.
         },
         schema=VOLUME_1H.schema,
     )
+
+
+def write_derived(
+    lake_root: Path, key: PartitionKey, tables: Mapping[str, pa.Table]
+) -> dict[str, int]:
+    """Replace the derived partitions of ``key`` (one atomic write each); rows written.
+
+    Through :func:`data_lake.writer.write_partition`: staged, fsynced and renamed under
+    the partition lock, so a crash leaves each table's previous partition intact, and
+    writing the same rows again gives the same bytes.
+    """
+    return {
+        name: write_partition(lake_root, spec(name), key, table, mode="replace").rows_after
+        for name, table in tables.items()
+    }
 
 
 def derive_day(day: dt.date, trades: pd.DataFrame, quotes: pd.DataFrame) -> dict[str, pa.Table]:

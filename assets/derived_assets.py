@@ -4,13 +4,11 @@ import dagster as dg
 import pandas as pd
 
 from assets.checks import checked_day, partition_passed_checks
-from assets.derived import derive_day
+from assets.derived import derive_day, write_derived
 from assets.features import quotes_from_lake
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.resources import LakeResource
 from data_lake.partitions import PartitionKey
-from data_lake.schemas import spec
-from data_lake.writer import write_partition
 
 __all__ = ["derived_day"]
 
@@ -40,10 +38,7 @@ def derived_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
     book = lake.day("book", symbol, day).to_pandas() if bbo.empty else pd.DataFrame()
     quotes, _ = quotes_from_lake(bbo, book, depth=1)
     key = PartitionKey(lake.venue, symbol, day)
-    rows = {}
-    for name, table in derive_day(day, trades, quotes).items():
-        result = write_partition(lake.paths.lake, spec(name), key, table, mode="replace")
-        rows[name] = result.rows_after
+    rows = write_derived(lake.paths.lake, key, derive_day(day, trades, quotes))
     lake.lake.refresh()
     context.log.info(f"derived {symbol} {day}: {rows}")
     return dg.MaterializeResult(

@@ -2,9 +2,14 @@
 
 1. Import the real samples of ../shared/data/real when present (venues binance,
    hyperliquid, lobster), so `lake sql` has them too.
-2. Ingest and check the default synthetic days for every symbol (generated when absent).
-3. Calibrate the first day, validate on the second, run the publish gate.
-4. Print the lake summary, the published versions and a one-screen summary of the fits.
+2. Generate the default synthetic history when absent: ``HISTORY_DAYS`` days up to the
+   fit day and the held-out day after it, one chained run per symbol (each day starts
+   where the previous one ended, as a real market does). A second run reuses them.
+3. Ingest, check and derive every day (the ingest job), for every symbol.
+4. Calibrate the last history day on its trailing window, validate on the next day,
+   run the publish gate.
+5. Print the lake summary, the published versions, the multi-day fits against the
+   planted values, and the timings.
 """
 
 import datetime as dt
@@ -16,10 +21,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from assets.history import HISTORY_DAYS
 from assets.partitions import DEFAULT_START, symbol_partitions
 from data_lake.lake import Lake
+from data_lake.partitions import PartitionKey, partition_file
 from data_lake.paths import mmcal_home
 from data_lake.sources import get_importer
+from data_lake.sources.synthetic import DEFAULT_MARKET, generate_to_lake
+from data_lake.sources.synthetic.config import SECONDS_PER_YEAR
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 REAL_SAMPLES = (
@@ -46,7 +55,34 @@ def import_real_samples(lake: Lake) -> None:
         )
 
 
-def run_pipeline(home: Path, days: tuple[dt.date, dt.date]) -> None:
+def default_days() -> list[dt.date]:
+    """The history of the fit day (``HISTORY_DAYS`` days) and the held-out day after it."""
+    return [DEFAULT_START + dt.timedelta(days=i) for i in range(HISTORY_DAYS + 1)]
+
+
+def generate_history(lake: Lake, days: list[dt.date], seed: int) -> None:
+    """Generate the synthetic days of every symbol missing any, as one chained run."""
+    for symbol in symbol_partitions.get_partition_keys():
+        if symbol not in DEFAULT_MARKET.names:
+            continue  # a symbol of another venue: it must be imported
+        missing = [
+            d
+            for d in days
+            if not partition_file(
+                lake.root, "trades", PartitionKey(DEFAULT_MARKET.venue, symbol, d)
+            ).exists()
+        ]
+        if not missing:
+            continue
+        t0 = time.perf_counter()
+        generate_to_lake(lake, symbols=[symbol], days=len(days), seed=seed, start=days[0])
+        console.print(
+            f"generated synthetic {symbol} {days[0]}..{days[-1]} ({len(days)} days, "
+            f"{time.perf_counter() - t0:.1f} s)"
+        )
+
+
+def run_pipeline(home: Path, days: list[dt.date], fit_day: dt.date) -> None:
     from dagster import DagsterInstance, MultiPartitionKey
 
     from orchestration.definitions import defs
@@ -70,7 +106,7 @@ def run_pipeline(home: Path, days: tuple[dt.date, dt.date]) -> None:
                 f"({time.perf_counter() - t0:.1f} s)"
             )
     for symbol in symbols:
-        key = MultiPartitionKey({"date": days[0].isoformat(), "symbol": symbol})
+        key = MultiPartitionKey({"date": fit_day.isoformat(), "symbol": symbol})
         t0 = time.perf_counter()
         result = nightly.execute_in_process(
             partition_key=key, instance=instance, run_config=quiet, raise_on_error=False
@@ -85,7 +121,7 @@ def print_summary(lake: Lake) -> None:
     parts = [
         f"SELECT '{t}' AS tbl, venue, symbol, count(*) AS n_rows, "
         f"min(date)::VARCHAR AS first_day, max(date)::VARCHAR AS last_day FROM {t} GROUP BY ALL"
-        for t in ("trades", "book", "bbo", "funding", "quarantine")
+        for t in ("trades", "book", "bbo", "funding", "rv_5m", "volume_1h", "quarantine")
     ]
     summary = lake.sql(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3")
     table = Table(title=f"lake {lake.paths.lake}")
@@ -141,17 +177,81 @@ def print_params(home: Path) -> int:
     return published
 
 
+def _fmt(value: object, spec: str = ".3g") -> str:
+    return format(value, spec) if isinstance(value, (int, float)) else "-"
+
+
+def print_history_fits(home: Path) -> None:
+    """The multi-day fits of each published set next to the planted values."""
+    from data_lake.registry import ParamRegistry
+
+    registry = ParamRegistry(Lake.at(home).paths)
+    table = Table(title="multi-day fits of the published sets (fitted / planted)")
+    for col in (
+        "symbol",
+        "window",
+        "Heston kappa /yr",
+        "theta",
+        "xi",
+        "rho",
+        "funding kappa /yr",
+        "funding theta /h",
+        "profile bins (own week)",
+    ):
+        table.add_column(col)
+    for symbol in registry.symbols():
+        version = registry.latest_version(symbol)
+        if version is None:
+            continue
+        doc = registry.load(symbol, version)
+        h = doc.quoting.heston
+        funding = doc.models.get("funding", {})
+        profile = doc.models.get("volume_profile", {})
+        planted = DEFAULT_MARKET.symbol(symbol) if symbol in DEFAULT_MARKET.names else None
+        ph = planted.heston if planted else None
+        pf = planted.funding if planted else None
+
+        def pair(fit: object, truth: object, spec: str = ".3g") -> str:
+            return f"{_fmt(fit, spec)} / {_fmt(truth, spec)}"
+
+        interval = float(funding.get("interval_s") or 3600.0)
+        fit_theta_h = funding.get("theta")
+        table.add_row(
+            symbol,
+            f"{len(doc.partitions)} days",
+            pair(h.kappa_per_year if h else None, ph.kappa if ph else None),
+            pair(h.theta_var_per_year if h else None, ph.theta if ph else None),
+            pair(h.xi_per_year if h else None, ph.xi if ph else None),
+            pair(h.rho if h else None, ph.rho if ph else None, ".2f"),
+            pair(
+                funding.get("kappa") if funding.get("identifiable") else None,
+                pf.kappa_per_s * SECONDS_PER_YEAR if pf else None,
+            ),
+            pair(
+                fit_theta_h * 3600.0 / interval if isinstance(fit_theta_h, float) else None,
+                pf.theta * 3600.0 / pf.interval_s if pf else None,
+            ),
+            f"{sum(s == 'week' for s in profile.get('source', []))} / 168",
+        )
+    console.print(table)
+
+
 def main() -> int:
     home = mmcal_home()
     lake = Lake.at(home)
     t0 = time.perf_counter()
     console.rule(f"mmcal: MMCAL_HOME={home}")
     import_real_samples(lake)
-    days = (DEFAULT_START, DEFAULT_START + dt.timedelta(days=1))
-    run_pipeline(home, days)
+    days = default_days()
+    from orchestration.definitions import resources
+
+    seed = resources(str(home))["lake"].seed  # type: ignore[attr-defined]
+    generate_history(lake, days, seed)
+    run_pipeline(home, days, fit_day=days[-2])
     lake.refresh()
     print_summary(lake)
     published = print_params(home)
+    print_history_fits(home)
     console.print(
         f"done in {time.perf_counter() - t0:.0f} s: {published} published param set(s). Next: "
         '`.venv/bin/trader params show latest --symbol BTC`, `.venv/bin/lake sql "..."`, '
