@@ -50,7 +50,8 @@ def load_features(
     group_name="features",
     description=(
         "Quotes (mid, spread, book imbalance at 1/3/5 levels), trades with the prevailing "
-        "quote, 1-minute clock bars and volume bars of one symbol-day."
+        "quote, 1-minute clock bars and volume bars of one symbol-day, and its trailing "
+        "window (derived tables and funding of the checked days before it)."
     ),
 )
 def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[DayFeatures]:
