@@ -2,19 +2,37 @@
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 import dagster as dg
 import numpy as np
+from matplotlib.figure import Figure
 
 from assets.checks import checked_day, partition_passed_checks
 from assets.features import DayFeatures, build_features
 from assets.history import HISTORY_DAYS, HistoryError, load_history
-from assets.model_fits import MODEL_FITTERS, ModelFit, fit_correlation_model, fit_model
+from assets.model_fits import (
+    MODEL_FITTERS,
+    FitResult,
+    ModelFit,
+    fit_correlation_model,
+    fit_model,
+)
 from assets.model_plots import PLOTTERS
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.plots import figure_metadata
 from assets.resources import LakeResource
+from calibration.clock.volume_clock import VolumeProfile
+from calibration.clock.vpin import VPINResult
+from calibration.correlation import CorrelationFit
+from calibration.fill_depth import FillDepthSides
+from calibration.funding import FundingOUFit
+from calibration.hawkes import HawkesFit
+from calibration.order_flow.adverse_selection import AdverseSelectionFit
+from calibration.order_flow.markouts import MarkoutTable
+from calibration.order_flow.microprice import MicropriceFit
+from calibration.volatility import VolatilityEstimate
+from calibration.volatility.stochastic_vol import HestonFit
 
 __all__ = ["CALIBRATION_ASSETS", "correlation_fit", "day_features", "load_features"]
 
@@ -72,8 +90,18 @@ def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ou
     return dg.Output(features, metadata={k: float(v) for k, v in summary.items()})
 
 
-def _metadata(fit: ModelFit, headline: dict[str, Any]) -> dict[str, Any]:
-    meta: dict[str, Any] = {"ok": fit.ok, "summary": dg.MetadataValue.json(fit.to_dict())}
+R = TypeVar("R", bound=FitResult)
+
+Headline = dict[str, float | str | None]
+"""The few numbers of a fit shown in the asset table."""
+Metadata = dict[str, dg.MetadataValue | float | str]
+
+MODEL_FIT_TYPE = dg.PythonObjectDagsterType(ModelFit, name="ModelFit")
+"""Dagster cannot read ``ModelFit[R]`` annotations; it checks the class, mypy the result type."""
+
+
+def _metadata(fit: ModelFit[FitResult], headline: Headline) -> Metadata:
+    meta: Metadata = {"ok": fit.ok, "summary": dg.MetadataValue.json(fit.to_dict())}
     if fit.error:
         meta["reason"] = fit.error
     if fit.warnings:
@@ -86,101 +114,135 @@ def _metadata(fit: ModelFit, headline: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def _headline(model: str, r: Any) -> dict[str, Any]:
-    """The few numbers shown in the asset table, per model."""
-    if r is None:
-        return {}
-    if model == "hawkes":
-        return {
-            "branching_ratio": r.branching_ratio,
-            "mu_buy": r.mu[0],
-            "mu_sell": r.mu[1],
-            "ks_pvalue_pooled": r.ks_pvalue_pooled,
-            "n_obs": r.n_obs,
-            "n_merged": r.n_merged,
-        }
-    if model == "volatility":
-        s = r.sigma_effective
-        return {
-            "sigma_eff_bps_per_sqrt_s": s.sigma_bps,
-            "sigma_clean": s.sigma_clean_bps,
-            "sigma_total": s.sigma_total_bps,
-            "jump_share": s.jump_share,
-        }
-    if model == "heston":
-        return {
-            "theta": r.theta,
-            "kappa": r.kappa,
-            "xi": r.xi,
-            "rho": r.rho,
-            "identifiable": str(r.identifiable),
-            "n_obs": r.n_obs,
-        }
-    if model == "fill_depth":
-        return {
-            "best": r.pooled.best,
-            "kappa_bid": r.bid.kappa_glft,
-            "kappa_ask": r.ask.kappa_glft,
-            "A_bid": r.bid.A_glft,
-            "A_ask": r.ask.A_glft,
-            "n_obs": r.pooled.n_obs,
-        }
-    if model == "markouts":
-        return {
-            f"markout_{h}s_bps": m for h, m in zip(r.horizons_s, r.overall.mean_bps, strict=True)
-        }
-    if model == "adverse_selection":
-        return {
-            "mean_markout_bps": r.mean_markout_bps,
-            "informed_share": r.informed_share,
-            "informed_markout_bps": r.informed_markout_bps,
-            "n_obs": r.n_obs,
-        }
-    if model == "microprice":
-        return {"oos_r2": r.oos_r2, "use_fallback": str(r.use_fallback), "alpha": r.alpha}
-    if model == "funding":
-        return {"kappa": r.kappa, "theta": r.theta, "sigma": r.sigma, "n_obs": r.n_obs}
-    if model == "vpin":
-        return {"latest": r.latest, "latest_percentile": r.latest_percentile}
+def _hawkes_headline(r: HawkesFit) -> Headline:
+    return {
+        "branching_ratio": r.branching_ratio,
+        "mu_buy": float(r.mu[0]),
+        "mu_sell": float(r.mu[1]),
+        "ks_pvalue_pooled": r.ks_pvalue_pooled,
+        "n_obs": r.n_obs,
+        "n_merged": r.n_merged,
+    }
+
+
+def _volatility_headline(r: VolatilityEstimate) -> Headline:
+    s = r.sigma_effective
+    return {
+        "sigma_eff_bps_per_sqrt_s": s.sigma_bps,
+        "sigma_clean": s.sigma_clean_bps,
+        "sigma_total": s.sigma_total_bps,
+        "jump_share": s.jump_share,
+    }
+
+
+def _heston_headline(r: HestonFit) -> Headline:
+    return {
+        "theta": r.theta,
+        "kappa": r.kappa,
+        "xi": r.xi,
+        "rho": r.rho,
+        "identifiable": str(r.identifiable),
+        "n_obs": r.n_obs,
+    }
+
+
+def _fill_depth_headline(r: FillDepthSides) -> Headline:
+    return {
+        "best": r.pooled.best,
+        "kappa_bid": r.bid.kappa_glft,
+        "kappa_ask": r.ask.kappa_glft,
+        "A_bid": r.bid.A_glft,
+        "A_ask": r.ask.A_glft,
+        "n_obs": r.pooled.n_obs,
+    }
+
+
+def _markouts_headline(r: MarkoutTable) -> Headline:
+    return {f"markout_{h}s_bps": m for h, m in zip(r.horizons_s, r.overall.mean_bps, strict=True)}
+
+
+def _adverse_selection_headline(r: AdverseSelectionFit) -> Headline:
+    return {
+        "mean_markout_bps": r.mean_markout_bps,
+        "informed_share": r.informed_share,
+        "informed_markout_bps": r.informed_markout_bps,
+        "n_obs": r.n_obs,
+    }
+
+
+def _microprice_headline(r: MicropriceFit) -> Headline:
+    return {"oos_r2": r.oos_r2, "use_fallback": str(r.use_fallback), "alpha": r.alpha}
+
+
+def _volume_profile_headline(r: VolumeProfile) -> Headline:
     return {}
 
 
-def _calibration_asset(model: str, fitter: Callable[[DayFeatures], Any]) -> dg.AssetsDefinition:
+def _vpin_headline(r: VPINResult) -> Headline:
+    return {"latest": r.latest, "latest_percentile": r.latest_percentile}
+
+
+def _funding_headline(r: FundingOUFit) -> Headline:
+    return {"kappa": r.kappa, "theta": r.theta, "sigma": r.sigma, "n_obs": r.n_obs}
+
+
+def _calibration_asset(
+    model: str,
+    fitter: Callable[[DayFeatures], R],
+    headline: Callable[[R], Headline],
+    plotter: Callable[[R, DayFeatures], Figure] | None = None,
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"{model}_fit",
         partitions_def=symbol_day_partitions,
         group_name="calibration",
         compute_kind="numpy",
+        dagster_type=MODEL_FIT_TYPE,
         description=f"The {model.replace('_', ' ')} calibration of one symbol-day "
         "(calibration/; a failed fit records its reason).",
     )
-    def _asset(context: dg.AssetExecutionContext, day_features: DayFeatures) -> dg.Output[ModelFit]:
+    def _asset(
+        context: dg.AssetExecutionContext, day_features: DayFeatures
+    ) -> dg.Output[ModelFit[R]]:
         fit = fit_model(model, lambda: fitter(day_features))
         if fit.ok:
             context.log.info(f"{model} {day_features.symbol} {day_features.day}: fitted")
         else:
             context.log.warning(f"{model} {day_features.symbol} {day_features.day}: {fit.error}")
-        meta = _metadata(fit, _headline(model, fit.result))
-        plotter = PLOTTERS.get(model)
-        if plotter is not None and fit.ok:
-            meta["plot"] = figure_metadata(plotter(fit.result, day_features), model)
+        result = fit.result
+        meta = _metadata(fit, {} if result is None else headline(result))
+        if plotter is not None and result is not None:
+            meta["plot"] = figure_metadata(plotter(result, day_features), model)
         return dg.Output(fit, metadata=meta)
 
     return _asset
 
 
-CALIBRATION_ASSETS = [_calibration_asset(m, f) for m, f in MODEL_FITTERS.items()]
+F, P = MODEL_FITTERS, PLOTTERS
+CALIBRATION_ASSETS = [
+    _calibration_asset("hawkes", F["hawkes"], _hawkes_headline, P["hawkes"]),
+    _calibration_asset("volatility", F["volatility"], _volatility_headline, P["volatility"]),
+    _calibration_asset("heston", F["heston"], _heston_headline),
+    _calibration_asset("fill_depth", F["fill_depth"], _fill_depth_headline, P["fill_depth"]),
+    _calibration_asset("markouts", F["markouts"], _markouts_headline, P["markouts"]),
+    _calibration_asset("adverse_selection", F["adverse_selection"], _adverse_selection_headline),
+    _calibration_asset("microprice", F["microprice"], _microprice_headline),
+    _calibration_asset("volume_profile", F["volume_profile"], _volume_profile_headline),
+    _calibration_asset("vpin", F["vpin"], _vpin_headline),
+    _calibration_asset("funding", F["funding"], _funding_headline),
+]
 
 
 @dg.asset(
     partitions_def=symbol_day_partitions,
     group_name="calibration",
+    dagster_type=MODEL_FIT_TYPE,
     description="EWMA correlations (1 min, 10 min, 1 h) of this symbol with the others "
     "of the day, hedge ratios and the regime flag.",
 )
 def correlation_fit(
     context: dg.AssetExecutionContext, lake: LakeResource, day_features: DayFeatures
-) -> dg.Output[ModelFit]:
+) -> dg.Output[ModelFit[CorrelationFit]]:
     symbol, day = partition_symbol(context), partition_date(context)
     mids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for other in symbol_day_partitions.get_partition_keys():
@@ -201,8 +263,7 @@ def correlation_fit(
     mids[symbol] = (q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float))
     fit = fit_correlation_model(mids, symbol, day_features.window_ns)
     meta = _metadata(fit, {})
-    if fit.ok:
-        slow = fit.result.to_dict()
+    if fit.result is not None:
         meta["symbols"] = ", ".join(sorted(mids))
-        meta["summary"] = dg.MetadataValue.json(slow)
+        meta["summary"] = dg.MetadataValue.json(fit.result.to_dict())
     return dg.Output(fit, metadata=meta)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,27 +23,35 @@ from calibration.clock.volume_clock import (
     volume_profile,
     vpin,
 )
-from calibration.correlation import ewma_covariance
+from calibration.clock.vpin import VPINResult
+from calibration.correlation import CorrelationFit, ewma_covariance
 from calibration.errors import CalibrationError
-from calibration.fill_depth import fit_fill_depth_sides
-from calibration.fill_depth.book_depth import book_depth_kappa, trade_depths_bps
-from calibration.funding import fit_funding_ou
-from calibration.hawkes import fit_hawkes
-from calibration.order_flow.adverse_selection import fit_adverse_selection
-from calibration.order_flow.markouts import markouts
-from calibration.order_flow.microprice import fit_microprice
-from calibration.volatility import estimate_volatility
+from calibration.fill_depth import FillDepthSides, fit_fill_depth_sides
+from calibration.fill_depth.book_depth import TradeDepths, book_depth_kappa, trade_depths_bps
+from calibration.funding import FundingOUFit, fit_funding_ou
+from calibration.hawkes import HawkesFit, fit_hawkes
+from calibration.order_flow.adverse_selection import AdverseSelectionFit, fit_adverse_selection
+from calibration.order_flow.markouts import MarkoutTable, markouts
+from calibration.order_flow.microprice import MicropriceFit, fit_microprice
+from calibration.volatility import VolatilityEstimate, estimate_volatility
 from calibration.volatility.rv_series import RvBars, series_from_bars
-from calibration.volatility.stochastic_vol import fit_heston, fit_heston_series
+from calibration.volatility.stochastic_vol import HestonFit, fit_heston, fit_heston_series
 from data_lake.writer import day_window_ns
 
 __all__ = [
     "MODEL_FITTERS",
+    "DayFits",
+    "FitResult",
     "ModelFit",
+    "ModelFitters",
+    "day_fits",
     "fit_correlation_model",
+    "fit_items",
     "fit_model",
     "hawkes_inputs",
     "hourly_profile",
+    "trade_depths",
+    "typed_fit",
 ]
 
 _NS = 1_000_000_000
@@ -51,12 +59,26 @@ HESTON_MEASURE = "bipower"  # 5-minute variance the Heston fit reads (see _hesto
 PROFILE_PRIOR_WEIGHT = 1.0  # no forgetting inside the trailing window (see _volume_profile)
 
 
+class FitResult(Protocol):
+    """What the pipeline needs of every calibration result: a JSON view for the document."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=FitResult)
+R_co = TypeVar("R_co", bound=FitResult, covariant=True)
+
+
 @dataclass(frozen=True)
-class ModelFit:
-    """A model's result on one symbol-day, or why there is none."""
+class ModelFit(Generic[R_co]):
+    """A model's result on one symbol-day, or why there is none.
+
+    ``ModelFit[HawkesFit]`` holds a :class:`~calibration.hawkes.HawkesFit` when the fit
+    worked; ``result`` is None (and ``error`` says why) when it did not.
+    """
 
     model: str
-    result: Any  # None when the fit failed (see error)
+    result: R_co | None
     error: str | None = None
     warnings: tuple[str, ...] = ()
 
@@ -70,7 +92,7 @@ class ModelFit:
         return {**self.result.to_dict(), "warnings": list(self.warnings)}
 
 
-def fit_model(model: str, fitter: Callable[[], Any]) -> ModelFit:
+def fit_model(model: str, fitter: Callable[[], R]) -> ModelFit[R]:
     """Run a fitter, turning CalibrationError into a recorded reason."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -89,19 +111,19 @@ def hawkes_inputs(f: DayFeatures) -> tuple[np.ndarray, np.ndarray, float]:
     return times, marks, (end - start) / _NS
 
 
-def _hawkes(f: DayFeatures) -> Any:
+def _hawkes(f: DayFeatures) -> HawkesFit:
     times, marks, window = hawkes_inputs(f)
     # Hourly baseline: intraday seasonality otherwise leaks into alpha and beta.
     edges = np.arange(0.0, window + 1.0, 3600.0)
     return fit_hawkes(times, marks, window=(0.0, window), baseline_edges=edges)
 
 
-def _volatility(f: DayFeatures) -> Any:
+def _volatility(f: DayFeatures) -> VolatilityEstimate:
     q = f.quotes
     return estimate_volatility(q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float))
 
 
-def _heston(f: DayFeatures) -> Any:
+def _heston(f: DayFeatures) -> HestonFit:
     """Heston on the trailing window's 5-minute bipower bars (the day alone without one).
 
     Bipower, not RV: the synthetic and real markets jump, and a jump is a one-bar spike
@@ -127,7 +149,7 @@ def _heston(f: DayFeatures) -> Any:
     return fit_heston_series(series)
 
 
-def trade_depths(f: DayFeatures) -> Any:
+def trade_depths(f: DayFeatures) -> TradeDepths:
     t, q = f.trades, f.quotes
     return trade_depths_bps(
         t["ts"].to_numpy(np.int64),
@@ -139,7 +161,7 @@ def trade_depths(f: DayFeatures) -> Any:
     )
 
 
-def _fill_depth(f: DayFeatures, *, n_boot: int = 200, seed: int = 0) -> Any:
+def _fill_depth(f: DayFeatures, *, n_boot: int = 200, seed: int = 0) -> FillDepthSides:
     depths = trade_depths(f)
     keep = depths.depth_bps >= 0  # prints on the near side of a stale mid carry no depth
     levels = f.book_levels
@@ -159,7 +181,7 @@ def _fill_depth(f: DayFeatures, *, n_boot: int = 200, seed: int = 0) -> Any:
     )
 
 
-def _markouts(f: DayFeatures) -> Any:
+def _markouts(f: DayFeatures) -> MarkoutTable:
     t, q = f.trades, f.quotes
     return markouts(
         t["ts"].to_numpy(np.int64),
@@ -170,7 +192,7 @@ def _markouts(f: DayFeatures) -> Any:
     )
 
 
-def _adverse_selection(f: DayFeatures) -> Any:
+def _adverse_selection(f: DayFeatures) -> AdverseSelectionFit:
     t, q = f.trades, f.quotes
     depths = trade_depths(f)
     # Per-print depth: each print carries its order's depth (same ts and side).
@@ -190,7 +212,7 @@ def _adverse_selection(f: DayFeatures) -> Any:
     )
 
 
-def _microprice(f: DayFeatures) -> Any:
+def _microprice(f: DayFeatures) -> MicropriceFit:
     """Ridge micro-price at every book snapshot, the target read from the quotes.
 
     Snapshots can be sparser than the 300 ms horizon (1 s on the synthetic venue); the
@@ -225,7 +247,7 @@ def hourly_profile(hours: pd.DataFrame) -> VolumeProfile | None:
     return VolumeProfile(per_bin("volume"), per_bin("exposure_h"), per_bin("n_trades"))
 
 
-def _volume_profile(f: DayFeatures, prior: VolumeProfile | None = None) -> Any:
+def _volume_profile(f: DayFeatures, prior: VolumeProfile | None = None) -> VolumeProfile:
     """The day's hour-of-week profile warm-started from the trailing window's days.
 
     The previous days' ``volume_1h`` statistics are merged oldest first without
@@ -255,7 +277,7 @@ def _volume_profile(f: DayFeatures, prior: VolumeProfile | None = None) -> Any:
     )
 
 
-def _vpin(f: DayFeatures) -> Any:
+def _vpin(f: DayFeatures) -> VPINResult:
     t = f.trades
     return vpin(
         t["ts"].to_numpy(np.int64),
@@ -266,7 +288,7 @@ def _vpin(f: DayFeatures) -> Any:
     )
 
 
-def _funding(f: DayFeatures) -> Any:
+def _funding(f: DayFeatures) -> FundingOUFit:
     """Funding OU on the trailing window's prints (the day's alone without a history)."""
     fund = f.history.funding if f.history is not None else f.funding
     interval = float(fund["interval_s"].iloc[0]) if len(fund) else 3600.0
@@ -275,7 +297,22 @@ def _funding(f: DayFeatures) -> Any:
     )
 
 
-MODEL_FITTERS: dict[str, Callable[[DayFeatures], Any]] = {
+class ModelFitters(TypedDict):
+    """Each model's fitter, typed by the result it returns (checked against calibration/)."""
+
+    hawkes: Callable[[DayFeatures], HawkesFit]
+    volatility: Callable[[DayFeatures], VolatilityEstimate]
+    heston: Callable[[DayFeatures], HestonFit]
+    fill_depth: Callable[[DayFeatures], FillDepthSides]
+    markouts: Callable[[DayFeatures], MarkoutTable]
+    adverse_selection: Callable[[DayFeatures], AdverseSelectionFit]
+    microprice: Callable[[DayFeatures], MicropriceFit]
+    volume_profile: Callable[[DayFeatures], VolumeProfile]
+    vpin: Callable[[DayFeatures], VPINResult]
+    funding: Callable[[DayFeatures], FundingOUFit]
+
+
+MODEL_FITTERS: ModelFitters = {
     "hawkes": _hawkes,
     "volatility": _volatility,
     "heston": _heston,
@@ -291,7 +328,7 @@ MODEL_FITTERS: dict[str, Callable[[DayFeatures], Any]] = {
 
 def fit_correlation_model(
     mids: Mapping[str, tuple[np.ndarray, np.ndarray]], hedge_symbol: str, window: tuple[int, int]
-) -> ModelFit:
+) -> ModelFit[CorrelationFit]:
     """EWMA correlations of the day's mids across symbols, hedged on ``hedge_symbol``."""
     return fit_model(
         "correlation",
@@ -299,3 +336,68 @@ def fit_correlation_model(
             dict(mids), hedge_symbol=hedge_symbol, start_ns=window[0], end_ns=window[1]
         ),
     )
+
+
+class DayFits(TypedDict):
+    """Every model's fit of one symbol-day, each typed by its result."""
+
+    hawkes: ModelFit[HawkesFit]
+    volatility: ModelFit[VolatilityEstimate]
+    heston: ModelFit[HestonFit]
+    fill_depth: ModelFit[FillDepthSides]
+    markouts: ModelFit[MarkoutTable]
+    adverse_selection: ModelFit[AdverseSelectionFit]
+    microprice: ModelFit[MicropriceFit]
+    volume_profile: ModelFit[VolumeProfile]
+    vpin: ModelFit[VPINResult]
+    funding: ModelFit[FundingOUFit]
+    correlation: ModelFit[CorrelationFit]
+
+
+def typed_fit(fits: Mapping[str, ModelFit[FitResult]], model: str, kind: type[R]) -> ModelFit[R]:
+    """``fits[model]``, checked to hold a ``kind`` (or no result); the typed view of it.
+
+    Dagster hands the calibration assets' outputs over untyped; this is where their
+    result types are checked once.
+    """
+    if model not in fits:
+        raise KeyError(f"no {model} fit among {sorted(fits)}; is its asset an input?")
+    fit = fits[model]
+    result = fit.result
+    if result is None:
+        return ModelFit(fit.model, None, fit.error, fit.warnings)
+    if not isinstance(result, kind):
+        raise TypeError(
+            f"the {model} fit holds a {type(result).__name__}, expected {kind.__name__}: "
+            "the asset and assets.model_fits.DayFits disagree"
+        )
+    return ModelFit(fit.model, result, fit.error, fit.warnings)
+
+
+def day_fits(fits: Mapping[str, ModelFit[FitResult]]) -> DayFits:
+    """The typed bundle of a day's fits from a mapping keyed by model name."""
+    return DayFits(
+        hawkes=typed_fit(fits, "hawkes", HawkesFit),
+        volatility=typed_fit(fits, "volatility", VolatilityEstimate),
+        heston=typed_fit(fits, "heston", HestonFit),
+        fill_depth=typed_fit(fits, "fill_depth", FillDepthSides),
+        markouts=typed_fit(fits, "markouts", MarkoutTable),
+        adverse_selection=typed_fit(fits, "adverse_selection", AdverseSelectionFit),
+        microprice=typed_fit(fits, "microprice", MicropriceFit),
+        volume_profile=typed_fit(fits, "volume_profile", VolumeProfile),
+        vpin=typed_fit(fits, "vpin", VPINResult),
+        funding=typed_fit(fits, "funding", FundingOUFit),
+        correlation=typed_fit(fits, "correlation", CorrelationFit),
+    )
+
+
+def fit_items(
+    fits: Mapping[str, ModelFit[FitResult]] | DayFits,
+) -> list[tuple[str, ModelFit[FitResult]]]:
+    """(model, fit) pairs sorted by model name: the generic view for the document."""
+    out: list[tuple[str, ModelFit[FitResult]]] = []
+    for name, fit in sorted(fits.items()):
+        if not isinstance(fit, ModelFit):
+            raise TypeError(f"{name}: expected a ModelFit, got {type(fit).__name__}")
+        out.append((name, fit))
+    return out

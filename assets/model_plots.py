@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TypedDict
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -11,12 +12,15 @@ from scipy import stats
 from assets.features import DayFeatures, minute_close_mids
 from assets.model_fits import hawkes_inputs, trade_depths
 from assets.plots import figure
-from calibration.hawkes import merge_same_timestamp, rescaled_residuals
+from calibration.fill_depth import FillDepthSides
+from calibration.hawkes import HawkesFit, merge_same_timestamp, rescaled_residuals
+from calibration.order_flow.markouts import MarkoutTable
+from calibration.volatility import VolatilityEstimate
 
-__all__ = ["PLOTTERS"]
+__all__ = ["PLOTTERS", "Plotters"]
 
 
-def _fill_depth(fit: Any, f: DayFeatures) -> Figure:
+def _fill_depth(fit: FillDepthSides, f: DayFeatures) -> Figure:
     """Empirical survival of depths (log scale) with the fitted tails above xmin."""
     depths = trade_depths(f)
     fig, ax = figure()
@@ -52,7 +56,7 @@ def _fill_depth(fit: Any, f: DayFeatures) -> Figure:
     return fig
 
 
-def _hawkes(fit: Any, f: DayFeatures) -> Figure:
+def _hawkes(fit: HawkesFit, f: DayFeatures) -> Figure:
     """QQ plot of time-rescaled residuals against Exp(1)."""
     times, marks, _ = hawkes_inputs(f)
     t, m, _ = merge_same_timestamp(times, marks)
@@ -74,11 +78,11 @@ def _hawkes(fit: Any, f: DayFeatures) -> Figure:
     return fig
 
 
-def _markouts(fit: Any, f: DayFeatures) -> Figure:
+def _markouts(fit: MarkoutTable, f: DayFeatures) -> Figure:
     fig, ax = figure()
     for curve in (fit.overall, *fit.by_side):
         mean = np.array([np.nan if v is None else v for v in curve.mean_bps])
-        se = np.array([np.nan if v is None else v for v in curve.stderr_bps])
+        se = np.array([np.nan if v is None else v for v in curve.mean_stderr_bps])
         ax.errorbar(curve.horizons_s, mean, yerr=2 * se, capsize=3, marker="o", label=curve.label)
     ax.set_xscale("log")
     ax.axhline(0, color="k", lw=0.5)
@@ -89,7 +93,7 @@ def _markouts(fit: Any, f: DayFeatures) -> Figure:
     return fig
 
 
-def _volatility(fit: Any, f: DayFeatures) -> Figure:
+def _volatility(fit: VolatilityEstimate, f: DayFeatures) -> Figure:
     """Per-minute realised and bipower variance through the day."""
     mids = minute_close_mids(f.quotes)
     # 1-second returns within each minute would be costlier; 1-minute bars suffice to see it.
@@ -108,7 +112,16 @@ def _volatility(fit: Any, f: DayFeatures) -> Figure:
     return fig
 
 
-PLOTTERS = {
+class Plotters(TypedDict):
+    """The models with a plot, each plotter typed by the result it draws."""
+
+    fill_depth: Callable[[FillDepthSides, DayFeatures], Figure]
+    hawkes: Callable[[HawkesFit, DayFeatures], Figure]
+    markouts: Callable[[MarkoutTable, DayFeatures], Figure]
+    volatility: Callable[[VolatilityEstimate, DayFeatures], Figure]
+
+
+PLOTTERS: Plotters = {
     "fill_depth": _fill_depth,
     "hawkes": _hawkes,
     "markouts": _markouts,

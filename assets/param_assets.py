@@ -12,7 +12,7 @@ from assets.calibration_assets import (
     load_features,
 )
 from assets.features import DayFeatures
-from assets.model_fits import ModelFit
+from assets.model_fits import FitResult, ModelFit, day_fits
 from assets.param_building import build_document
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.resources import LakeResource
@@ -43,7 +43,7 @@ def param_candidate(
     context: dg.AssetExecutionContext,
     lake: LakeResource,
     day_features: DayFeatures,
-    **fits: ModelFit,
+    **fits: ModelFit[FitResult],
 ) -> dg.Output[dict[str, Any]]:
     symbol, day = partition_symbol(context), partition_date(context)
     history = day_features.history
@@ -60,7 +60,7 @@ def param_candidate(
             venue=lake.venue,
             day=day,
             window_ns=history.window_ns if history else day_window_ns(day),
-            fits=by_model,
+            fits=day_fits(by_model),
             quality=load_quality(lake.paths, lake.venue, symbol, day),
             code_version=current_code_version(),
             last_funding_per_hour=last_funding,

@@ -13,36 +13,43 @@ from typing import Any
 
 import numpy as np
 
-from assets.model_fits import ModelFit
+from assets.model_fits import DayFits, FitResult, ModelFit, fit_items
+from calibration.clock.vpin import VPINResult
 from calibration.errors import CalibrationError
+from calibration.order_flow.microprice import MicropriceFit
+from calibration.volatility.stochastic_vol import HestonFit
 
-__all__ = ["REQUIRED_MODELS", "build_document", "quoting_block"]
+__all__ = ["REQUIRED_MODELS", "QuotingBlock", "build_document", "quoting_block"]
 
 # Without these the trader has no spread: the candidate is not built.
 REQUIRED_MODELS = ("volatility", "fill_depth")
 
 
-def _finite(x: Any) -> float | None:
+QuotingBlock = dict[str, Any]
+"""The quoting block's fields (data_lake.registry.document.QuotingParams) and values."""
+
+
+def _finite(x: float | None) -> float | None:
     return float(x) if x is not None and math.isfinite(float(x)) else None
 
 
-def quoting_block(
-    fits: Mapping[str, ModelFit], last_funding_per_hour: float | None = None
-) -> dict[str, Any]:
+def quoting_block(fits: DayFits, last_funding_per_hour: float | None = None) -> QuotingBlock:
     """The typed block the trader quotes with (units in the field names).
 
     Funding: the OU's long-run level when it could be fitted, else the last published
     rate (per hour), else 0 (no funding prints at all, e.g. a spot venue).
     """
-    missing = [m for m in REQUIRED_MODELS if not fits[m].ok]
-    if missing:
-        reasons = "; ".join(f"{m}: {fits[m].error}" for m in missing)
-        raise CalibrationError(f"no candidate: required model(s) failed ({reasons})")
     vol = fits["volatility"].result
     depth = fits["fill_depth"].result
+    if vol is None or depth is None:
+        required: list[ModelFit[FitResult]] = [fits["volatility"], fits["fill_depth"]]
+        reasons = "; ".join(
+            f"{m}: {fit.error}" for m, fit in zip(REQUIRED_MODELS, required, strict=True)
+            if not fit.ok
+        )
+        raise CalibrationError(f"no candidate: required model(s) failed ({reasons})")
     sides = {}
-    for name in ("bid", "ask"):
-        side = getattr(depth, name)
+    for name, side in (("bid", depth.bid), ("ask", depth.ask)):
         kappa = _finite(side.kappa_glft) or _finite(side.kappa)
         a = _finite(side.A_glft) or _finite(side.A)
         if a is None and side.fit is not None and side.fit.window_s:
@@ -50,11 +57,11 @@ def quoting_block(
         if kappa is None or a is None:
             raise CalibrationError(f"no usable kappa/A on the {name} side")
         sides[name] = (kappa, a)
-    hawkes = fits["hawkes"].result if fits["hawkes"].ok else None
+    hawkes = fits["hawkes"].result
     addon = 0.0
     curve: tuple[list[float], list[float]] | None = None
-    if fits["adverse_selection"].ok:
-        as_fit = fits["adverse_selection"].result
+    as_fit = fits["adverse_selection"].result
+    if as_fit is not None:
         quote_depth = 1.0 / max(sides["bid"][0], sides["ask"][0])  # GLFT-ish touch depth, bps
         if as_fit.addon is not None and as_fit.addon.depth_bps:
             addon = as_fit.addon.addon_at(quote_depth)
@@ -65,11 +72,11 @@ def quoting_block(
         else:
             addon = as_fit.mean_markout_bps
     funding_per_hour = last_funding_per_hour or 0.0
-    if fits["funding"].ok:
-        f = fits["funding"].result
+    f = fits["funding"].result
+    if f is not None:
         funding_per_hour = float(f.theta) * 3600.0 / float(f.interval_s)
-    micro = fits["microprice"].result if fits["microprice"].ok else None
-    toxicity = _vpin_toxicity(fits)
+    micro = fits["microprice"].result
+    toxicity = _vpin_toxicity(fits["vpin"].result)
     primary = vol.scale(vol.primary_label)
     blend = primary.sigma_effective(toxicity or 0.0)
     return {
@@ -79,11 +86,13 @@ def quoting_block(
         "A_bid_per_s": sides["bid"][1],
         "A_ask_per_s": sides["ask"][1],
         "as_addon_bps": max(0.0, float(addon)),
-        "hawkes_branching_ratio": float(hawkes.branching_ratio) if hawkes else 0.0,
-        "hawkes_decay_per_s": _hawkes_decay(hawkes.alpha, hawkes.beta) if hawkes else None,
+        "hawkes_branching_ratio": float(hawkes.branching_ratio) if hawkes is not None else 0.0,
+        "hawkes_decay_per_s": (
+            _hawkes_decay(hawkes.alpha, hawkes.beta) if hawkes is not None else None
+        ),
         "funding_rate_per_hour": funding_per_hour,
-        "microprice_fallback_to_mid": bool(micro.use_fallback) if micro else True,
-        "microprice_r2_oos": _finite(micro.oos_r2) if micro else None,
+        "microprice_fallback_to_mid": bool(micro.use_fallback) if micro is not None else True,
+        "microprice_r2_oos": _finite(micro.oos_r2) if micro is not None else None,
         # schema 2
         "sigma_bid_bps_per_sqrt_s": _positive(blend.sigma_bid_bps),
         "sigma_ask_bps_per_sqrt_s": _positive(blend.sigma_ask_bps),
@@ -93,11 +102,11 @@ def quoting_block(
         "student_t_df": _finite(primary.student_t.df) if primary.student_t else None,
         "as_addon_curve_depth_bps": curve[0] if curve else None,
         "as_addon_curve_bps": curve[1] if curve else None,
-        "hawkes_mu_per_s": _finite_list(hawkes.mu) if hawkes else None,
-        "hawkes_branching_matrix": _finite_matrix(hawkes.alpha) if hawkes else None,
+        "hawkes_mu_per_s": _finite_list(hawkes.mu) if hawkes is not None else None,
+        "hawkes_branching_matrix": _finite_matrix(hawkes.alpha) if hawkes is not None else None,
         **_microprice_fields(micro),
-        "volume_bucket_size": _volume_bucket(fits),
-        "heston": _heston_block(fits),
+        "volume_bucket_size": _volume_bucket(fits["vpin"].result),
+        "heston": _heston_block(fits["heston"].result),
     }
 
 
@@ -127,24 +136,20 @@ def _hawkes_decay(alpha: Any, beta: Any) -> float | None:
     return float(a[use].sum() / (a[use] / b[use]).sum())
 
 
-def _vpin_toxicity(fits: Mapping[str, ModelFit]) -> float | None:
+def _vpin_toxicity(fit: VPINResult | None) -> float | None:
     """VPIN at the window's end, in [0, 1] (None without a VPIN fit)."""
-    fit = fits.get("vpin")
-    if fit is None or not fit.ok:
-        return None
-    latest = _finite(fit.result.latest)
+    latest = None if fit is None else _finite(fit.latest)
     return None if latest is None else min(max(latest, 0.0), 1.0)
 
 
-def _volume_bucket(fits: Mapping[str, ModelFit]) -> float | None:
+def _volume_bucket(fit: VPINResult | None) -> float | None:
     """The session's VPIN/volume-clock bucket, base units (median bucket volume)."""
-    fit = fits.get("vpin")
-    if fit is None or not fit.ok or not fit.result.bucket_volumes:
+    if fit is None or not fit.bucket_volumes:
         return None
-    return _positive(float(np.median(fit.result.bucket_volumes)))
+    return _positive(float(np.median(fit.bucket_volumes)))
 
 
-def _microprice_fields(micro: Any) -> dict[str, Any]:
+def _microprice_fields(micro: MicropriceFit | None) -> dict[str, Any]:
     keys = (
         "microprice_feature_names",
         "microprice_coef_bps",
@@ -167,12 +172,12 @@ def _microprice_fields(micro: Any) -> dict[str, Any]:
     }
 
 
-def _heston_block(fits: Mapping[str, ModelFit]) -> dict[str, Any] | None:
+def _heston_block(h: HestonFit | None) -> dict[str, Any] | None:
     """The identified Heston parameters (None when not fitted or not identified)."""
-    fit = fits.get("heston")
-    if fit is None or not fit.ok or not fit.result.identifiable:
+    if h is None or not h.identifiable:
         return None
-    h = fit.result
+    if h.kappa is None or h.xi is None or h.rho is None or h.half_life_s is None:
+        return None
     values = (h.kappa, h.theta, h.xi, h.rho, h.half_life_s)
     if any(_finite(v) is None for v in values):
         return None
@@ -193,7 +198,7 @@ def build_document(
     venue: str,
     day: dt.date,
     window_ns: tuple[int, int],
-    fits: Mapping[str, ModelFit],
+    fits: DayFits,
     quality: list[dict[str, Any]],
     code_version: str,
     last_funding_per_hour: float | None = None,
@@ -213,7 +218,7 @@ def build_document(
         "symbol": symbol,
         "venue": venue,
         "quoting": quoting_block(fits, last_funding_per_hour),
-        "models": {name: fit.to_dict() for name, fit in sorted(fits.items())},
+        "models": {name: fit.to_dict() for name, fit in fit_items(fits)},
         "window": {"start_ns": window_ns[0], "end_ns": window_ns[1]},
         "partitions": list(partitions.values()),
         "quality": [

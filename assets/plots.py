@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
 
 import matplotlib
 
@@ -12,12 +11,13 @@ matplotlib.use("Agg")  # headless: assets run in worker processes with no displa
 
 import dagster as dg
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 __all__ = ["figure", "figure_metadata"]
 
 
-def figure(width: float = 7.0, height: float = 4.0) -> tuple[Figure, Any]:
+def figure(width: float = 7.0, height: float = 4.0) -> tuple[Figure, Axes]:
     fig, ax = plt.subplots(figsize=(width, height), dpi=90)
     return fig, ax
 

@@ -15,6 +15,7 @@ import numpy as np
 from assets.features import DayFeatures, minute_close_mids
 from assets.model_fits import hawkes_inputs, trade_depths
 from calibration.hawkes import intensity_path, merge_same_timestamp, rescaled_residuals
+from data_lake.registry.document import current_estimates
 
 __all__ = ["PRIMARY_SCORE", "score_document"]
 
@@ -68,7 +69,8 @@ def score_document(document: dict[str, Any], held_out: DayFeatures) -> dict[str,
     """Every out-of-sample score of a param document on the held-out day."""
     quoting, models = document["quoting"], document.get("models", {})
     scores: dict[str, float] = {}
-    hawkes = _hawkes_loglik_per_event(models.get("hawkes", {}), held_out)
+    hawkes_estimates = current_estimates("hawkes", models.get("hawkes", {}))
+    hawkes = _hawkes_loglik_per_event(hawkes_estimates, held_out)
     depth = _depth_loglik_per_order(quoting, held_out)
     sigma = _sigma_error(quoting, held_out)
     if hawkes is not None:

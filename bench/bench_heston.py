@@ -52,7 +52,7 @@ def main() -> None:
         print(
             f"{seed:>4} {var.mean():>7.3f} | {_fmt(fit.kappa, '.0f'):>10} {ci:>13} "
             f"{fit.theta:>6.3f} {_fmt(fit.xi, '.2f'):>6} {_fmt(fit.rho, '.3f'):>6} | "
-            f"{naive.kappa:>9.0f} {naive.theta:>6.3f} {naive.xi:>6.1f} | "
+            f"{naive.kappa:>9.0f} {_fmt(naive.theta, '.3f'):>6} {naive.xi:>6.1f} | "
             f"{_fmt(g.kappa_implied if g else None, '.0f'):>11} "
             f"{_fmt(g.long_run_variance_annualised if g else None, '.3f'):>7} "
             f"{_fmt(g.persistence if g else None, '.5f'):>8}"
@@ -64,7 +64,7 @@ def main() -> None:
                 fit.xi if fit.xi is not None else math.nan,
                 fit.rho if fit.rho is not None else math.nan,
                 naive.kappa,
-                naive.theta,
+                naive.theta if naive.theta is not None else math.nan,
                 naive.xi,
                 var.mean(),
             )

@@ -104,9 +104,10 @@ class CorrelationFit:
     regime_flag : tuple of tuples of bool
         ``regime_flag[i][j]``: fast and slow correlation of (i, j) differ by more than
         ``regime_threshold``.
-    regime_z : tuple of tuples
+    regime_z : tuple of tuples of float or None
         The gap over its approximate standard error (treating the two as independent:
-        conservative, since they share the recent returns).
+        conservative, since they share the recent returns); None where that error is 0
+        (the diagonal, or a pair perfectly correlated at both half-lives).
     hedge_symbol : str or None
         Symbol every other symbol is hedged with in ``hedge_ratios``.
     hedge_ratios : dict of str -> tuple of float
@@ -125,7 +126,7 @@ class CorrelationFit:
     estimates: tuple[EwmaEstimate, ...]
     regime_threshold: float
     regime_flag: tuple[tuple[bool, ...], ...]
-    regime_z: _Matrix
+    regime_z: tuple[tuple[float | None, ...], ...]
     hedge_symbol: str | None
     hedge_ratios: dict[str, tuple[float, ...]]
     stale_fraction: tuple[float, ...]
@@ -344,7 +345,7 @@ def ewma_covariance(
     fast, slow = estimates[0], estimates[-1]
     gap = np.asarray(fast.correlation) - np.asarray(slow.correlation)
     gap_se = np.hypot(np.asarray(fast.correlation_stderr), np.asarray(slow.correlation_stderr))
-    z = np.divide(gap, gap_se, out=np.zeros_like(gap), where=gap_se > 0)
+    z = np.divide(gap, gap_se, out=np.full_like(gap, np.nan), where=gap_se > 0)
     flags = np.abs(gap) > regime_threshold
     h_idx = symbols.index(hedge_symbol)
     return CorrelationFit(
@@ -356,7 +357,7 @@ def ewma_covariance(
         estimates=tuple(estimates),
         regime_threshold=float(regime_threshold),
         regime_flag=tuple(tuple(bool(f) for f in row) for row in flags),
-        regime_z=_matrix(z),
+        regime_z=tuple(tuple(float(v) if math.isfinite(v) else None for v in row) for row in z),
         hedge_symbol=hedge_symbol,
         hedge_ratios={
             s: tuple(est.betas[i][h_idx] for est in estimates) for i, s in enumerate(symbols)

@@ -98,8 +98,9 @@ class FundingOUFit:
         Maximised log-likelihood.
     residual_ks_pvalue : float
         K-S p-value of the standardised one-step residuals against N(0, 1) (goodness of fit).
-    residual_lag1_autocorr : float
-        Lag-1 autocorrelation of those residuals (near 0 if the OU captures the dynamics).
+    residual_lag1_autocorr : float or None
+        Lag-1 autocorrelation of those residuals (near 0 if the OU captures the dynamics);
+        None when the residuals are too few or constant.
     identifiable : bool
         False when the window spans fewer than 10 half-lives or kappa hit its search bound;
         then kappa is poorly determined and the carry leans on theta and the current rate.
@@ -121,7 +122,7 @@ class FundingOUFit:
     window_s: float
     loglik: float
     residual_ks_pvalue: float
-    residual_lag1_autocorr: float
+    residual_lag1_autocorr: float | None
     identifiable: bool
     note: str
 
@@ -384,7 +385,7 @@ def fit_funding_ou(
 
     a, unit_var = _transition(k, dt)
     z = (x1 - theta - (x0 - theta) * a) / np.sqrt(sigma2 * unit_var)
-    lag1 = float(np.corrcoef(z[:-1], z[1:])[0, 1]) if z.size > 2 and np.std(z) > 0 else 0.0
+    lag1 = float(np.corrcoef(z[:-1], z[1:])[0, 1]) if z.size > 2 and np.std(z) > 0 else math.nan
     per_year = SECONDS_PER_YEAR
     return FundingOUFit(
         kappa=k * per_year,
@@ -401,7 +402,7 @@ def fit_funding_ou(
         window_s=window_s,
         loglik=loglik,
         residual_ks_pvalue=float(stats.kstest(z, "norm").pvalue),
-        residual_lag1_autocorr=lag1 if math.isfinite(lag1) else 0.0,
+        residual_lag1_autocorr=lag1 if math.isfinite(lag1) else None,
         identifiable=identifiable,
         note=note,
     )

@@ -177,7 +177,8 @@ def params_show(
     models.add_column("model")
     models.add_column("estimate")
     models.add_column("value", overflow="fold")
-    for model, estimates in sorted(doc.models.items()):
+    for model in sorted(doc.models):
+        estimates = doc.estimates(model)  # today's key names, whenever the set was written
         shown = [(k, v) for k, v in estimates.items() if _is_key_estimate(v)]
         for i, (key, value) in enumerate(shown[:_MAX_ESTIMATES_PER_MODEL]):
             models.add_row(model if i == 0 else "", key, _fmt_value(value))

@@ -227,7 +227,7 @@ def fit_fill_depth(
         n_obs=n, n_tail=m, xmin=xmin, xmin_selected=scan is not None,
         exponential=laws["exponential"], power_law=laws["power_law"],
         lognormal=laws["lognormal"], vuong=vuong, best=best, best_plausible=best_plausible,
-        kappa=kappa, kappa_se=kappa_se, kappa_ci=kappa_ci, A=A, A_ci=A_ci,
+        kappa=kappa, kappa_stderr=kappa_se, kappa_ci=kappa_ci, A=A, A_ci=A_ci,
         kappa_glft=kappa, A_glft=A, quote_range_bps=(float(lo_q), float(hi_q)),
         window_s=window_s, n_boot=n_boot, alpha_ci=alpha_ci,
         tail_rate_per_s=None if window_s is None else m / window_s,

@@ -114,7 +114,8 @@ class FillDepthFit:
         whether its bootstrap p-value is >= ``p_plausible`` (None without bootstrap).
     kappa : float
         Exponential decay of the fill rate, per bps (``1 / mean(depth - xmin)``), with
-        ``kappa_se`` and ``kappa_ci`` (non-parametric bootstrap percentile interval).
+        ``kappa_stderr`` (asymptotic, per bps) and ``kappa_ci`` (non-parametric bootstrap
+        percentile interval).
     A, A_ci : float or None
         Fill rate at zero depth, per second: ``lambda(delta) = A exp(-kappa delta)``
         (None when ``window_s`` was not given).
@@ -135,7 +136,7 @@ class FillDepthFit:
     best: str
     best_plausible: bool | None
     kappa: float
-    kappa_se: float
+    kappa_stderr: float
     kappa_ci: tuple[float, float]
     A: float | None
     A_ci: tuple[float, float] | None
@@ -181,7 +182,7 @@ class FillDepthFit:
             "best": self.best,
             "best_plausible": self.best_plausible,
             "kappa_per_bps": _f(self.kappa),
-            "kappa_se": _f(self.kappa_se),
+            "kappa_stderr_per_bps": _f(self.kappa_stderr),
             "kappa_ci": [_f(c) for c in self.kappa_ci],
             "A_per_s": _f(self.A),
             "A_ci": None if self.A_ci is None else [_f(c) for c in self.A_ci],

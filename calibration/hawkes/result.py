@@ -32,6 +32,8 @@ __all__ = [
 class HawkesFit:
     """Result of :func:`calibration.hawkes.fit_hawkes`. Arrays are read-only.
 
+    Array elements that could not be estimated are NaN here and None in :meth:`to_dict`.
+
     Attributes
     ----------
     mu : Float64Array

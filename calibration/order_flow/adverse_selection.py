@@ -124,7 +124,8 @@ class AdverseSelectionFit:
     mean_markout_bps, mean_markout_stderr_bps : float
         Mean signed markout (the naive adverse-selection cost per fill) and its HAC error.
     informed_share, informed_share_stderr : float
-        Mixture weight ``f`` of the informed component, and its sandwich-HAC error.
+        Mixture weight ``f`` of the informed component, and its sandwich-HAC error (the
+        mixture's errors are None where their sandwich variance is not positive).
     informed_markout_bps, informed_markout_stderr_bps : float
         Mean markout ``m`` of an informed trade, bps.
     noise_sd_bps, noise_sd_stderr_bps : float
@@ -152,13 +153,13 @@ class AdverseSelectionFit:
     mean_markout_bps: float
     mean_markout_stderr_bps: float
     informed_share: float
-    informed_share_stderr: float
+    informed_share_stderr: float | None
     informed_markout_bps: float
-    informed_markout_stderr_bps: float
+    informed_markout_stderr_bps: float | None
     noise_sd_bps: float
-    noise_sd_stderr_bps: float
+    noise_sd_stderr_bps: float | None
     implied_mean_bps: float
-    implied_mean_stderr_bps: float
+    implied_mean_stderr_bps: float | None
     loglik: float
     loglik_one_component: float
     lr_statistic: float

@@ -37,6 +37,9 @@ _MIN_LR = 2.0
 class MarkoutMixture:
     """Mixture estimates (bps) with sandwich-HAC standard errors.
 
+    A standard error is None when its sandwich variance is not positive (the Hessian is
+    not negative definite there: the parameter is not identified).
+
     Attributes
     ----------
     informed_share, informed_share_stderr : float
@@ -56,13 +59,13 @@ class MarkoutMixture:
     """
 
     informed_share: float
-    informed_share_stderr: float
+    informed_share_stderr: float | None
     informed_markout_bps: float
-    informed_markout_stderr_bps: float
+    informed_markout_stderr_bps: float | None
     noise_sd_bps: float
-    noise_sd_stderr_bps: float
+    noise_sd_stderr_bps: float | None
     implied_mean_bps: float
-    implied_mean_stderr_bps: float
+    implied_mean_stderr_bps: float | None
     loglik: float
     loglik_one_component: float
     lr_statistic: float
@@ -203,8 +206,9 @@ def fit_markout_mixture(x: Float64Array, n_lags: int, *, mean_hint: float) -> Ma
     theta = np.array([math.log(f / (1.0 - f)), m, math.log(s)])
     cov = _sandwich_cov(x, theta, n_lags)
 
-    def se(jac: Float64Array) -> float:
-        return math.sqrt(max(float(jac @ cov @ jac), 0.0))
+    def se(jac: Float64Array) -> float | None:
+        var = float(jac @ cov @ jac)
+        return math.sqrt(var) if var > 0.0 and math.isfinite(var) else None
 
     return MarkoutMixture(
         informed_share=f,

@@ -75,8 +75,8 @@ class MarkoutCurve:
         Horizons, seconds.
     mean_bps : tuple of float or None
         Mean signed markout per horizon, bps (None where fewer than 10 trades).
-    stderr_bps : tuple of float or None
-        Newey-West standard error of each mean, bps.
+    mean_stderr_bps : tuple of float or None
+        Newey-West standard error of each mean, bps (None where the mean is None).
     n_obs : tuple of int
         Trades used per horizon.
     hac_lags : tuple of int
@@ -86,7 +86,7 @@ class MarkoutCurve:
     label: str
     horizons_s: tuple[float, ...]
     mean_bps: tuple[float | None, ...]
-    stderr_bps: tuple[float | None, ...]
+    mean_stderr_bps: tuple[float | None, ...]
     n_obs: tuple[int, ...]
     hac_lags: tuple[int, ...]
 
@@ -96,7 +96,7 @@ class MarkoutCurve:
             "label": self.label,
             "horizons_s": list(self.horizons_s),
             "mean_bps": list(self.mean_bps),
-            "stderr_bps": list(self.stderr_bps),
+            "mean_stderr_bps": list(self.mean_stderr_bps),
             "n_obs": list(self.n_obs),
             "hac_lags": list(self.hac_lags),
         }

@@ -59,11 +59,12 @@ class MicropriceFit:
         Ridge intercept, bps.
     alpha : float
         Penalty chosen by time-series cross-validation (on standardised features).
-    ols_coef_bps, ols_stderr_bps : tuple of float
+    ols_coef_bps, ols_coef_stderr_bps : tuple of float (errors: float or None)
         Unpenalised OLS coefficients on the training sample and their Newey-West errors
-        (lag = samples per horizon + the Newey-West rule), for inference on the signs.
-    condition_number : float
-        Condition number of the standardised training design.
+        (lag = samples per horizon + the Newey-West rule), for inference on the signs;
+        None where an error is not finite (a singular design).
+    condition_number : float or None
+        Condition number of the standardised training design (None if infinite).
     vif : tuple of float or None
         Variance inflation factor of each feature (statsmodels; None if infinite).
     regime_edges_bps_per_sqrt_s : tuple of float
@@ -94,8 +95,8 @@ class MicropriceFit:
     intercept_bps: float
     alpha: float
     ols_coef_bps: tuple[float, ...]
-    ols_stderr_bps: tuple[float, ...]
-    condition_number: float
+    ols_coef_stderr_bps: tuple[float | None, ...]
+    condition_number: float | None
     vif: tuple[float | None, ...]
     regime_edges_bps_per_sqrt_s: tuple[float, ...]
     regime_coef_bps: tuple[tuple[float, ...] | None, ...]
@@ -381,8 +382,8 @@ def fit_microprice(
         intercept_bps=intercept,
         alpha=alpha,
         ols_coef_bps=tuple(float(c) for c in np.asarray(ols.params)[1:]),
-        ols_stderr_bps=tuple(float(c) for c in np.asarray(ols.bse)[1:]),
-        condition_number=float(np.linalg.cond(z_tr)),
+        ols_coef_stderr_bps=tuple(_opt(float(c)) for c in np.asarray(ols.bse)[1:]),
+        condition_number=_opt(float(np.linalg.cond(z_tr))),
         vif=tuple(vif),
         regime_edges_bps_per_sqrt_s=tuple(float(e) for e in edges),
         regime_coef_bps=tuple(regime_coef),

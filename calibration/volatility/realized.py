@@ -246,6 +246,7 @@ class JumpTest:
     statistic : z statistic, N(0,1) under no jumps; large positive means jumps.
     p_value : one-sided p-value ``1 - Phi(statistic)``.
     rejects : ``p_value < alpha``.
+    tq_ratio : ``TQ / BV^2`` (None when BV is 0).
     relative_jump : ``(RV - BV) / RV`` (can be negative in finite samples).
     jump_share : ``max(RV - BV, 0) / RV`` in [0, 1].
     jump_variation_bps2 : ``max(RV - BV, 0)``.
@@ -261,7 +262,7 @@ class JumpTest:
     n_obs: int
     rv_bps2: float
     bv_bps2: float
-    tq_ratio: float
+    tq_ratio: float | None
     relative_jump: float
     jump_share: float
     jump_variation_bps2: float
@@ -307,7 +308,7 @@ def jump_test(returns_bps: Any, *, alpha: float = 0.01) -> JumpTest:
         n_obs=int(n),
         rv_bps2=rv,
         bv_bps2=bv,
-        tq_ratio=float(tq_ratio),
+        tq_ratio=float(tq_ratio) if math.isfinite(tq_ratio) else None,
         relative_jump=float(rel),
         jump_share=float(jv / rv),
         jump_variation_bps2=float(jv),

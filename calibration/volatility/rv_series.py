@@ -209,17 +209,19 @@ class CirOlsFit:
 
     Attributes
     ----------
-    kappa : 1/yr; theta : annualised variance; xi : annualised vol of variance.
+    kappa : 1/yr; theta : annualised variance (None when the slope is exactly 0); xi :
+        annualised vol of variance.
     n_floored : intervals whose RV was floored at 1 % of the mean to keep sqrt defined.
+    r_squared : of the OLS (None when the target has no variation).
     """
 
     kappa: float
-    theta: float
+    theta: float | None
     xi: float
     half_life_s: float | None
     n_obs: int
     n_floored: int
-    r_squared: float
+    r_squared: float | None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(jsonable(asdict(self)))
@@ -258,7 +260,7 @@ def fit_cir_ols_naive(
     beta, *_ = np.linalg.lstsq(design, target, rcond=None)
     resid = target - design @ beta
     kappa = -float(beta[1]) / delta
-    theta = -float(beta[0]) / float(beta[1]) if beta[1] != 0 else math.inf
+    theta = -float(beta[0]) / float(beta[1]) if beta[1] != 0 else None
     ss_tot = float(np.sum((target - target.mean()) ** 2))
     return CirOlsFit(
         kappa=kappa,
@@ -267,5 +269,5 @@ def fit_cir_ols_naive(
         half_life_s=math.log(2.0) / kappa * SECONDS_PER_YEAR if kappa > 0 else None,
         n_obs=int(y.size),
         n_floored=n_floored,
-        r_squared=1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else 0.0,
+        r_squared=1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else None,
     )

@@ -149,7 +149,8 @@ class ScaleEstimate:
     rv_bps2, bv_bps2 : realised variance and bipower variation over the window, bps^2, with
         asymptotic standard errors (RV from realised quarticity, BV from tripower).
     rs_up_bps2, rs_down_bps2 : realised semivariances.
-    sigma_total_bps, sigma_clean_bps : ``sqrt(RV/T)``, ``sqrt(BV/T)``, bps per sqrt(s).
+    sigma_total_bps, sigma_clean_bps : ``sqrt(RV/T)``, ``sqrt(BV/T)``, bps per sqrt(s), with
+        their delta-method standard errors (``sigma_clean_stderr_bps`` is None when BV is 0).
     sigma_up_bps, sigma_down_bps : ``sqrt(2 RS±/T)``.
     jump : the BNS test and jump-direction summary (signed jump share, up/down jump var).
     student_t : fat-tail fit of these returns (None when not requested, fewer than 50
@@ -172,7 +173,7 @@ class ScaleEstimate:
     sigma_total_bps: float
     sigma_total_stderr_bps: float
     sigma_clean_bps: float
-    sigma_clean_stderr_bps: float
+    sigma_clean_stderr_bps: float | None
     sigma_up_bps: float
     sigma_down_bps: float
     sigma_total_annualised: float
@@ -232,7 +233,7 @@ def scale_estimate(sampled: SampledReturns, *, fit_t: bool = True) -> ScaleEstim
         sigma_total_bps=sig_t,
         sigma_total_stderr_bps=rv_se / (2.0 * duration * sig_t),
         sigma_clean_bps=sig_c,
-        sigma_clean_stderr_bps=bv_se / (2.0 * duration * sig_c) if sig_c > 0 else math.inf,
+        sigma_clean_stderr_bps=bv_se / (2.0 * duration * sig_c) if sig_c > 0 else None,
         sigma_up_bps=math.sqrt(2.0 * up / duration),
         sigma_down_bps=math.sqrt(2.0 * down / duration),
         sigma_total_annualised=annualise_sigma(sig_t),

@@ -78,7 +78,8 @@ class HestonFit:
     *_stderr, *_ci : delta-method standard errors and 95 % intervals (kappa's interval is
         mapped from the AR coefficient's, so it is asymmetric).
     half_life_s : ``ln 2 / kappa`` in seconds. feller_ratio : ``2 kappa theta / xi^2``.
-    ar_coef, ma_coef : ARMA(1,1) coefficients of the annualised RV series.
+    ar_coef, ma_coef : ARMA(1,1) coefficients of the annualised RV series (``ar_coef_stderr``
+        None when its variance is not positive).
     measurement_error_var_arma : ARMA-implied variance of the RV error (annualised var^2);
         compare ``measurement_error_var_rq`` (realised quarticity, discretisation only).
     ljung_box_p_value : residual whiteness at lag 10 (goodness of fit).
@@ -289,7 +290,8 @@ def fit_heston_series(
     phi, ma = float(p[1]), float(p[2])
     phi_se = math.sqrt(cov[1, 1]) if cov[1, 1] > 0 else math.inf
     theta_se = scale * math.sqrt(cov[0, 0]) if cov[0, 0] > 0 else None
-    arma_info = {"ar": phi, "ar_se": phi_se, "ma": ma, "loglik": res.loglik}
+    ar_stderr = phi_se if math.isfinite(phi_se) else None
+    arma_info = {"ar": phi, "ar_se": ar_stderr, "ma": ma, "loglik": res.loglik}
     if phi <= 0.0:
         return _unidentified(
             f"AR coefficient {phi:.4f} of the RV series is not positive: no persistent "
@@ -368,7 +370,7 @@ def fit_heston_series(
         feller_ratio=2.0 * kappa * theta / xi**2,
         sigma_bps=math.sqrt(theta / SECONDS_PER_YEAR) * 1e4,
         ar_coef=phi,
-        ar_coef_stderr=phi_se,
+        ar_coef_stderr=ar_stderr,
         ma_coef=ma,
         noise_var_bps2=series.noise_var_bps2,
         measurement_error_var_arma=float(gamma0 - var_iv),

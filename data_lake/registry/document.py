@@ -33,6 +33,7 @@ __all__ = [
     "HASH_EXCLUDED_FIELDS",
     "QUOTING_UNITS",
     "READABLE_SCHEMA_VERSIONS",
+    "RENAMED_ESTIMATE_KEYS",
     "SCHEMA_VERSION",
     "SYMBOL_PATTERN",
     "VERSION_PATTERN",
@@ -45,6 +46,7 @@ __all__ = [
     "QuotingParams",
     "ValidationScores",
     "content_hash",
+    "current_estimates",
 ]
 
 SCHEMA_VERSION: Literal[2] = 2
@@ -68,6 +70,16 @@ HASH_EXCLUDED_FIELDS = frozenset({"version", "created_at", "status", "reason"})
 """Fields outside the content hash: refitting the same data with the same code gives the
 same hash (so the same version), whatever the wall clock said; status lives in the
 registry's decisions log, not in the immutable file."""
+
+RENAMED_ESTIMATE_KEYS: Mapping[str, Mapping[str, str]] = {
+    "fill_depth": {"kappa_se": "kappa_stderr_per_bps"},
+    "markouts": {"stderr_bps": "mean_stderr_bps"},
+    "microprice": {"ols_stderr_bps": "ols_coef_stderr_bps"},
+}
+"""Keys in ``models.<model>`` (at any depth) renamed since documents were first written,
+old -> new: standard errors are ``<param>_stderr`` everywhere (calibration/__init__.py).
+Readers go through :meth:`ParamSet.estimates` so a document written before a rename reads
+the same; the file itself is never rewritten (its content hash names its version)."""
 
 # 1990-01-01 in ns: a window before it is almost surely seconds or milliseconds, not ns.
 _MIN_TS_NS = 631_152_000 * 10**9
@@ -378,6 +390,10 @@ class ParamSet(_Frozen):
         """The hashed content: everything but :data:`HASH_EXCLUDED_FIELDS`, as JSON types."""
         return self.model_dump(mode="json", exclude=set(HASH_EXCLUDED_FIELDS))
 
+    def estimates(self, model: str) -> dict[str, Any]:
+        """``models[model]`` under today's key names (:data:`RENAMED_ESTIMATE_KEYS`), or {}."""
+        return current_estimates(model, self.models.get(model, {}))
+
     def failed_checks(self) -> list[QualityCheck]:
         """Blocking quality checks that failed."""
         return [q for q in self.quality if q.blocking and not q.passed]
@@ -403,6 +419,25 @@ def content_hash(document: ParamSet | Mapping[str, Any]) -> str:
         payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
     )
     return hashlib.sha256(blob).hexdigest()
+
+
+def current_estimates(model: str, estimates: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's estimates with keys renamed since the document was written brought up to
+    date (:data:`RENAMED_ESTIMATE_KEYS`); where both names are present the current one wins.
+    """
+    return dict(_renamed(estimates, RENAMED_ESTIMATE_KEYS.get(model, {})))
+
+
+def _renamed(value: Any, renames: Mapping[str, str]) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            renames.get(key, key): _renamed(item, renames)
+            for key, item in value.items()
+            if not (key in renames and renames[key] in value)
+        }
+    if isinstance(value, list):
+        return [_renamed(item, renames) for item in value]
+    return value
 
 
 def _check_partitions(value: list[str]) -> None:

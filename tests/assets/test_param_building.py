@@ -36,6 +36,8 @@ def _fits(**overrides: ModelFit) -> dict[str, ModelFit]:
         "adverse_selection": ModelFit("adverse_selection", None, "too few trades"),
         "funding": ModelFit("funding", None, "funding OU needs at least 30 rates"),
         "microprice": ModelFit("microprice", None, "no book"),
+        "vpin": ModelFit("vpin", None, "too few buckets"),
+        "heston": ModelFit("heston", None, "one day of RV"),
     }
     fits.update(overrides)
     return fits

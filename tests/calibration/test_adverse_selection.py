@@ -91,7 +91,7 @@ def test_markout_curves_recover_planted_informed_move():
     data = simulate_flow(1, informed_share=f, informed_move_bps=m, delay_mean_s=tau)
     table = markouts(data["t_ns"], data["side"], data["size"], data["mid_ts"], data["mid"])
     curve = table.overall
-    for h, mean, se in zip(curve.horizons_s, curve.mean_bps, curve.stderr_bps, strict=True):
+    for h, mean, se in zip(curve.horizons_s, curve.mean_bps, curve.mean_stderr_bps, strict=True):
         expected = f * m * (1.0 - math.exp(-h / tau))
         assert mean is not None and se is not None
         assert abs(mean - expected) < 3.0 * se, (h, mean, se, expected)
@@ -114,7 +114,7 @@ def test_hac_error_matches_dispersion_across_seeds():
             data["t_ns"], data["side"], data["size"], data["mid_ts"], data["mid"],
             horizons_s=(5.0,),
         )
-        mean, err = table.overall.mean_bps[0], table.overall.stderr_bps[0]
+        mean, err = table.overall.mean_bps[0], table.overall.mean_stderr_bps[0]
         assert mean is not None and err is not None
         means.append(mean)
         errors.append(err)
@@ -213,7 +213,7 @@ def test_markout_and_addon_recovery_over_seeds(seed):
     f, m, tau = 0.3, 3.0, 0.3
     data = simulate_flow(seed, informed_share=f, informed_move_bps=m, delay_mean_s=tau)
     table = markouts(data["t_ns"], data["side"], data["size"], data["mid_ts"], data["mid"])
-    for h, mean, se in zip(table.horizons_s, table.overall.mean_bps, table.overall.stderr_bps,
+    for h, mean, se in zip(table.horizons_s, table.overall.mean_bps, table.overall.mean_stderr_bps,
                            strict=True):
         assert mean is not None and se is not None
         assert abs(mean - f * m * (1.0 - math.exp(-h / tau))) < 2.5 * se

@@ -36,13 +36,13 @@ def test_markout_curves_on_real_flow_are_finite(real_lake, symbol):
     assert t_ns.size > 5000
     table = markouts(t_ns, side, size, mid_ts, mid)
     for curve in (table.overall, *table.by_side, *table.by_size, *table.by_vol_regime):
-        for mean, se in zip(curve.mean_bps, curve.stderr_bps, strict=True):
+        for mean, se in zip(curve.mean_bps, curve.mean_stderr_bps, strict=True):
             assert mean is not None and se is not None
             assert math.isfinite(mean) and math.isfinite(se) and se > 0.0
     assert len(table.by_vol_regime) == 3
     # aggressors are informed on average over the first second on both symbols
     first = table.overall
-    assert first.mean_bps[1] is not None and first.stderr_bps[1] is not None
+    assert first.mean_bps[1] is not None and first.mean_stderr_bps[1] is not None
     assert first.mean_bps[1] > 0.0
     json.dumps(table.to_dict(), allow_nan=False)
     # one aggressive order prints several trades at one time: merged, there are fewer

@@ -42,9 +42,9 @@ def test_exponential_kappa_and_rate_recovered_within_standard_errors(seed: int) 
     window_s = 600.0
     x = exponential_depths(rng, 5000)
     fit = fit_fill_depth(x, n_boot=0, window_s=window_s)
-    assert abs(fit.kappa - KAPPA) < 3.0 * fit.kappa_se
+    assert abs(fit.kappa - KAPPA) < 3.0 * fit.kappa_stderr
     # A = rate of orders at zero depth = all orders / window; its log has se ~ sqrt(1/m + ...)
-    log_a_se = math.sqrt(1.0 / fit.n_tail + (fit.xmin * fit.kappa_se) ** 2)
+    log_a_se = math.sqrt(1.0 / fit.n_tail + (fit.xmin * fit.kappa_stderr) ** 2)
     assert fit.A is not None
     assert abs(math.log(fit.A) - math.log(x.size / window_s)) < 3.0 * log_a_se
 

@@ -98,7 +98,7 @@ def test_planted_imbalance_signal_is_found_out_of_sample():
     assert fit.oos_r2 > 0.05 and fit.oos_r2 > 3 * fit.oos_r2_stderr
     assert not fit.use_fallback
     # right sign and size on level 1 (planted 0.4 bps per unit), HAC error honest
-    assert abs(fit.ols_coef_bps[0] - 0.4) < 3 * fit.ols_stderr_bps[0]
+    assert abs(fit.ols_coef_bps[0] - 0.4) < 3 * fit.ols_coef_stderr_bps[0]
     assert fit.coef_bps[0] > 0.3
     assert all(c is not None and c[0] > 0 for c in fit.regime_coef_bps)
     assert fit.condition_number > 1.0 and all(v is not None and v >= 1.0 for v in fit.vif)
@@ -115,7 +115,7 @@ def test_planted_imbalance_signal_is_found_out_of_sample():
 def test_planted_signal_recovered_over_seeds(seed):
     ts, bp, bs, ap, az = simulate_book(seed, beta_bps=0.3)
     fit = fit_microprice(ts, bp, bs, ap, az, horizon_s=0.05, sample_interval_s=0.05)
-    assert abs(fit.ols_coef_bps[0] - 0.3) < 2.5 * fit.ols_stderr_bps[0]
+    assert abs(fit.ols_coef_bps[0] - 0.3) < 2.5 * fit.ols_coef_stderr_bps[0]
     assert fit.oos_r2 > 0 and not fit.use_fallback
 
 
@@ -243,7 +243,7 @@ def test_sparse_snapshots_use_the_finer_target_mid() -> None:
     fit = fit_microprice(
         *book, levels=(1,), sample_interval_s=None, target_ts_ns=fine_ts, target_mid=fine_mid
     )
-    assert fit.ols_coef_bps[0] == pytest.approx(b_bps, abs=4 * fit.ols_stderr_bps[0])
+    assert fit.ols_coef_bps[0] == pytest.approx(b_bps, abs=4 * fit.ols_coef_stderr_bps[0])
     assert fit.oos_r2 > 0.5 and not fit.use_fallback
     with pytest.raises(CalibrationError, match="never moved"):
         fit_microprice(*book, levels=(1,), sample_interval_s=None)

@@ -48,7 +48,7 @@ def test_ridge_microprice_on_real_book_is_finite(real_lake, symbol):
     assert fit.feature_names == (
         "imbalance_l1", "imbalance_l3", "imbalance_l5", "flow_imbalance"
     )
-    for value in (*fit.coef_bps, *fit.ols_stderr_bps, fit.oos_r2, fit.oos_r2_stderr,
+    for value in (*fit.coef_bps, *fit.ols_coef_stderr_bps, fit.oos_r2, fit.oos_r2_stderr,
                   fit.condition_number):
         assert math.isfinite(value)
     assert fit.use_fallback == (fit.oos_r2 < fit.r2_floor)

@@ -28,7 +28,13 @@ from data_lake.registry import (
     current_code_version,
 )
 from data_lake.registry import files as param_files
-from data_lake.registry.document import ParamSet, ParamStatus, content_hash
+from data_lake.registry.document import (
+    RENAMED_ESTIMATE_KEYS,
+    ParamSet,
+    ParamStatus,
+    content_hash,
+    current_estimates,
+)
 from data_lake.registry.files import FileExistsImmutableError, create_once
 
 DAY_NS = 86_400 * 10**9
@@ -127,6 +133,65 @@ def test_round_trip_write_then_load_gives_the_same_document(registry: ParamRegis
     )
     assert registry.path_of("BTC", version).name == f"{version}.json"
     assert version.startswith("000001-") and version.endswith(content_hash(loaded)[:8])
+
+
+def old_style_models() -> dict[str, Any]:
+    """``models`` as written before standard errors were all named ``<param>_stderr``."""
+    curve = {"label": "all", "horizons_s": [1.0, 5.0], "mean_bps": [0.2, 0.4],
+             "stderr_bps": [0.05, None]}
+    return {
+        "fill_depth": {
+            "bid": {"kappa_per_bps": 0.35, "fit": {"kappa_per_bps": 0.35, "kappa_se": 0.012}},
+            "ask": {"kappa_per_bps": 0.4, "fit": None},
+        },
+        "markouts": {"overall": curve, "by_side": [{**curve, "label": "buy"}]},
+        "microprice": {"ols_coef_bps": [0.4, -0.1], "ols_stderr_bps": [0.1, 0.2]},
+    }
+
+
+def test_a_document_written_before_the_stderr_renames_loads_and_reads_the_same(
+    registry: ParamRegistry,
+) -> None:
+    version = registry.write(make_document(models=old_style_models()))
+    doc = registry.load("BTC", version)  # re-validated and hash-checked as written
+    assert doc.models["fill_depth"]["bid"]["fit"]["kappa_se"] == 0.012  # the file is untouched
+    fit = doc.estimates("fill_depth")["bid"]["fit"]
+    assert fit == {"kappa_per_bps": 0.35, "kappa_stderr_per_bps": 0.012}
+    markouts = doc.estimates("markouts")
+    assert markouts["overall"]["mean_stderr_bps"] == [0.05, None]
+    assert markouts["by_side"][0]["mean_stderr_bps"] == [0.05, None]
+    assert "stderr_bps" not in markouts["by_side"][0]
+    assert doc.estimates("microprice") == {"ols_coef_bps": [0.4, -0.1],
+                                           "ols_coef_stderr_bps": [0.1, 0.2]}
+    assert doc.estimates("no_such_model") == {}
+
+
+def test_current_key_names_read_unchanged_and_win_over_old_ones() -> None:
+    current = {"kappa_per_bps": 0.35, "kappa_stderr_per_bps": 0.01}
+    assert current_estimates("fill_depth", current) == current
+    assert current_estimates("fill_depth", {**current, "kappa_se": 0.5}) == current
+    # renames belong to their model: another model's key of the same name is left alone
+    assert current_estimates("hawkes", {"stderr_bps": 1.0}) == {"stderr_bps": 1.0}
+
+
+def test_renamed_keys_are_the_names_the_results_write_today() -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from calibration.fill_depth import fit_fill_depth
+    from calibration.order_flow.markouts import MarkoutCurve
+    from calibration.order_flow.microprice import MicropriceFit
+
+    depths = np.random.default_rng(0).exponential(2.0, 400)
+    written = {
+        "fill_depth": fit_fill_depth(depths, n_boot=0).to_dict(),
+        "markouts": MarkoutCurve("all", (1.0,), (0.2,), (0.05,), (400,), (3,)).to_dict(),
+        "microprice": {f.name: None for f in dataclasses.fields(MicropriceFit)},
+    }
+    for model, renames in RENAMED_ESTIMATE_KEYS.items():
+        for old, new in renames.items():
+            assert new in written[model] and old not in written[model], (model, old, new)
 
 
 @pytest.mark.parametrize(

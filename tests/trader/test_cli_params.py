@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from data_lake.paths import LakePaths
 from data_lake.registry import ParamRegistry
-from tests.data_lake.test_params import make_document
+from tests.data_lake.test_params import make_document, old_style_models
 from trader.cli import EXIT_USAGE, app
 
 
@@ -91,6 +91,15 @@ def test_show_latest_prints_quoting_block_and_key_estimates(
     assert "hawkes" in out and "branching_ratio" in out and "[[0.3, 0.1], [0.1, 0.3]]" in out
     assert "oos_loglik_per_event = -0.9" in out
     assert "hyperliquid/BTC/2024-01-01" in out
+
+
+def test_show_reads_a_document_written_before_the_stderr_renames(home: Path) -> None:
+    registry = ParamRegistry(LakePaths.at(home), refresh_catalog=False)
+    version = registry.write(make_document("SOL", models=old_style_models()))
+    code, out, _ = _run(home, "params", "show", version, "--symbol", "SOL")
+    assert code == 0 and version in out
+    assert "ols_coef_stderr_bps" in out and "[0.1, 0.2]" in out
+    assert "ols_stderr_bps" not in out
 
 
 def test_show_a_version_without_symbol_finds_its_owner(
