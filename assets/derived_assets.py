@@ -8,7 +8,7 @@ from assets.derived import derive_day, write_derived
 from assets.features import quotes_from_lake
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.resources import LakeResource
-from data_lake.partitions import PartitionKey
+from data_lake.partitions import PartitionKey, day_window_ns
 
 __all__ = ["derived_day"]
 
@@ -32,11 +32,21 @@ def derived_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
             description=f"{lake.venue}/{symbol}/{day} failed blocking quality checks {failed}: "
             "no derived tables for it; fix or re-import the day and re-run the ingest job"
         )
-    trades = lake.day("trades", symbol, day).to_pandas()
-    bbo = lake.day("bbo", symbol, day).to_pandas()
+    start, end = day_window_ns(day)
+
+    def read(table: str, columns: list[str]) -> pd.DataFrame:
+        return lake.lake.frame(
+            table, symbol=symbol, venue=lake.venue, start_ns=start, end_ns=end, columns=columns
+        )
+
+    trades = read("trades", ["ts", "size"])
+    bbo = read("bbo", ["ts", "bid_px", "ask_px"])
     # The book is only read when the venue publishes no bbo (its top level is the quote).
     book = lake.day("book", symbol, day).to_pandas() if bbo.empty else pd.DataFrame()
-    quotes, _ = quotes_from_lake(bbo, book, depth=1)
+    if bbo.empty:
+        quotes, _ = quotes_from_lake(bbo, book, depth=1)
+    else:
+        quotes = pd.DataFrame({"ts": bbo["ts"], "mid": 0.5 * (bbo["bid_px"] + bbo["ask_px"])})
     key = PartitionKey(lake.venue, symbol, day)
     rows = write_derived(lake.paths.lake, key, derive_day(day, trades, quotes))
     lake.lake.refresh()
