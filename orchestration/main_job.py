@@ -122,51 +122,60 @@ def ingest_is_current(lake: Lake, venue: str, symbol: str, day: dt.date) -> bool
     return newest <= checked <= min(p.stat().st_mtime_ns for p in derived)
 
 
-def run_pipeline(home: Path, days: list[dt.date], fit_day: dt.date) -> None:
+def _run_partition(job: str, day: str, symbol: str) -> tuple[bool, float]:
+    """One job run on one partition, in a worker process; (success, seconds)."""
     from dagster import DagsterInstance, MultiPartitionKey
 
-    from orchestration.definitions import defs, resources
+    from orchestration.definitions import defs
+
+    t0 = time.perf_counter()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = defs.resolve_job_def(job).execute_in_process(
+        partition_key=MultiPartitionKey({"date": day, "symbol": symbol}),
+        instance=DagsterInstance.get(),  # $DAGSTER_HOME, shared with the other worker
+        run_config=quiet,
+        raise_on_error=False,
+    )
+    return result.success, time.perf_counter() - t0
+
+
+def _run_all(pool: ProcessPoolExecutor, job: str, keys: list[tuple[str, str]]) -> None:
+    jobs = [(day, symbol, pool.submit(_run_partition, job, day, symbol)) for day, symbol in keys]
+    for day, symbol, future in jobs:
+        ok, seconds = future.result()
+        console.print(f"{job} {day}|{symbol}: {'ok' if ok else 'FAILED'} ({seconds:.1f} s)")
+
+
+def run_pipeline(home: Path, days: list[dt.date], fit_day: dt.date) -> None:
+    """Ingest every partition not yet checked and derived, then calibrate the fit day.
+
+    Partitions are independent runs: two worker processes share the Dagster instance
+    (``$DAGSTER_HOME``) and use both cores.
+    """
+    from orchestration.definitions import resources
 
     os.environ.setdefault("DAGSTER_HOME", str(home / "dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    instance = DagsterInstance.get()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    ingest = defs.resolve_job_def("ingest")
-    nightly = defs.resolve_job_def("nightly_calibration")
     symbols = symbol_partitions.get_partition_keys()
     lake = Lake.at(home)
     venue = resources(str(home))["lake"].venue  # type: ignore[attr-defined]
-    t_ingest, reused = time.perf_counter(), 0
-    for day in days:
-        for symbol in symbols:
-            key = MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
-            if ingest_is_current(lake, venue, symbol, day):
-                reused += 1
-                continue
-            t0 = time.perf_counter()
-            result = ingest.execute_in_process(
-                partition_key=key, instance=instance, run_config=quiet, raise_on_error=False
-            )
-            console.print(
-                f"ingest {key}: {'ok' if result.success else 'FAILED'} "
-                f"({time.perf_counter() - t0:.1f} s)"
-            )
-    console.print(
-        f"ingest: {len(days) * len(symbols) - reused} partition(s) run, {reused} already "
-        f"checked and derived ({time.perf_counter() - t_ingest:.1f} s)"
-    )
-    t_nightly = time.perf_counter()
-    for symbol in symbols:
-        key = MultiPartitionKey({"date": fit_day.isoformat(), "symbol": symbol})
+    todo = [
+        (day.isoformat(), symbol)
+        for day in days
+        for symbol in symbols
+        if not ingest_is_current(lake, venue, symbol, day)
+    ]
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
         t0 = time.perf_counter()
-        result = nightly.execute_in_process(
-            partition_key=key, instance=instance, run_config=quiet, raise_on_error=False
-        )
+        _run_all(pool, "ingest", todo)
         console.print(
-            f"nightly_calibration {key}: {'ok' if result.success else 'FAILED'} "
-            f"({time.perf_counter() - t0:.1f} s)"
+            f"ingest: {len(todo)} partition(s) run, {len(days) * len(symbols) - len(todo)} "
+            f"already checked and derived ({time.perf_counter() - t0:.1f} s)"
         )
-    console.print(f"calibration: {time.perf_counter() - t_nightly:.1f} s")
+        t0 = time.perf_counter()
+        _run_all(pool, "nightly_calibration", [(fit_day.isoformat(), s) for s in symbols])
+        console.print(f"calibration: {time.perf_counter() - t0:.1f} s")
 
 
 def print_summary(lake: Lake) -> None:
