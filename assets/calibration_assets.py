@@ -8,9 +8,15 @@ import dagster as dg
 import numpy as np
 from matplotlib.figure import Figure
 
-from assets.checks import checked_day, partition_passed_checks
+from assets.checks import checked_day
 from assets.features import DayFeatures, build_features
 from assets.history import HISTORY_DAYS, HistoryError, load_history
+from assets.inputs import (
+    FUNDING_HISTORY_DAYS,
+    correlation_input_keys,
+    day_input_keys,
+    require_inputs,
+)
 from assets.model_fits import (
     MODEL_FITTERS,
     FitResult,
@@ -19,7 +25,12 @@ from assets.model_fits import (
     fit_model,
 )
 from assets.model_plots import PLOTTERS
-from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.partitions import (
+    partition_date,
+    partition_symbol,
+    symbol_day_partitions,
+    symbol_partitions,
+)
 from assets.plots import figure_metadata
 from assets.resources import LakeResource
 from calibration.clock.volume_clock import VolumeProfile
@@ -33,6 +44,8 @@ from calibration.order_flow.markouts import MarkoutTable
 from calibration.order_flow.microprice import MicropriceFit
 from calibration.volatility import VolatilityEstimate
 from calibration.volatility.stochastic_vol import HestonFit
+from data_lake.quality_store import QualityGateError
+from data_lake.writer import DAY_NS, day_window_ns
 
 __all__ = ["CALIBRATION_ASSETS", "correlation_fit", "day_features", "load_features"]
 
@@ -42,14 +55,26 @@ def load_features(
     """Read one symbol-day from the lake and derive its features.
 
     ``history_days`` > 0 also reads the trailing window the multi-day fits need
-    (:func:`assets.history.load_history`: checked partitions only, derived tables);
-    0 reads the day alone (the held-out day of the validation).
+    (:func:`assets.history.load_history`: derived tables of gated days); 0 reads the
+    day alone (the held-out day of the validation).
+
+    Raises data_lake.quality_store.QualityGateError unless every partition read (the
+    day's trades, bbo and book, the funding window, the window's sources) passed its
+    blocking checks; assets.history.HistoryError when the window cannot be read.
     """
-    frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
+    require_inputs(lake.paths, day_input_keys(lake.venue, symbol, day))
     history = None
     if history_days > 0:
         history = load_history(lake.lake, lake.venue, symbol, day, history_days)
-    funding = lake.day("funding", symbol, day).to_pandas()
+    frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
+    start, end = day_window_ns(day)
+    funding = lake.lake.frame(
+        "funding",
+        symbol=symbol,
+        venue=lake.venue,
+        start_ns=start - FUNDING_HISTORY_DAYS * DAY_NS,
+        end_ns=end,
+    )
     return build_features(
         lake.venue,
         symbol,
@@ -69,22 +94,16 @@ def load_features(
     description=(
         "Quotes (mid, spread, book imbalance at 1/3/5 levels), trades with the prevailing "
         "quote, 1-minute clock bars and volume bars of one symbol-day, and its trailing "
-        "window (derived tables and funding of the checked days before it)."
+        "window (the derived tables of the checked days up to it)."
     ),
 )
 def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[DayFeatures]:
     symbol, day = partition_symbol(context), partition_date(context)
     # Checks may have run in another run (the ingest job): their record is the gate here.
-    passed, failed = partition_passed_checks(lake, symbol, day)
-    if not passed:
-        raise dg.Failure(
-            description=f"{lake.venue}/{symbol}/{day} failed blocking quality checks {failed}; "
-            "fix or re-import the day and re-run the ingest job before calibrating it"
-        )
     try:
         features = load_features(lake, symbol, day, history_days=HISTORY_DAYS)
-    except HistoryError as exc:
-        raise dg.Failure(description=str(exc)) from exc
+    except (QualityGateError, HistoryError) as exc:
+        raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
     summary = features.summary()
     context.log.info(f"features {features.symbol} {features.day}: {summary}")
     return dg.Output(features, metadata={k: float(v) for k, v in summary.items()})
@@ -244,6 +263,11 @@ def correlation_fit(
     context: dg.AssetExecutionContext, lake: LakeResource, day_features: DayFeatures
 ) -> dg.Output[ModelFit[CorrelationFit]]:
     symbol, day = partition_symbol(context), partition_date(context)
+    others = symbol_partitions.get_partition_keys()
+    try:
+        require_inputs(lake.paths, correlation_input_keys(lake.venue, symbol, day, others))
+    except QualityGateError as exc:
+        raise dg.Failure(description=f"correlation {symbol} {day}: {exc}") from exc
     mids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for other in symbol_day_partitions.get_partition_keys():
         other_symbol = other.keys_by_dimension["symbol"]

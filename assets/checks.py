@@ -1,4 +1,9 @@
-"""Asset checks on each symbol-day: blocking ones stop the fits of a poisoned partition."""
+"""Asset checks on each symbol-day: blocking ones stop every fit that reads a poisoned partition.
+
+Every table a fit reads has its suite (trades, both sides of the book, the bbo, funding).
+The record is saved with each table's file fingerprint (data_lake.quality_store), so a
+later re-import or merge of the partition voids it until the checks run again.
+"""
 
 import datetime as dt
 
@@ -9,42 +14,60 @@ from assets.partitions import partition_date, partition_symbol, symbol_day_parti
 from assets.resources import LakeResource
 from data_lake.quality import (
     CheckOutcome,
+    bbo_checks,
     book_checks,
     coverage_gap_check,
+    funding_checks,
     row_count_check,
     trades_checks,
 )
-from data_lake.quality_store import load_quality, save_quality
+from data_lake.quality_store import QUALITY_TABLES, QualityGateError, fingerprints, save_quality
 from data_lake.writer import day_window_ns
 
-__all__ = ["checked_day", "partition_passed_checks"]
+__all__ = ["checked_day"]
 
 _HISTORY_DAYS = 5
 
-# (name, blocking, what it guarantees): one spec per guarantee, shown in the UI.
-_SPECS: tuple[tuple[str, bool, str], ...] = (
-    ("trades_schema", True, "trades have the lake schema and types"),
-    ("trades_non_null", True, "no null ts, price, size, side or trade id"),
-    ("positive_trade_prices", True, "every trade price > 0"),
-    ("positive_trade_sizes", True, "every trade size > 0"),
-    ("trade_sides_valid", True, "side is +1 or -1"),
-    ("monotone_trade_ts", True, "trade timestamps never go backwards"),
-    ("unique_trade_ids", True, "trade ids are unique within the day"),
-    ("book_sides_present", True, "the day has snapshots with both sides"),
-    ("no_crossed_books", True, "best ask > best bid in every snapshot"),
-    ("spread_within_bounds", True, "touch spread within bounds"),
-    ("positive_book_sizes", True, "every resting size > 0"),
-    ("monotone_book_ts", True, "book timestamps never go backwards"),
-    ("trades_row_count_vs_history", False, "trade count near the previous days'"),
-    ("trades_time_coverage", False, "no long gap in trades"),
-    ("book_time_coverage", False, "no long gap in book snapshots"),
+# (name, table, blocking, what it guarantees): one spec per guarantee, shown in the UI.
+_SPECS: tuple[tuple[str, str, bool, str], ...] = (
+    ("trades_schema", "trades", True, "trades have the lake schema and types"),
+    ("trades_non_null", "trades", True, "no null ts, price, size, side or trade id"),
+    ("positive_trade_prices", "trades", True, "every trade price > 0"),
+    ("positive_trade_sizes", "trades", True, "every trade size > 0"),
+    ("trade_sides_valid", "trades", True, "side is +1 or -1"),
+    ("monotone_trade_ts", "trades", True, "trade timestamps never go backwards"),
+    ("unique_trade_ids", "trades", True, "trade ids are unique within the day"),
+    ("book_schema", "book", True, "the book has the lake schema"),
+    ("book_sides_present", "book", True, "every snapshot has a best bid and a best ask"),
+    ("no_crossed_books", "book", True, "best ask > best bid in every snapshot"),
+    ("spread_within_bounds", "book", True, "touch spread within bounds"),
+    ("positive_book_prices", "book", True, "every bid and ask level price > 0"),
+    ("positive_book_sizes", "book", True, "every bid and ask level size > 0"),
+    ("book_levels_ordered", "book", True, "bids fall and asks rise away from the touch"),
+    ("monotone_book_ts", "book", True, "book timestamps never go backwards"),
+    ("bbo_schema", "bbo", True, "the bbo has the lake schema and types"),
+    ("bbo_non_null", "bbo", True, "no null ts, bid/ask price or size"),
+    ("positive_bbo_prices", "bbo", True, "every bbo bid and ask price > 0"),
+    ("positive_bbo_sizes", "bbo", True, "every bbo bid and ask size > 0"),
+    ("monotone_bbo_ts", "bbo", True, "bbo timestamps never go backwards"),
+    ("no_crossed_bbo", "bbo", True, "ask > bid in every bbo row"),
+    ("bbo_spread_within_bounds", "bbo", True, "bbo spread within bounds"),
+    ("funding_schema", "funding", True, "funding has the lake schema and types"),
+    ("funding_non_null", "funding", True, "no null ts, rate or interval"),
+    ("positive_funding_interval", "funding", True, "funding interval > 0"),
+    ("funding_rate_within_bounds", "funding", True, "funding rate per hour within bounds"),
+    ("monotone_funding_ts", "funding", True, "funding timestamps never go backwards"),
+    ("trades_row_count_vs_history", "trades", False, "trade count near the previous days'"),
+    ("trades_time_coverage", "trades", False, "no long gap in trades"),
+    ("book_time_coverage", "book", False, "no long gap in book snapshots"),
+    ("bbo_time_coverage", "bbo", False, "no long gap in bbo updates"),
 )
 
 
 def _fold(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
     """Map raw outcomes onto the declared specs (several GX results may feed one spec)."""
     folded: dict[str, CheckOutcome] = {}
-    for name, blocking, text in _SPECS:
+    for name, table, blocking, text in _SPECS:
         parts = [o for o in outcomes if o.name == name or o.name.startswith(name + "_")]
         if not parts:
             continue
@@ -54,6 +77,7 @@ def _fold(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
             blocking=blocking,
             description=text,
             details={p.name: p.details for p in parts},
+            table=table,
         )
     return folded
 
@@ -65,46 +89,62 @@ def _fold(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
     compute_kind="great_expectations",
     check_specs=[
         dg.AssetCheckSpec(name=name, asset="checked_day", blocking=blocking, description=text)
-        for name, blocking, text in _SPECS
+        for name, _, blocking, text in _SPECS
     ],
     description=(
-        "The symbol-day after its quality suites: blocking checks (schema, nulls, positive "
-        "prices and sizes, ordering, unique ids, crossed books, spreads) stop every fit of "
-        "a poisoned partition; row counts and coverage gaps warn."
+        "The symbol-day after its quality suites on trades, book (both sides), bbo and "
+        "funding: blocking checks (schema, nulls, positive prices and sizes, ordering, "
+        "unique ids, crossed books and bbo, spreads, funding bounds) stop every fit that "
+        "reads a poisoned partition; row counts and coverage gaps warn."
     ),
 )
 def checked_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     symbol, day = partition_symbol(context), partition_date(context)
-    trades = lake.day("trades", symbol, day).to_pandas()
-    book = lake.day("book", symbol, day).to_pandas()
+    # Fingerprint before reading: the record must describe the bytes that were checked.
+    files = fingerprints(lake.paths, lake.venue, symbol, day)
+    frames = {t: lake.day(t, symbol, day).to_pandas() for t in QUALITY_TABLES}
+    trades = frames["trades"]
     start, end = day_window_ns(day)
     history = [
         n
         for k in range(1, _HISTORY_DAYS + 1)
         if (n := lake.day("trades", symbol, day - dt.timedelta(days=k)).num_rows) > 0
     ]
-    outcomes = trades_checks(trades) + book_checks(book)
+    outcomes = (
+        trades_checks(trades)
+        + book_checks(frames["book"])
+        + bbo_checks(frames["bbo"])
+        + funding_checks(frames["funding"])
+    )
     outcomes.append(row_count_check("trades", len(trades), history))
-    if len(trades):
-        outcomes.append(coverage_gap_check("trades", trades["ts"].to_numpy(), start, end))
-    if len(book):
-        outcomes.append(coverage_gap_check("book", book["ts"].to_numpy(), start, end))
+    for table in ("trades", "book", "bbo"):
+        if len(frames[table]):
+            ts = frames[table]["ts"].to_numpy()
+            outcomes.append(coverage_gap_check(table, ts, start, end))
     folded = _fold(outcomes)
-    record = save_quality(lake.paths, lake.venue, symbol, day, list(folded.values()))
+    try:
+        record = save_quality(
+            lake.paths, lake.venue, symbol, day, list(folded.values()), files=files
+        )
+    except QualityGateError as exc:
+        raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
     failed = [o.name for o in folded.values() if not o.passed and o.blocking]
     if failed:
         context.log.error(f"{symbol} {day}: blocking checks failed: {failed}; fits will not run")
     results = []
-    for name, blocking, _ in _SPECS:
+    for name, table, blocking, _ in _SPECS:
         severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
         outcome = folded.get(name)
-        if outcome is None:  # nothing to check (e.g. no book): say so rather than pass silently
+        if outcome is None:
+            # No rows (no bbo: quotes come from the book; no funding on a spot venue), or
+            # the table's schema check failed first. Nothing of it is read unchecked: the
+            # gate refuses any partition the record does not cover.
             results.append(
                 dg.AssetCheckResult(
                     check_name=name,
-                    passed=not blocking,
+                    passed=True,
                     severity=severity,
-                    metadata={"note": "no rows to check"},
+                    metadata={"note": f"no {table} rows to check"},
                 )
             )
             continue
@@ -125,14 +165,3 @@ def checked_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
         },
         check_results=results,
     )
-
-
-def partition_passed_checks(
-    lake: LakeResource, symbol: str, day: dt.date
-) -> tuple[bool, list[str]]:
-    """Whether every blocking check of a partition passed, and the names that failed."""
-    records = load_quality(lake.paths, lake.venue, symbol, day)
-    if not records:
-        return False, ["never checked"]
-    failed = [r["name"] for r in records if r["blocking"] and not r["passed"]]
-    return not failed, failed

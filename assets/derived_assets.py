@@ -3,12 +3,15 @@
 import dagster as dg
 import pandas as pd
 
-from assets.checks import checked_day, partition_passed_checks
+from assets.checks import checked_day
 from assets.derived import derive_day, write_derived
 from assets.features import quotes_from_lake
+from assets.history import history_input_keys
+from assets.inputs import require_inputs
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.resources import LakeResource
 from data_lake.partitions import PartitionKey, day_window_ns
+from data_lake.quality_store import QualityGateError
 
 __all__ = ["derived_day"]
 
@@ -26,12 +29,10 @@ __all__ = ["derived_day"]
 )
 def derived_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     symbol, day = partition_symbol(context), partition_date(context)
-    passed, failed = partition_passed_checks(lake, symbol, day)
-    if not passed:
-        raise dg.Failure(
-            description=f"{lake.venue}/{symbol}/{day} failed blocking quality checks {failed}: "
-            "no derived tables for it; fix or re-import the day and re-run the ingest job"
-        )
+    try:
+        require_inputs(lake.paths, history_input_keys(lake.venue, symbol, (day,)))
+    except QualityGateError as exc:
+        raise dg.Failure(description=f"no derived tables for {symbol} {day}: {exc}") from exc
     start, end = day_window_ns(day)
 
     def read(table: str, columns: list[str]) -> pd.DataFrame:

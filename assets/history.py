@@ -1,13 +1,15 @@
-"""The trailing window a multi-day fit reads: checked partitions and their derived tables.
+"""The trailing window a multi-day fit reads: derived tables of checked partitions.
 
-Heston, the funding OU and the hour-of-week volume profile are not identified on one day
+Heston and the hour-of-week volume profile are not identified on one day
 (docs/architecture.md §5). They read the ``HISTORY_DAYS`` days ending on the fit day from
-the small derived tables (``rv_5m``, ``volume_1h``) and the funding prints, never the
-ticks. Every partition read must have passed its blocking quality checks; an unchecked or
-failed one stops the calibration with an error naming it. The window is the contiguous
-run of ingested days ending on the fit day: a day never ingested ends it (the history
-starts after the gap), so a lake that begins later than the window still calibrates,
-with the shorter history the fits report.
+the small derived tables (``rv_5m``, ``volume_1h``), never the ticks; the funding OU reads
+its prints over the funding window (assets.inputs). The derived tables of a day are
+computed from its checked trades and bbo after the checks ran (asset ``derived_day``),
+so the quality gate runs on those source partitions (:func:`history_input_keys`): an
+unchecked, failed or since-rewritten one stops the calibration with an error naming it.
+The window is the contiguous run of ingested days ending on the fit day: a day never
+ingested ends it (the history starts after the gap), so a lake that begins later than
+the window still calibrates, with the shorter history the fits report.
 """
 
 from __future__ import annotations
@@ -17,27 +19,31 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from assets.inputs import CheckedInputs, InputKey, require_inputs
 from data_lake.lake import Lake
 from data_lake.partitions import PartitionKey, day_window_ns, partition_file
-from data_lake.quality_store import load_quality
+from data_lake.quality_store import quality_file
 from data_lake.schemas import RV_5M, VOLUME_1H
 
 __all__ = [
+    "DERIVED_SOURCES",
     "HISTORY_DAYS",
     "History",
     "HistoryError",
     "history_days",
+    "history_input_keys",
     "load_history",
 ]
 
-# 8 days: every hour-of-week bin seen at least once (168 h), Heston's 5-minute RV has
-# 2304 intervals (> 10 half-lives of the default market's variance), and the funding OU
-# 192 hourly prints (> 10 half-lives). See docs/architecture.md §5.
+# 8 days: every hour-of-week bin seen at least once (168 h), and Heston's 5-minute bars
+# number 2304 (more than 90 half-lives of the default market's variance). See
+# docs/architecture.md §5.
 HISTORY_DAYS = 8
+DERIVED_SOURCES = ("trades", "bbo")  # what derived_day reads (the book only without bbo)
 
 
 class HistoryError(RuntimeError):
-    """A partition of the trailing window cannot be used (unchecked, failed, underived)."""
+    """The trailing window cannot be read (the fit day absent, derived tables missing)."""
 
 
 @dataclass(frozen=True)
@@ -48,19 +54,17 @@ class History:
     ----------
     venue, symbol : the partitions' venue and symbol.
     days : the days read, contiguous, ending on the fit day.
-    quality : per day, its recorded quality outcomes (every blocking one passed).
+    inputs : the gated source partitions of the derived tables read.
     rv_5m : the ``rv_5m`` bars of those days (``data_lake.schemas.RV_5M``).
     volume_1h : the ``volume_1h`` hours of those days (``data_lake.schemas.VOLUME_1H``).
-    funding : the funding prints of those days (ts, rate, interval_s, ...).
     """
 
     venue: str
     symbol: str
     days: tuple[dt.date, ...]
-    quality: dict[dt.date, list[dict[str, object]]] = field(repr=False)
+    inputs: CheckedInputs = field(repr=False)
     rv_5m: pd.DataFrame = field(repr=False)
     volume_1h: pd.DataFrame = field(repr=False)
-    funding: pd.DataFrame = field(repr=False)
 
     @property
     def window_ns(self) -> tuple[int, int]:
@@ -69,7 +73,7 @@ class History:
 
     @property
     def partitions(self) -> list[str]:
-        """``venue/symbol/date`` of every partition read, oldest first."""
+        """``venue/symbol/date`` of every day read, oldest first."""
         return [f"{self.venue}/{self.symbol}/{d.isoformat()}" for d in self.days]
 
 
@@ -78,21 +82,15 @@ def _ingested(lake: Lake, venue: str, symbol: str, day: dt.date) -> bool:
 
 
 def history_days(
-    lake: Lake,
-    venue: str,
-    symbol: str,
-    day: dt.date,
-    n_days: int = HISTORY_DAYS,
-) -> dict[dt.date, list[dict[str, object]]]:
-    """The contiguous ingested days ending on ``day`` (at most ``n_days``), each checked.
+    lake: Lake, venue: str, symbol: str, day: dt.date, n_days: int = HISTORY_DAYS
+) -> tuple[dt.date, ...]:
+    """The contiguous ingested days ending on ``day`` (at most ``n_days``), oldest first.
 
-    Returns each day's quality records, oldest day first. Raises :class:`HistoryError`
-    when a day in the window was never checked or failed a blocking check, or when the
-    fit day itself is not in the lake.
+    Raises :class:`HistoryError` when the fit day itself is not in the lake.
     """
     if n_days < 1:
         raise ValueError(f"n_days must be >= 1, got {n_days}")
-    out: dict[dt.date, list[dict[str, object]]] = {}
+    days: list[dt.date] = []
     for k in range(n_days):
         d = day - dt.timedelta(days=k)
         if not _ingested(lake, venue, symbol, d):
@@ -102,20 +100,15 @@ def history_days(
                     f"(job `ingest`, partition {d}|{symbol})"
                 )
             break
-        records: list[dict[str, object]] = load_quality(lake.paths, venue, symbol, d)
-        if not records:
-            raise HistoryError(
-                f"{venue}/{symbol}/{d} is in the fit window of {day} but was never checked: "
-                f"run the ingest job on partition {d}|{symbol} before calibrating {day}"
-            )
-        failed = [str(r["name"]) for r in records if r["blocking"] and not r["passed"]]
-        if failed:
-            raise HistoryError(
-                f"{venue}/{symbol}/{d} is in the fit window of {day} and failed blocking "
-                f"checks {failed}: fix or re-import that day and re-run its ingest job"
-            )
-        out[d] = records
-    return dict(sorted(out.items()))
+        days.append(d)
+    return tuple(reversed(days))
+
+
+def history_input_keys(venue: str, symbol: str, days: tuple[dt.date, ...]) -> list[InputKey]:
+    """The checked partitions behind the window's derived tables (for the quality gate)."""
+    return [
+        InputKey(table, PartitionKey(venue, symbol, d)) for d in days for table in DERIVED_SOURCES
+    ]
 
 
 def _read(lake: Lake, table: str, venue: str, symbol: str, window: tuple[int, int]) -> pd.DataFrame:
@@ -126,35 +119,41 @@ def _read(lake: Lake, table: str, venue: str, symbol: str, window: tuple[int, in
 def load_history(
     lake: Lake, venue: str, symbol: str, day: dt.date, n_days: int = HISTORY_DAYS
 ) -> History:
-    """Read the trailing window of ``day``: derived tables and funding of checked days.
+    """Read the trailing window of ``day``: the derived tables of gated days.
 
-    Raises :class:`HistoryError` for an unchecked or failed partition (see
-    :func:`history_days`) or a checked day whose derived tables were never written.
+    Raises
+    ------
+    data_lake.quality_store.QualityGateError
+        A source partition of the window was never checked, failed a blocking check or
+        changed since its checks.
+    HistoryError
+        The fit day is absent, or a day's derived tables were never written (or were
+        written before its latest checks: the ingest job re-derives after checking).
     """
-    quality = history_days(lake, venue, symbol, day, n_days)
-    days = tuple(quality)
-    window = day_window_ns(days[0])[0], day_window_ns(days[-1])[1]
-    rv = _read(lake, RV_5M.name, venue, symbol, window)
-    volume = _read(lake, VOLUME_1H.name, venue, symbol, window)
-    missing = [
-        d
-        for d in days
-        if not partition_file(lake.root, RV_5M.name, PartitionKey(venue, symbol, d)).exists()
-        or not partition_file(lake.root, VOLUME_1H.name, PartitionKey(venue, symbol, d)).exists()
-    ]
-    if missing:
+    days = history_days(lake, venue, symbol, day, n_days)
+    inputs = require_inputs(lake.paths, history_input_keys(venue, symbol, days))
+    stale = []
+    for d in days:
+        key = PartitionKey(venue, symbol, d)
+        derived = [partition_file(lake.root, t.name, key) for t in (RV_5M, VOLUME_1H)]
+        record = quality_file(lake.paths, venue, symbol, d)
+        checked = record.stat().st_mtime_ns if record.exists() else None
+        if not all(p.exists() for p in derived) or (
+            checked is not None and min(p.stat().st_mtime_ns for p in derived) < checked
+        ):
+            stale.append(d)
+    if stale:
         raise HistoryError(
-            f"{venue}/{symbol}: no derived tables (rv_5m, volume_1h) for "
-            f"{', '.join(str(d) for d in missing)}; materialise asset `derived_day` for those "
-            "partitions (it runs in the ingest job)"
+            f"{venue}/{symbol}: no derived tables (rv_5m, volume_1h) since the latest checks "
+            f"of {', '.join(str(d) for d in stale)}; materialise asset `derived_day` for those "
+            "partitions (it runs in the ingest job, after the checks)"
         )
-    funding = _read(lake, "funding", venue, symbol, window)
+    window = day_window_ns(days[0])[0], day_window_ns(days[-1])[1]
     return History(
         venue=venue,
         symbol=symbol,
         days=days,
-        quality=quality,
-        rv_5m=rv,
-        volume_1h=volume,
-        funding=funding,
+        inputs=inputs,
+        rv_5m=_read(lake, RV_5M.name, venue, symbol, window),
+        volume_1h=_read(lake, VOLUME_1H.name, venue, symbol, window),
     )

@@ -289,8 +289,8 @@ def _vpin(f: DayFeatures) -> VPINResult:
 
 
 def _funding(f: DayFeatures) -> FundingOUFit:
-    """Funding OU on the trailing window's prints (the day's alone without a history)."""
-    fund = f.history.funding if f.history is not None else f.funding
+    """Funding OU on the funding window's prints (assets.inputs.FUNDING_HISTORY_DAYS)."""
+    fund = f.funding
     interval = float(fund["interval_s"].iloc[0]) if len(fund) else 3600.0
     return fit_funding_ou(
         fund["ts"].to_numpy(np.int64), fund["rate"].to_numpy(float), interval_s=interval

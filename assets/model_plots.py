@@ -21,7 +21,7 @@ __all__ = ["PLOTTERS", "Plotters"]
 
 
 def _fill_depth(fit: FillDepthSides, f: DayFeatures) -> Figure:
-    """Empirical survival of depths (log scale) with the fitted tails above xmin."""
+    """Empirical survival of depths (log scale) with the three laws fitted on the support."""
     depths = trade_depths(f)
     fig, ax = figure()
     pooled_depths = np.sort(depths.depth_bps[depths.depth_bps >= 0])
@@ -31,29 +31,25 @@ def _fill_depth(fit: FillDepthSides, f: DayFeatures) -> Figure:
             ax.step(d, 1.0 - np.arange(d.size) / d.size, where="post", label=f"{name} (n={d.size})")
     pooled = fit.pooled.fit
     if pooled is not None and pooled_depths.size:
-        xmin = pooled.xmin
-        s_xmin = float(np.mean(pooled_depths >= xmin))
-        grid = np.linspace(xmin, float(pooled_depths[-1]), 200)
-        ax.plot(
-            grid,
-            s_xmin * np.exp(-pooled.kappa * (grid - xmin)),
-            "k--",
-            label=f"exponential kappa={pooled.kappa:.3g}/bps",
-        )
-        alpha = pooled.power_law.params.get("alpha")
-        if alpha and xmin > 0:
-            ax.plot(
-                grid,
-                s_xmin * (grid / xmin) ** (1 - alpha),
-                "r:",
-                label=f"power law alpha={alpha:.3g}",
-            )
+        lo = pooled.support_min_bps
+        s_lo = float(np.mean(pooled_depths >= lo))
+        grid = np.linspace(lo, float(pooled_depths[-1]), 200)
+        styles = {"exponential": "k--", "power_law": "r:", "lognormal": "b-."}
+        for law, style in styles.items():
+            lw = 2.0 if law == pooled.best else 1.0
+            ax.plot(grid, s_lo * np.exp(pooled.log_sf(grid, law)), style, lw=lw,
+                    label=f"{law} (p={_p(pooled.laws[law].p_value)})")
+        ax.axvline(lo, color="grey", lw=0.5)
     ax.set_yscale("log")
     ax.set_xlabel("depth from mid (bps)")
     ax.set_ylabel("P(depth >= x)")
     ax.set_title(f"{f.symbol} {f.day} fill depth: best {fit.pooled.best}")
     ax.legend(fontsize=7)
     return fig
+
+
+def _p(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.2f}"
 
 
 def _hawkes(fit: HawkesFit, f: DayFeatures) -> Figure:

@@ -1,24 +1,36 @@
-"""Candidate param set -> out-of-sample validation on the next day -> publish gate."""
+"""Candidate param set -> out-of-sample validation on the next day -> publish gate.
+
+The candidate and the validation re-run the quality gate (assets.inputs) on every
+partition read when they write the document, so its ``partitions``/``quality`` list
+exactly what the fits and the validation read, as checked.
+"""
 
 import datetime as dt
 from typing import Any
 
 import dagster as dg
 
-from assets.calibration_assets import (
-    CALIBRATION_ASSETS,
-    correlation_fit,
-    day_features,
-    load_features,
+from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit, load_features
+from assets.history import HISTORY_DAYS, HistoryError, history_days, history_input_keys
+from assets.inputs import (
+    CheckedInputs,
+    correlation_input_keys,
+    day_input_keys,
+    merged_quality,
+    require_inputs,
 )
-from assets.features import DayFeatures
 from assets.model_fits import FitResult, ModelFit, day_fits
 from assets.param_building import build_document
-from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.partitions import (
+    partition_date,
+    partition_symbol,
+    symbol_day_partitions,
+    symbol_partitions,
+)
 from assets.resources import LakeResource
 from assets.validation import PRIMARY_SCORE, score_document
 from calibration.errors import CalibrationError
-from data_lake.quality_store import load_quality
+from data_lake.quality_store import QualityGateError
 from data_lake.registry import (
     ParamRegistry,
     UnknownSymbolError,
@@ -30,24 +42,42 @@ from data_lake.writer import day_window_ns
 __all__ = ["param_candidate", "param_validation", "published_params"]
 
 _FIT_INPUTS = {a.key.path[-1]: dg.AssetIn(a.key) for a in [*CALIBRATION_ASSETS, correlation_fit]}
-_INPUTS = {**_FIT_INPUTS, "day_features": dg.AssetIn(day_features.key)}
+
+
+def _fitted_inputs(lake: LakeResource, symbol: str, day: dt.date) -> CheckedInputs:
+    """Every partition the fits of a symbol-day read, re-checked now (dg.Failure if not)."""
+    try:
+        days = history_days(lake.lake, lake.venue, symbol, day, HISTORY_DAYS)
+        keys = [
+            *day_input_keys(lake.venue, symbol, day),
+            *history_input_keys(lake.venue, symbol, days),
+            *correlation_input_keys(
+                lake.venue, symbol, day, symbol_partitions.get_partition_keys()
+            ),
+        ]
+        return require_inputs(lake.paths, keys)
+    except (QualityGateError, HistoryError) as exc:
+        raise dg.Failure(description=f"no candidate for {symbol} {day}: {exc}") from exc
+
+
+def _window(inputs: CheckedInputs, day: dt.date) -> tuple[int, int]:
+    """From the first day of any partition read (trailing window, funding) to the day's end."""
+    first = min((r.key.date for r in inputs.records), default=day)
+    return day_window_ns(min(first, day))[0], day_window_ns(day)[1]
 
 
 @dg.asset(
     partitions_def=symbol_day_partitions,
-    ins=_INPUTS,
+    ins=_FIT_INPUTS,
     group_name="params",
     description="The candidate param document of one symbol-day, from every calibration.",
 )
 def param_candidate(
-    context: dg.AssetExecutionContext,
-    lake: LakeResource,
-    day_features: DayFeatures,
-    **fits: ModelFit[FitResult],
+    context: dg.AssetExecutionContext, lake: LakeResource, **fits: ModelFit[FitResult]
 ) -> dg.Output[dict[str, Any]]:
     symbol, day = partition_symbol(context), partition_date(context)
-    history = day_features.history
     by_model = {name.removesuffix("_fit"): fit for name, fit in fits.items()}
+    inputs = _fitted_inputs(lake, symbol, day)
     funding = lake.day("funding", symbol, day)
     last_funding = None
     if funding.num_rows:
@@ -58,13 +88,11 @@ def param_candidate(
         document = build_document(
             symbol=symbol,
             venue=lake.venue,
-            day=day,
-            window_ns=history.window_ns if history else day_window_ns(day),
+            window_ns=_window(inputs, day),
             fits=day_fits(by_model),
-            quality=load_quality(lake.paths, lake.venue, symbol, day),
+            inputs=inputs,
             code_version=current_code_version(),
             last_funding_per_hour=last_funding,
-            history_quality=history.quality if history else None,
         )
     except CalibrationError as exc:
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
@@ -74,6 +102,7 @@ def param_candidate(
         metadata={
             "quoting": dg.MetadataValue.json(document["quoting"]),
             "models_failed": dg.MetadataValue.json({m: by_model[m].error for m in failed}),
+            "partitions_read": dg.MetadataValue.json(document["partitions"]),
         },
     )
 
@@ -89,7 +118,13 @@ def param_validation(
 ) -> dg.Output[dict[str, Any]]:
     symbol, day = partition_symbol(context), partition_date(context)
     next_day = day + dt.timedelta(days=1)
-    held_out = load_features(lake, symbol, next_day)
+    try:
+        held_out = load_features(lake, symbol, next_day)
+        checked = require_inputs(lake.paths, day_input_keys(lake.venue, symbol, next_day))
+    except QualityGateError as exc:
+        raise dg.Failure(
+            description=f"cannot validate {symbol} {day} on the held-out day {next_day}: {exc}"
+        ) from exc
     if held_out.trades.empty:
         raise dg.Failure(
             description=f"cannot validate {symbol} {day}: no data for the held-out day "
@@ -109,6 +144,7 @@ def param_validation(
         context.log.info(f"{symbol}: no published set yet; nothing to compare with")
     document = {
         **param_candidate,
+        "quality": merged_quality(param_candidate["quality"], checked.quality()),
         "validation": {
             "primary": PRIMARY_SCORE,
             "scores": scores,
@@ -131,7 +167,8 @@ def param_validation(
     partitions_def=symbol_day_partitions,
     group_name="params",
     description="The publish gate's decision: the validated candidate published as "
-    "`latest`, or rejected with the reason stored.",
+    "`latest`, rejected with the reason stored, or `unchanged` (same fit as the "
+    "published set: nothing new written).",
 )
 def published_params(
     context: dg.AssetExecutionContext, lake: LakeResource, param_validation: dict[str, Any]

@@ -6,13 +6,12 @@ it uses when a model could not be fitted on the day (documented per field below)
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from assets.inputs import CheckedInputs
 from assets.model_fits import DayFits, FitResult, ModelFit, fit_items
 from calibration.clock.vpin import VPINResult
 from calibration.errors import CalibrationError
@@ -48,10 +47,15 @@ def quoting_block(fits: DayFits, last_funding_per_hour: float | None = None) -> 
             if not fit.ok
         )
         raise CalibrationError(f"no candidate: required model(s) failed ({reasons})")
+    # GLFT fill rate lambda(delta) = A exp(-kappa delta), per side: the fill-depth fit's
+    # kappa_glft / A_glft (its exponential MLE on the quoting support, or the chosen law's
+    # local exponential fit over the quote range; calibration.fill_depth.fit_fill_depth).
+    # A missing or non-positive value falls back to the exponential MLE, then (A only) to
+    # the side's order rate at the touch.
     sides = {}
     for name, side in (("bid", depth.bid), ("ask", depth.ask)):
-        kappa = _finite(side.kappa_glft) or _finite(side.kappa)
-        a = _finite(side.A_glft) or _finite(side.A)
+        kappa = _positive(side.kappa_glft) or _positive(side.kappa)
+        a = _positive(side.A_glft) or _positive(side.A)
         if a is None and side.fit is not None and side.fit.window_s:
             a = side.n_obs / side.fit.window_s  # arrival rate at the touch, orders per second
         if kappa is None or a is None:
@@ -196,41 +200,25 @@ def build_document(
     *,
     symbol: str,
     venue: str,
-    day: dt.date,
     window_ns: tuple[int, int],
     fits: DayFits,
-    quality: list[dict[str, Any]],
+    inputs: CheckedInputs,
     code_version: str,
     last_funding_per_hour: float | None = None,
-    history_quality: Mapping[dt.date, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The candidate param document (validated later by data_lake.registry.document).
 
-    ``history_quality`` holds the quality records of every partition the multi-day fits
-    read (the trailing window, fit day included): ``partitions`` then lists them all,
-    oldest first, and ``quality`` carries each one's outcomes. ``window_ns`` must span
-    them. Without it the document rests on ``day`` alone (``quality``).
+    ``partitions`` lists every ``venue/symbol/date`` the fits read and ``quality`` every
+    check of every one of those partitions, with the file's SHA-256 (``inputs``, from
+    :func:`assets.inputs.require_inputs`).
     """
-    by_day = dict(history_quality) if history_quality else {day: quality}
-    by_day.setdefault(day, quality)
-    partitions = {d: f"{venue}/{symbol}/{d.isoformat()}" for d in sorted(by_day)}
     return {
         "symbol": symbol,
         "venue": venue,
         "quoting": quoting_block(fits, last_funding_per_hour),
         "models": {name: fit.to_dict() for name, fit in fit_items(fits)},
         "window": {"start_ns": window_ns[0], "end_ns": window_ns[1]},
-        "partitions": list(partitions.values()),
-        "quality": [
-            {
-                "partition": partition,
-                "check": q["name"],
-                "passed": bool(q["passed"]),
-                "blocking": bool(q["blocking"]),
-                "detail": q.get("description"),
-            }
-            for d, partition in partitions.items()
-            for q in by_day[d]
-        ],
+        "partitions": inputs.partitions(),
+        "quality": inputs.quality(),
         "code_version": code_version,
     }

@@ -208,14 +208,18 @@ def print_params(home: Path) -> int:
         "Hawkes n",
         "OOS score",
         "fit notes",
+        "last decision",
     ):
         table.add_column(col)
     published = 0
     for symbol in registry.symbols():
         version = registry.latest_version(symbol)
+        log = registry.decisions(symbol)
+        # "unchanged" on a rerun over the same data: nothing new was written.
+        last = log[-1].code if log else ""
         if version is None:
             table.add_row(
-                symbol, "none", *[""] * 6, "not published (see `trader params list --all`)"
+                symbol, "none", *[""] * 6, "not published (see `trader params list --all`)", last
             )
             continue
         doc = registry.load(symbol, version)
@@ -232,6 +236,7 @@ def print_params(home: Path) -> int:
             f"{q.hawkes_branching_ratio:.3f}",
             f"{score:.4g}" if score is not None else "",
             f"unfitted: {', '.join(failed)}" if failed else "all models fitted",
+            last,
         )
         published += 1
     console.print(table)

@@ -26,6 +26,7 @@ from rich.table import Table
 from data_lake.paths import LakePaths
 from data_lake.registry import LATEST, ParamRegistry, ParamRegistryError, VersionInfo
 from data_lake.registry.document import QUOTING_UNITS, ParamSet, ParamStatus
+from data_lake.registry.gate import NON_STATUS_CODES
 
 __all__ = ["EXIT_USAGE", "app", "params_app"]
 
@@ -103,7 +104,7 @@ def params_list(
         False, "--all", help="Also rejected versions and documents refused before versioning."
     ),
 ) -> None:
-    """Versions per symbol with status; the published one (``latest``) is marked."""
+    """Versions per symbol with status, ``latest`` marked, and each symbol's last decision."""
     registry = ParamRegistry(_paths(ctx), refresh_catalog=False)
     with _human_errors():
         symbols = [symbol] if symbol is not None else registry.symbols()
@@ -114,10 +115,8 @@ def params_list(
             )
             return
         rows = [row for s in symbols for row in registry.versions(s)]
-        refusals = (
-            [d for s in symbols for d in registry.decisions(s) if d.version is None]
-            if show_all else []
-        )
+        logs = {s: registry.decisions(s) for s in symbols}
+        refusals = [d for s in symbols for d in logs[s] if d.version is None] if show_all else []
 
     hidden = sum(r.status is ParamStatus.REJECTED for r in rows) if not show_all else 0
     table = Table(title=f"Param sets in {registry.root}")
@@ -136,6 +135,15 @@ def params_list(
     latest = ", ".join(f"{r.symbol} {r.version}" for r in rows if r.is_latest) or "none"
     note = f"; {hidden} rejected hidden (--all shows them)" if hidden else ""
     out.print(f"{len(rows)} versions of {len(symbols)} symbol(s); published: {latest}{note}")
+    # The last verdict says what the latest run did, e.g. "unchanged" (nothing written);
+    # a plain rejection stays hidden with its version unless --all.
+    for s, log in logs.items():
+        last = log[-1] if log else None
+        if last is not None and (show_all or last.code in NON_STATUS_CODES
+                                 or last.status is not ParamStatus.REJECTED):
+            style = _STATUS_STYLE[last.status]
+            out.print(f"{s} last decision {_fmt_time(last.decided_at)} UTC: "
+                      f"[{style}]{last.code}[/{style}] {last.version or '-'}: {last.reason}")
     if rows:
         out.print(f"Details: trader params show latest --symbol {rows[0].symbol}")
 

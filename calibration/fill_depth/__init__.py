@@ -1,5 +1,6 @@
-"""Fill-depth (kappa) laws: exponential, power law and lognormal fits, their bootstrap
-K-S tests, and the book-depth fallback. Entry point: ``fit_fill_depth``.
+"""Fill-depth (kappa) laws: exponential, power law and lognormal fits on the quoting support,
+their bootstrap K-S tests, the CSN power-law tail report, and the book-depth fallback.
+Entry point: ``fit_fill_depth``.
 """
 
 from calibration.fill_depth import fit as _fit

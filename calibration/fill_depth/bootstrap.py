@@ -3,7 +3,8 @@
 Each resample is generated in sorted order (Rényi's representation of exponential order
 statistics), so nothing is sorted; resamples come in chunks of ``CHUNK`` rows to bound memory.
 The power law's resamples (CSN 2009 §4.1, xmin re-selected in each) run in a parallel numba
-kernel; the lognormal's refits use the batched Newton solver of :mod:`depth_laws`.
+kernel; the lognormal's refits use the batched Newton solver of :mod:`laws`, its samples and
+K-S distances compiled kernels.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import numpy as np
 
 from calibration.errors import ConvergenceWarning
 from calibration.fill_depth import laws as dl
+from calibration.fill_depth import normal as nm
 from calibration.types import Float64Array, Int64Array
 
 __all__ = [
     "CHUNK",
     "exp_family_bootstrap",
-    "kappa_bootstrap",
-    "lognormal_bootstrap",
     "power_law_bootstrap",
+    "support_bootstrap",
 ]
 
 CHUNK = 16  # resamples generated per batch (bounds memory at ~16 n doubles)
@@ -137,49 +138,118 @@ def power_law_bootstrap(
 
 
 def exp_family_bootstrap(
-    rng: np.random.Generator, n_boot: int, m: int, rate: float, *, return_rate: bool = False
+    rng: np.random.Generator, n_boot: int, m: int, rate: float = 1.0, *,
+    return_rate: bool = False,
 ) -> Any:
-    """Parametric bootstrap of an exponential tail of size m: K-S (and re-fitted rates).
+    """Parametric bootstrap of an exponential sample of size m: K-S (and re-fitted rates).
 
-    Serves the exponential (on depth - xmin) and the fixed-xmin power law (on log(x/xmin),
-    which is Exp(alpha - 1)).
+    The K-S distance of an exponential sample from its own fitted law does not depend on the
+    rate (it is pivotal), so one set of resamples serves the exponential on ``depth - lo`` and
+    the power law with a fixed xmin on ``log(depth / xmin)``, which is Exp(alpha - 1).
+    ``rate`` only scales the returned re-fitted rates.
     """
     ks_out, rate_out = [], []
     for lo in range(0, n_boot, CHUNK):
         rows = min(CHUNK, n_boot - lo)
-        e = dl.exp_sorted_order_stats(rng, rows, m)  # scale-free: the rate cancels in K-S
-        rate_b = m / e.sum(axis=1, keepdims=True)
-        ks_out.append(dl.ks_sorted(-np.expm1(-rate_b * e)))
-        rate_out.append(rate * rate_b[:, 0])
-    ks = np.concatenate(ks_out)
-    return (ks, np.concatenate(rate_out)) if return_rate else ks
+        ks, scale = _exp_ks_kernel(rng.standard_exponential((rows, m)))
+        ks_out.append(ks)
+        rate_out.append(rate * scale)
+    ks_all = np.concatenate(ks_out) if ks_out else np.empty(0)
+    if return_rate:
+        return ks_all, (np.concatenate(rate_out) if rate_out else np.empty(0))
+    return ks_all
 
 
-def lognormal_bootstrap(
-    rng: np.random.Generator, n_boot: int, m: int, p: dl.LognormalParams
-) -> Float64Array:
-    ks = np.empty(n_boot)
+@numba.njit(cache=True, parallel=True)
+def _exp_ks_kernel(expo: Float64Array) -> tuple[Float64Array, Float64Array]:
+    """Per row: K-S of the sorted sample (Rényi) from Exp(fitted rate), and that rate."""
+    rows, m = expo.shape
+    ks = np.empty(rows)
+    rate = np.empty(rows)
+    for r in numba.prange(rows):
+        total = 0.0
+        for i in range(m):
+            total += expo[r, i]
+        lam = m / total
+        c = 0.0
+        d = 0.0
+        for i in range(m):
+            c += expo[r, i] / (m - i)
+            cdf = -math.expm1(-lam * c)
+            hi = (i + 1.0) / m - cdf
+            low = cdf - i / m
+            if hi > d:
+                d = hi
+            if low > d:
+                d = low
+        ks[r] = d
+        rate[r] = lam
+    return ks, rate
+
+
+def support_bootstrap(
+    rng: np.random.Generator, n_boot: int, m: int, p: dl.LognormalParams | None
+) -> tuple[Float64Array, Float64Array | None]:
+    """K-S bootstrap draws of the exponential family and of the truncated lognormal.
+
+    Both come from the same Exp(1) draws (common random numbers: each p-value is a valid
+    Monte Carlo p-value on its own, and the draws, the dearest part, are made once). The
+    exponential draws serve the exponential and the fixed-xmin power law
+    (:func:`exp_family_bootstrap`); the lognormal resamples are those draws mapped through
+    the fitted law's inverse CDF, (a, b) re-fitted in each. ``p=None`` skips the lognormal.
+
+    Returns
+    -------
+    ks_exp, ks_lognormal : (n_boot,) arrays (ks_lognormal None when ``p`` is None)
+    """
+    ks_exp = np.empty(n_boot)
+    ks_ln = None if p is None else np.empty(n_boot)
     for lo in range(0, n_boot, CHUNK):
         rows = min(CHUNK, n_boot - lo)
-        t = dl.lognormal_sample_sorted(rng, rows, m, p)
-        t1, t2 = t.mean(axis=1), np.mean(t * t, axis=1)
+        expo = rng.standard_exponential((rows, m))
+        ks_exp[lo : lo + rows] = _exp_ks_kernel(expo)[0]
+        if p is None or ks_ln is None:
+            continue
+        t = np.empty((rows, m))
+        t1, t2 = dl.truncnorm_sample_sorted(expo, p.sigma, p.b * p.sigma, t)
         a, b, ok = dl.lognormal_fit_batch(t1, t2, p)
         for r in np.flatnonzero(~ok):  # rare: fall back to the bounded quasi-Newton fit
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 pb = dl.lognormal_fit(float(t1[r]), float(t2[r]), m, start=(p.a, p.b))
             a[r], b[r] = pb.a, pb.b
-        ks[lo : lo + rows] = dl.ks_sorted(-np.expm1(dl.lognormal_log_sf_rows(t, a, b)))
+        sigma = 1.0 / np.sqrt(2.0 * a)
+        ks_ln[lo : lo + rows] = _truncnorm_ks_kernel(t, sigma, b * sigma)
+    return ks_exp, ks_ln
+
+
+@numba.njit(cache=True, parallel=True)
+def _truncnorm_ks_kernel(t: Float64Array, sigma: Float64Array, z_c: Float64Array) -> (
+    Float64Array
+):
+    """Per row: K-S of sorted ``t >= 0`` from the normal(sigma) truncated at ``z_c`` sd units.
+
+    ``F(t) = 1 - Q(z_c + t / sigma) / Q(z_c)``; far in the upper tail (z_c near the power-law
+    boundary) from the far-tail excess form, without cancellation.
+    """
+    rows, m = t.shape
+    ks = np.empty(rows)
+    for r in numba.prange(rows):
+        s, zc = sigma[r], z_c[r]
+        direct = zc < nm.FAR_Z
+        q_c = nm.upper_tail(zc)
+        log_s_c = 0.0 if direct else nm.far_log_series(zc)
+        d = 0.0
+        for i in range(m):
+            if direct:
+                cdf = 1.0 - nm.upper_tail(zc + t[r, i] / s) / q_c
+            else:
+                cdf = -math.expm1(nm.far_excess_log_sf_at(t[r, i] / s, zc, log_s_c))
+            hi = (i + 1.0) / m - cdf
+            low = cdf - i / m
+            if hi > d:
+                d = hi
+            if low > d:
+                d = low
+        ks[r] = d
     return ks
-
-
-def kappa_bootstrap(
-    rng: np.random.Generator, n_boot: int, excess: Float64Array
-) -> Float64Array:
-    m = excess.size
-    out = np.empty(n_boot)
-    for lo in range(0, n_boot, CHUNK):
-        rows = min(CHUNK, n_boot - lo)
-        idx = rng.integers(0, m, size=(rows, m))
-        out[lo : lo + rows] = m / excess[idx].sum(axis=1)
-    return out

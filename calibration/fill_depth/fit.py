@@ -3,8 +3,9 @@
 A market maker quoting ``delta`` bps from mid is filled at rate ``lambda(delta)``, the rate of
 aggressive orders that reach depth ``delta``. GLFT (Guéant, Lehalle & Fernandez-Tapia 2013)
 assumes ``lambda(delta) = A exp(-kappa delta)``; this module tests that against a power law
-and a lognormal on the observed depths, the way Clauset, Shalizi & Newman (2009) test
-heavy tails, and always hands the trader a usable (kappa, A).
+and a lognormal on every depth the quotes can meet (the quoting support: the quote range and
+beyond), always hands the trader a usable (kappa, A), and reports the Clauset, Shalizi &
+Newman (2009) power-law tail test alongside (:mod:`calibration.fill_depth.tail`).
 
 References
 ----------
@@ -29,7 +30,14 @@ from calibration.errors import CalibrationError
 from calibration.fill_depth import bootstrap as db
 from calibration.fill_depth import laws as dl
 from calibration.fill_depth.book_depth import BookDepthFit
-from calibration.fill_depth.results import FillDepthFit, LawFit, VuongTest, log_lambda
+from calibration.fill_depth.results import (
+    FillDepthFit,
+    LawFit,
+    PowerLawTail,
+    VuongTest,
+    log_lambda,
+)
+from calibration.fill_depth.tail import power_law_tail
 from calibration.types import Float64Array
 
 __all__ = [
@@ -37,10 +45,12 @@ __all__ = [
     "FillDepthFit",
     "FillDepthSides",
     "LawFit",
+    "PowerLawTail",
     "SideFill",
     "VuongTest",
     "fit_fill_depth",
     "fit_fill_depth_sides",
+    "power_law_tail",
 ]
 
 MIN_TRADE_DEPTHS = 200  # fewer depths: no law fit; a side falls back to the book-depth kappa
@@ -55,17 +65,16 @@ def fit_fill_depth(
     n_boot: int = 200,
     seed: int = 0,
     window_s: float | None = None,
-    xmin_bps: float | None = None,
-    n_xmin: int = 50,
-    xmin_max_quantile: float = 0.9,
-    min_tail: int = 50,
     quote_range_bps: tuple[float, float] = (0.5, 5.0),
+    min_tail: int = 50,
+    xmin_bps: float | None = None,
+    n_xmin: int | None = 50,
     ci_level: float = 0.95,
     p_plausible: float = 0.1,
     p_reject: float = 0.01,
     vuong_level: float = 0.1,
 ) -> FillDepthFit:
-    """Fit exponential, power-law and lognormal laws to fill depths and pick one.
+    """Choose the fill-depth law on the quoting support and fit the GLFT (kappa, A).
 
     Parameters
     ----------
@@ -73,19 +82,25 @@ def fit_fill_depth(
         Depths reached by aggressive orders, bps of mid, finite and >= 0 (at least
         ``MIN_TRADE_DEPTHS``); see :func:`calibration.fill_depth.book_depth.trade_depths_bps`.
     n_boot : int
-        Bootstrap resamples for the K-S p-values and the kappa interval (0: none).
+        Bootstrap resamples for the K-S p-values of the three laws and of the CSN tail
+        (0: none).
     seed : int
         Seed of the bootstrap generator.
     window_s : float, optional
         Length of the observation window, seconds; needed for A (rates per second).
-    xmin_bps : float, optional
-        Fixed lower end of the tail; by default chosen by minimising the power law's K-S
-        distance (CSN 2009 §3.3) over ``n_xmin`` candidates: tail fractions on a geometric grid
-        from 1 down to ``1 - xmin_max_quantile``, keeping at least ``min_tail`` depths.
     quote_range_bps : (lo, hi)
-        Depths the trader quotes at, bps; where ``kappa_glft`` and ``A_glft`` are fitted.
+        Depths the trader quotes at, bps. ``lo`` is the lower end of the support the laws
+        are fitted on; ``kappa_glft`` and ``A_glft`` are fitted over ``[lo, hi]``.
+    min_tail : int
+        Fewest depths on the support and in the CSN tail.
+    xmin_bps : float, optional
+        Fixed xmin of the CSN tail report (default: chosen by K-S).
+    n_xmin : int or None
+        xmin candidates of the CSN scan: a geometric grid of that many tail sizes down to
+        ``min_tail``, or None for every distinct depth (CSN's scan; slow past ~20,000 depths
+        with a bootstrap, which repeats the scan in each resample).
     ci_level : float
-        Coverage of the bootstrap intervals.
+        Coverage of the intervals.
     p_plausible, p_reject, vuong_level : float
         Thresholds of the decision rule (Notes).
 
@@ -96,35 +111,52 @@ def fit_fill_depth(
     Raises
     ------
     CalibrationError
-        On NaN/inf/negative depths, fewer than ``MIN_TRADE_DEPTHS`` depths, or a tail that
-        cannot be fitted (e.g. all tail depths equal).
+        On NaN/inf/negative depths, fewer than ``MIN_TRADE_DEPTHS`` depths, or a support
+        that cannot be fitted (all its depths equal). A CSN tail that cannot be fitted is
+        recorded in ``tail_error`` instead.
 
     Notes
     -----
-    All three laws are fitted to the same tail ``depth >= xmin`` (exponential on
-    ``depth - xmin``, lognormal truncated at xmin) so likelihoods and K-S distances compare.
-    The power law's p-value follows CSN §4.1: semi-parametric resamples (body below xmin
-    drawn from the data, tail from the fit), xmin re-selected and alpha re-fitted in each.
-    The exponential and lognormal resamples are drawn from the fitted tail law at the same
-    xmin, parameters re-fitted in each. ``p = mean(KS_boot >= KS_obs)``. Holding xmin fixed
-    ignores that it was chosen on the data, which makes those two p-values slightly
-    anti-conservative (on 150 exponential samples of 2,000 depths, 15% fell below 0.1).
-    ``kappa_ci`` resamples the tail excesses with replacement (xmin held fixed).
+    **Support.** ``lo = quote_range_bps[0]``, raised to the smallest positive depth when
+    every depth lies above it, lowered to the ``min_tail``-th largest depth when fewer than
+    ``min_tail`` reach it. All three laws are fitted to every depth ``>= lo`` (exponential
+    on ``depth - lo``, power law with ``xmin = lo``, lognormal truncated at ``lo``), so
+    likelihoods and K-S distances compare. ``lo`` is not chosen by a fit, so the parametric
+    bootstraps are exact: each law's resamples are drawn from the fitted law on the support,
+    its parameters re-fitted and K-S recomputed; ``p = mean(KS_boot >= KS_obs)``. The K-S
+    distance of an exponential from its fitted law is pivotal, so one set of resamples
+    serves the exponential and the power law (``log(depth / lo)`` is exponential). A
+    lognormal MLE on its power-law boundary (``at_boundary``) is the power law to 1e-6 over
+    the data and takes the power law's p-value.
 
-    The xmin scan evaluates K-S at most ``n_xmin`` candidates (a quantile grid, not every
-    distinct value as in CSN) by an exact branch and bound: about O(n) per candidate.
+    **Decision rule** for ``best``:
 
-    Decision rule for ``best``:
-
-    1. A law is *beaten* when a Vuong test favours another law with p < ``vuong_level``.
-    2. Among the laws not beaten, drop those the bootstrap rejects (p < ``p_reject``),
-       unless that drops all of them.
+    1. Candidates: the laws the bootstrap does not reject (p >= ``p_reject``); all three
+       when it rejects every law (then ``best_plausible`` is False). So a rejected law is
+       never chosen over one the bootstrap does not reject.
+    2. Drop a candidate that a Vuong test against another candidate beats with
+       p < ``vuong_level``.
     3. Take the fewest parameters (the lognormal has two); between the exponential and the
-       power law (one each) the sign of their log-likelihood ratio decides.
+       power law (one each) the higher likelihood.
 
     The bootstrap is a veto at 1%, not a filter at 10%: at 10% it would reject the true law
     in one sample out of ten by construction, while the Vuong comparison is far more stable.
     ``best_plausible`` reports CSN's 10% plausibility of the chosen law.
+
+    **GLFT.** ``lambda(delta) = n_support / window_s * S(delta)`` for ``delta >= lo``, S the
+    chosen law's survival; below ``lo`` the empirical rate. When the exponential is chosen,
+    ``kappa_glft, A_glft = kappa, A`` (its MLE on the support). Otherwise ``kappa_glft`` is
+    the local exponential fit of the chosen law over the quote range: the least-squares
+    line through ``log lambda(delta)`` over ``quote_range_bps``, slope ``-kappa_glft``,
+    intercept ``log A_glft``.
+
+    **kappa interval.** Wald on log kappa with the sandwich standard error (valid whether
+    or not depths are exponential; the non-parametric bootstrap converges to it). It uses
+    every depth on the support: on exponential depths it is ``1 / sqrt(P(depth >= lo))``
+    times as wide as the maximum-likelihood interval of the whole sample.
+
+    The CSN tail report (``tail``) is computed on all positive depths; it does not enter
+    the choice.
     """
     x = _validated_depths(depths_bps)
     if n_boot < 0:
@@ -136,108 +168,84 @@ def fit_fill_depth(
         raise CalibrationError(f"quote_range_bps must satisfy 0 <= lo < hi, got {quote_range_bps}")
     if not (0.0 < ci_level < 1.0):
         raise CalibrationError(f"ci_level must be in (0, 1), got {ci_level}")
-    if not (0.0 < xmin_max_quantile < 1.0):
-        raise CalibrationError(f"xmin_max_quantile must be in (0, 1), got {xmin_max_quantile}")
+    if xmin_bps is not None and not (math.isfinite(xmin_bps) and xmin_bps > 0.0):
+        raise CalibrationError(f"xmin_bps must be positive (the power law needs it), "
+                               f"got {xmin_bps}")
     rng = np.random.default_rng(seed)
     n = x.size
-    tail_frac_min = max(1.0 - xmin_max_quantile, min_tail / n)
+    k, lo = _support_start(x, lo_q, min_tail)
+    sup = x[k:]
+    m = sup.size
+    fits = dl.fit_truncated(sup, lo)
 
-    if xmin_bps is None:
-        scan = dl.power_law_scan(x, n_xmin=n_xmin, tail_frac_min=tail_frac_min,
-                                 min_tail=min_tail)
-        k, xmin = scan.start, scan.xmin
-    else:
-        if not (math.isfinite(xmin_bps) and xmin_bps > 0.0):
-            raise CalibrationError(f"xmin_bps must be positive (the power law needs it), "
-                                   f"got {xmin_bps}")
-        k, xmin, scan = int(np.searchsorted(x, xmin_bps, side="left")), float(xmin_bps), None
-    tail, body = x[k:], x[:k]
-    m = tail.size
-    if m < min_tail:
-        raise CalibrationError(f"only {m} depths >= xmin={xmin:.4g} bps; need {min_tail}")
-    excess = tail - xmin
-    log_ratio = np.log(tail / xmin)
-    if excess.sum() <= 0.0 or log_ratio.sum() <= 0.0:
-        raise CalibrationError(f"all {m} tail depths equal xmin={xmin:.4g} bps; nothing to fit")
-
-    # --- point estimates on the common tail
-    kappa = m / float(excess.sum())
-    am1 = m / float(log_ratio.sum())
-    ln_p = dl.lognormal_fit(float(log_ratio.mean()), float(np.mean(log_ratio**2)), m)
-    ll_pts = {
-        "exponential": math.log(kappa) - kappa * excess,
-        "power_law": math.log(am1 / xmin) - (1.0 + am1) * log_ratio,
-        "lognormal": dl.lognormal_logpdf(tail, xmin, ln_p),
-    }
-    ks_obs = {
-        "exponential": float(dl.ks_sorted(-np.expm1(-kappa * excess))),
-        "power_law": float(dl.ks_sorted(-np.expm1(-am1 * log_ratio))),
-        "lognormal": float(dl.ks_sorted(-np.expm1(dl.lognormal_log_sf(log_ratio, *ln_p[:2])))),
-    }
-
-    # --- bootstrap
     p_vals: dict[str, float | None] = dict.fromkeys(dl.LAWS)
-    alpha_ci: tuple[float, float] | None = None
-    tail_q = ((1.0 - ci_level) / 2.0, (1.0 + ci_level) / 2.0)
-    kappa_boot: Float64Array | None = None
     if n_boot > 0:
-        ks_b = db.exp_family_bootstrap(rng, n_boot, m, kappa)
-        p_vals["exponential"] = float(np.mean(ks_b >= ks_obs["exponential"]))
-        if scan is not None:
-            ks_b, alpha_b, _ = db.power_law_bootstrap(
-                x, scan, rng=rng, n_boot=n_boot, rescan=True, n_xmin=n_xmin,
-                tail_frac_min=tail_frac_min, min_tail=min_tail, chunk=db.CHUNK,
-            )
-        else:
-            ks_b, rate_b = db.exp_family_bootstrap(rng, n_boot, m, am1, return_rate=True)
-            alpha_b = 1.0 + rate_b
-        p_vals["power_law"] = float(np.mean(ks_b >= ks_obs["power_law"]))
-        ok = np.isfinite(alpha_b)
-        if ok.sum() >= 2:
-            alpha_ci = (float(np.quantile(alpha_b[ok], tail_q[0])),
-                        float(np.quantile(alpha_b[ok], tail_q[1])))
-        p_vals["lognormal"] = float(np.mean(db.lognormal_bootstrap(rng, n_boot, m, ln_p)
-                                            >= ks_obs["lognormal"]))
-        kappa_boot = db.kappa_bootstrap(rng, n_boot, excess)
-
-    laws = _law_fits(ll_pts, ks_obs, p_vals, kappa, am1, xmin, m, ln_p, float(log_ratio.mean()))
-    vuong = tuple(_vuong(a, b, ll_pts[a], ll_pts[b]) for a, b in
+        # a lognormal MLE on the power-law boundary is the power law: it takes its test
+        boundary = fits.lognormal.at_boundary
+        ks_exp_b, ks_ln_b = db.support_bootstrap(rng, n_boot, m,
+                                                 None if boundary else fits.lognormal)
+        p_vals["exponential"] = float(np.mean(ks_exp_b >= fits.ks["exponential"]))
+        p_vals["power_law"] = float(np.mean(ks_exp_b >= fits.ks["power_law"]))
+        p_vals["lognormal"] = (p_vals["power_law"] if ks_ln_b is None else
+                               float(np.mean(ks_ln_b >= fits.ks["lognormal"])))
+    laws = _law_fits(fits, p_vals, m)
+    ll = fits.loglik
+    vuong = tuple(VuongTest.from_pointwise(a, b, ll[a], ll[b]) for a, b in
                   (("exponential", "power_law"), ("exponential", "lognormal"),
                    ("power_law", "lognormal")))
     best = _choose(laws, vuong, p_reject=p_reject, vuong_level=vuong_level)
     best_p = laws[best].p_value
     best_plausible = None if best_p is None else bool(best_p >= p_plausible)
 
-    # --- kappa, A and their intervals
-    kappa_se = kappa / math.sqrt(m)
-    if kappa_boot is not None:
-        kappa_ci = (float(np.quantile(kappa_boot, tail_q[0])),
-                    float(np.quantile(kappa_boot, tail_q[1])))
-    else:
-        z = float(special.ndtri(tail_q[1]))
-        kappa_ci = (kappa - z * kappa_se, kappa + z * kappa_se)
+    # --- kappa, A and their intervals (exponential MLE on the support)
+    kappa = fits.kappa
+    excess = sup - lo
+    kappa_stderr = kappa * kappa * float(excess.std()) / math.sqrt(m)
+    z = float(special.ndtri((1.0 + ci_level) / 2.0))
+    half = z * kappa_stderr / kappa
+    kappa_ci = (kappa * math.exp(-half), kappa * math.exp(half))
     A = A_ci = None
     if window_s is not None:
-        A = m / window_s * math.exp(kappa * xmin)
-        if kappa_boot is not None:
-            a_boot = rng.poisson(m, kappa_boot.size) / window_s * np.exp(kappa_boot * xmin)
-            A_ci = (float(np.quantile(a_boot, tail_q[0])), float(np.quantile(a_boot, tail_q[1])))
+        A = m / window_s * math.exp(kappa * lo)
+        log_a_se = math.sqrt(1.0 / m + (lo * kappa_stderr) ** 2)
+        A_ci = (A * math.exp(-z * log_a_se), A * math.exp(z * log_a_se))
+
+    tail: PowerLawTail | None = None
+    tail_error: str | None = None
+    try:
+        tail = power_law_tail(x, n_boot=n_boot, rng=rng, n_xmin=n_xmin, min_tail=min_tail,
+                              xmin=xmin_bps, ci_level=ci_level)
+    except CalibrationError as exc:
+        tail_error = str(exc)
 
     fit = FillDepthFit(
-        n_obs=n, n_tail=m, xmin=xmin, xmin_selected=scan is not None,
+        n_obs=n, support_min_bps=lo, n_support=m,
         exponential=laws["exponential"], power_law=laws["power_law"],
         lognormal=laws["lognormal"], vuong=vuong, best=best, best_plausible=best_plausible,
-        kappa=kappa, kappa_stderr=kappa_se, kappa_ci=kappa_ci, A=A, A_ci=A_ci,
+        kappa=kappa, kappa_stderr=kappa_stderr, kappa_ci=kappa_ci, A=A, A_ci=A_ci,
         kappa_glft=kappa, A_glft=A, quote_range_bps=(float(lo_q), float(hi_q)),
-        window_s=window_s, n_boot=n_boot, alpha_ci=alpha_ci,
-        tail_rate_per_s=None if window_s is None else m / window_s,
-        _body_sorted=body, _lognormal_ab=(ln_p.a, ln_p.b),
+        window_s=window_s, n_boot=n_boot, tail=tail, tail_error=tail_error,
+        _below_sorted=x[:k], _lognormal_ab=(fits.lognormal.a, fits.lognormal.b),
     )
     if best == "exponential":
         return fit
     kappa_g, log_a_g = _glft_line(fit, best)
     return _replace(fit, kappa_glft=kappa_g,
                     A_glft=None if window_s is None else math.exp(log_a_g))
+
+
+def _support_start(x: Float64Array, lo_q: float, min_tail: int) -> tuple[int, float]:
+    """Index and value of the support's lower end in the sorted depths (Notes)."""
+    n = x.size
+    pos = int(np.searchsorted(x, 0.0, side="right"))  # first positive depth
+    if n - pos < min_tail:
+        raise CalibrationError(f"only {n - pos} positive depths; need {min_tail} to fit a law")
+    lo = max(lo_q, float(x[pos]))
+    k = int(np.searchsorted(x, lo, side="left"))
+    if n - k < min_tail:
+        k = int(np.searchsorted(x, x[n - min_tail], side="left"))
+        lo = float(x[k])
+    return k, lo
 
 
 def _replace(fit: FillDepthFit, **changes: Any) -> FillDepthFit:
@@ -274,20 +282,12 @@ def _validated_depths(depths_bps: npt.ArrayLike) -> Float64Array:
     return np.sort(x)
 
 
-def _law_fits(
-    ll_pts: dict[str, Float64Array],
-    ks_obs: dict[str, float],
-    p_vals: dict[str, float | None],
-    kappa: float,
-    am1: float,
-    xmin: float,
-    m: int,
-    ln_p: dl.LognormalParams,
-    t1: float,
-) -> dict[str, LawFit]:
+def _law_fits(fits: dl.TruncatedFits, p_vals: dict[str, float | None], m: int
+              ) -> dict[str, LawFit]:
+    ln_p = fits.lognormal
     mu_se = sigma_se = None
     if not ln_p.at_boundary:
-        info = dl.lognormal_info(m, ln_p, t1)
+        info = dl.lognormal_info(m, ln_p, fits.t1)
         try:
             cov = np.linalg.inv(info)
             a, b = ln_p.a, ln_p.b
@@ -297,52 +297,42 @@ def _law_fits(
                 mu_se, sigma_se = math.sqrt(cov_ms[0, 0]), math.sqrt(cov_ms[1, 1])
         except np.linalg.LinAlgError:
             pass
+    ll = {law: float(v.sum()) for law, v in fits.loglik.items()}
     return {
         "exponential": LawFit(
-            "exponential", {"kappa": kappa}, {"kappa": kappa / math.sqrt(m)},
-            ks_obs["exponential"], p_vals["exponential"], float(ll_pts["exponential"].sum()), 1,
+            "exponential", {"kappa": fits.kappa}, {"kappa": fits.kappa / math.sqrt(m)},
+            fits.ks["exponential"], p_vals["exponential"], ll["exponential"], 1,
         ),
         "power_law": LawFit(
-            "power_law", {"alpha": 1.0 + am1, "xmin": xmin},
-            {"alpha": am1 / math.sqrt(m), "xmin": None},
-            ks_obs["power_law"], p_vals["power_law"], float(ll_pts["power_law"].sum()), 1,
+            "power_law", {"alpha": 1.0 + fits.am1, "xmin": fits.lo},
+            {"alpha": fits.am1 / math.sqrt(m), "xmin": None},
+            fits.ks["power_law"], p_vals["power_law"], ll["power_law"], 1,
         ),
         "lognormal": LawFit(
             "lognormal",
-            {"mu": None if ln_p.at_boundary else ln_p.mu(xmin),
+            {"mu": None if ln_p.at_boundary else ln_p.mu(fits.lo),
              "sigma": None if ln_p.at_boundary else ln_p.sigma},
             {"mu": mu_se, "sigma": sigma_se},
-            ks_obs["lognormal"], p_vals["lognormal"], float(ll_pts["lognormal"].sum()), 2,
+            fits.ks["lognormal"], p_vals["lognormal"], ll["lognormal"], 2,
             at_boundary=ln_p.at_boundary,
         ),
     }
-
-
-def _vuong(law_a: str, law_b: str, ll_a: Float64Array, ll_b: Float64Array) -> VuongTest:
-    diff = ll_a - ll_b
-    r = float(diff.sum())
-    sd = float(diff.std())
-    if sd <= 1e-12 * max(1.0, float(np.abs(diff).mean())):
-        return VuongTest(law_a, law_b, r, 0.0, 1.0)
-    stat = r / (math.sqrt(diff.size) * sd)
-    return VuongTest(law_a, law_b, r, stat, float(2.0 * special.ndtr(-abs(stat))))
 
 
 def _choose(
     laws: dict[str, LawFit], vuong: tuple[VuongTest, ...], *, p_reject: float,
     vuong_level: float,
 ) -> str:
-    beaten = {(v.law_b if v.log_ratio > 0 else v.law_a) for v in vuong
-              if v.p_value < vuong_level}
-    keep = [law for law in dl.LAWS if law not in beaten] or list(dl.LAWS)
-    not_rejected = [law for law in keep
+    """The decision rule of :func:`fit_fill_depth` (Notes)."""
+    not_rejected = [law for law in dl.LAWS
                     if laws[law].p_value is None or (laws[law].p_value or 0.0) >= p_reject]
-    keep = not_rejected or keep
+    cands = not_rejected or list(dl.LAWS)
+    beaten = {(v.law_b if v.log_ratio > 0 else v.law_a) for v in vuong
+              if v.p_value < vuong_level and v.law_a in cands and v.law_b in cands}
+    keep = [law for law in cands if law not in beaten] or cands
     fewest = min(laws[law].n_params for law in keep)
     keep = [law for law in keep if laws[law].n_params == fewest]
-    if len(keep) == 1:
-        return keep[0]
-    return vuong[0].favoured  # exponential vs power law, both one-parameter
+    return max(keep, key=lambda law: laws[law].loglik)
 
 
 # ----------------------------------------------------------------------------- sides

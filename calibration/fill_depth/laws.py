@@ -1,7 +1,8 @@
 """The three fill-depth laws: maximum likelihood, survival functions, K-S and sorted resampling.
 
-All three are fitted to the same tail ``x >= xmin`` (depths in bps of mid), so their
-likelihoods and K-S distances are comparable (Clauset, Shalizi & Newman 2009, §5):
+All three are fitted to the same lower-truncated sample ``x >= xmin`` (depths in bps of mid;
+``xmin`` is the quoting support's lower end or the CSN tail's xmin), so their likelihoods and
+K-S distances are comparable (Clauset, Shalizi & Newman 2009, §5):
 
 - exponential: ``x - xmin ~ Exp(kappa)``, kappa per bps;
 - power law: density ``(alpha - 1) / xmin * (x / xmin) ** -alpha``;
@@ -12,9 +13,9 @@ The lognormal is fitted in the natural parameters of ``t = log(x / xmin) >= 0``,
 the log-likelihood is concave there and the power law is its boundary ``a -> 0``, which the
 erfcx form of ``Z`` evaluates without overflow.
 
-The power law's xmin is chosen by K-S over a quantile grid (numba, exact branch and bound).
-Sorted samplers (Rényi's representation of exponential order statistics) serve the batched
-bootstraps of :mod:`calibration.fill_depth.bootstrap`.
+The power law's xmin is chosen by K-S over every distinct value or a quantile grid (numba,
+exact branch and bound). Sorted samplers (Rényi's representation of exponential order
+statistics) serve the batched bootstraps of :mod:`calibration.fill_depth.bootstrap`.
 """
 
 from __future__ import annotations
@@ -29,25 +30,28 @@ import numpy.typing as npt
 from scipy import optimize, special
 
 from calibration.errors import CalibrationError, ConvergenceWarning
+from calibration.fill_depth import normal as nm
 from calibration.types import Float64Array, Int64Array
 
 __all__ = [
     "LAWS",
     "LognormalParams",
     "PowerLawScan",
+    "TruncatedFits",
     "candidate_starts",
-    "exp_sorted_order_stats",
+    "fit_truncated",
     "ks_sorted",
     "lognormal_fit",
     "lognormal_fit_batch",
     "lognormal_info",
     "lognormal_log_sf",
-    "lognormal_log_sf_rows",
     "lognormal_logpdf",
     "lognormal_sample_sorted",
     "power_law_scan",
     "safe_log",
     "scan_candidates",
+    "truncnorm_sample_sorted",
+    "upper_tail_inv_any",
 ]
 
 LAWS = ("exponential", "power_law", "lognormal")
@@ -83,16 +87,6 @@ def ks_sorted(cdf: Float64Array) -> Float64Array:
     return np.asarray(np.maximum(d_plus, d_minus), dtype=np.float64)
 
 
-def exp_sorted_order_stats(rng: np.random.Generator, rows: int, m: int) -> Float64Array:
-    """Sorted standard-exponential samples, shape (rows, m), without sorting.
-
-    Rényi (1953): ``E_(i) = sum_{j<=i} Z_j / (m - j + 1)`` for i.i.d. Exp(1) ``Z``.
-    """
-    z = rng.standard_exponential((rows, m))
-    z /= np.arange(m, 0, -1, dtype=np.float64)
-    return np.cumsum(z, axis=1)
-
-
 # ----------------------------------------------------------------------------- power law
 
 
@@ -113,12 +107,26 @@ def candidate_starts(
 ) -> Int64Array:
     """Indices of the candidate xmins in a sorted log-sample.
 
-    Tail fractions on a geometric grid from 1 down to ``tail_frac_min`` (finer in the tail,
-    where CSN's K-S curve usually bottoms out); each moved to the first of its tie block so the
-    tail is exactly ``x >= xmin``; zero depths and tails shorter than ``min_tail`` excluded.
+    ``n_xmin <= 0``: every distinct positive value that leaves at least ``min_tail`` depths
+    in the tail (CSN 2009 §3.3). Otherwise tail fractions on a geometric grid of ``n_xmin``
+    points from 1 down to ``tail_frac_min`` (finer in the tail, where CSN's K-S curve usually
+    bottoms out). Each start is the first of its tie block, so the tail is exactly
+    ``x >= xmin``; zero depths, tails shorter than ``min_tail`` and tails of one repeated
+    value (alpha undefined) are excluded.
     """
     n = logx.size
     first_pos = int(np.searchsorted(logx, _LOG_ZERO, side="right"))
+    if n_xmin <= 0:
+        out = np.empty(max(n - first_pos, 0), dtype=np.int64)
+        k = 0
+        for p in range(first_pos, n - min_tail + 1):
+            if p > first_pos and logx[p] == logx[p - 1]:
+                continue
+            if logx[n - 1] <= logx[p]:
+                break
+            out[k] = p
+            k += 1
+        return out[:k]
     out = np.empty(n_xmin, dtype=np.int64)
     k = 0
     last = -1
@@ -207,23 +215,28 @@ def scan_candidates(logx: Float64Array, starts: Int64Array) -> tuple[Float64Arra
 
 
 def power_law_scan(
-    x_sorted: Float64Array, *, n_xmin: int, tail_frac_min: float, min_tail: int
+    x_sorted: Float64Array, *, n_xmin: int | None, min_tail: int,
+    tail_frac_min: float | None = None,
 ) -> PowerLawScan:
-    """Choose xmin by minimising the K-S distance (CSN 2009 §3.3) over a quantile grid.
+    """Choose xmin by minimising the K-S distance (CSN 2009 §3.3).
 
     Parameters
     ----------
     x_sorted : array
-        Depths in bps, sorted ascending, non-negative.
-    n_xmin : int
-        Number of candidate tail fractions (geometric grid from 1 to ``tail_frac_min``).
-    tail_frac_min : float
-        Smallest tail fraction tried (e.g. 0.1: xmin at most the 90th percentile).
+        Sample (depths in bps), sorted ascending, non-negative.
+    n_xmin : int or None
+        None: every distinct value is a candidate (CSN's scan). An int: that many candidate
+        tail fractions on a geometric grid from 1 down to ``tail_frac_min``.
     min_tail : int
         Fewest tail observations a candidate may keep.
+    tail_frac_min : float, optional
+        Smallest tail fraction of the grid; default ``min_tail / n`` (no cap beyond
+        ``min_tail``: the tail may be a few per cent of the sample, as for CSN's cities).
     """
+    n = x_sorted.size
     logx = safe_log(x_sorted)
-    starts = candidate_starts(logx, n_xmin, tail_frac_min, min_tail)
+    frac_min = min(1.0, min_tail / max(n, 1)) if tail_frac_min is None else tail_frac_min
+    starts = candidate_starts(logx, 0 if n_xmin is None else n_xmin, frac_min, min_tail)
     if starts.size == 0:
         raise CalibrationError(
             f"no admissible power-law xmin: need at least {min_tail} distinct positive depths "
@@ -237,9 +250,45 @@ def power_law_scan(
         xmin=float(x_sorted[k]),
         alpha=float(alphas[j]),
         ks=float(kss[j]),
-        n_tail=x_sorted.size - k,
+        n_tail=n - k,
         n_candidates=int(starts.size),
     )
+
+
+class TruncatedFits(NamedTuple):
+    """The three laws' MLEs on one lower-truncated sample ``x >= lo`` (sorted)."""
+
+    lo: float  # lower end, bps
+    kappa: float  # exponential rate of x - lo, per bps
+    am1: float  # power law alpha - 1
+    lognormal: LognormalParams
+    t1: float  # mean log(x / lo)
+    loglik: dict[str, Float64Array]  # pointwise log densities (per bps), by law
+    ks: dict[str, float]  # K-S distances, by law
+
+
+def fit_truncated(x: Float64Array, lo: float) -> TruncatedFits:
+    """Fit exponential, power law and truncated lognormal to sorted ``x >= lo > 0``."""
+    m = x.size
+    excess = x - lo
+    log_ratio = np.log(x / lo)
+    if excess.sum() <= 0.0 or log_ratio.sum() <= 0.0:
+        raise CalibrationError(f"all {m} depths >= {lo:.4g} bps are equal; nothing to fit")
+    kappa = m / float(excess.sum())
+    am1 = m / float(log_ratio.sum())
+    t1 = float(log_ratio.mean())
+    ln_p = lognormal_fit(t1, float(np.mean(log_ratio**2)), m)
+    loglik = {
+        "exponential": math.log(kappa) - kappa * excess,
+        "power_law": math.log(am1 / lo) - (1.0 + am1) * log_ratio,
+        "lognormal": lognormal_logpdf(x, lo, ln_p),
+    }
+    ks = {
+        "exponential": float(ks_sorted(-np.expm1(-kappa * excess))),
+        "power_law": float(ks_sorted(-np.expm1(-am1 * log_ratio))),
+        "lognormal": float(ks_sorted(-np.expm1(lognormal_log_sf(log_ratio, ln_p.a, ln_p.b)))),
+    }
+    return TruncatedFits(lo, kappa, am1, ln_p, t1, loglik, ks)
 
 
 def safe_log(x: Float64Array) -> Float64Array:
@@ -432,16 +481,65 @@ def lognormal_sample_sorted(
 ) -> Float64Array:
     """Sorted resamples of ``t = log(x/xmin)`` from the truncated normal, shape (rows, m).
 
-    Inverse-CDF on sorted uniforms in log space: with ``E_(i)`` sorted Exp(1) order statistics,
-    ``log P(T > t_i) = -E_(i)``; ``ndtri_exp`` inverts the normal tail without underflow.
+    Inverse CDF on sorted uniforms in log space: with ``E_(i)`` the sorted Exp(1) order
+    statistics (Rényi), ``log P(T > t_i) = -E_(i)``, so ``t_i = sigma (z_i - z_c)`` with
+    ``log Q(z_i) = log Q(z_c) - E_(i)`` (Q the normal upper tail, ``z_c`` the truncation point
+    in standard units). Compiled; exact in log space up to the power-law boundary.
     """
-    sigma = p.sigma
-    m_shift = -p.b / (2.0 * p.a)  # mu - log xmin
-    z_c = -m_shift / sigma
-    log_q_c = float(special.log_ndtr(-z_c))
-    e_sorted = exp_sorted_order_stats(rng, rows, m)
-    t = m_shift - sigma * special.ndtri_exp(log_q_c - e_sorted)
-    return np.asarray(np.maximum(t, 0.0))
+    t = np.empty((rows, m))
+    truncnorm_sample_sorted(rng.standard_exponential((rows, m)), p.sigma, p.b * p.sigma, t)
+    return t
+
+
+@numba.njit(cache=True, parallel=True)
+def truncnorm_sample_sorted(expo: Float64Array, sigma: float, z_c: float,
+                            out: Float64Array) -> tuple[Float64Array, Float64Array]:
+    """Rows of ``expo`` (i.i.d. Exp(1)) to sorted draws of the normal(0, sigma) excess over
+    its truncation point ``z_c`` (sd units), written to ``out``; returns each row's mean t
+    and mean t^2. :func:`lognormal_sample_sorted`'s kernel.
+    """
+    rows, m = expo.shape
+    far = z_c >= nm.FAR_Z
+    log_q_c = nm.log_upper_tail(z_c)
+    log_s_c = nm.far_log_series(z_c) if far else 0.0
+    t1 = np.empty(rows)
+    t2 = np.empty(rows)
+    for r in numba.prange(rows):
+        c = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for i in range(m):
+            c += expo[r, i] / (m - i)
+            if far:
+                t = sigma * nm.far_excess_inv_at(c, z_c, log_s_c)
+            else:
+                t = sigma * (upper_tail_inv_any(log_q_c - c) - z_c)
+                t = t if t > 0.0 else 0.0
+            out[r, i] = t
+            s1 += t
+            s2 += t * t
+        t1[r] = s1 / m
+        t2[r] = s2 / m
+    return t1, t2
+
+
+@numba.njit(cache=True)
+def upper_tail_inv_any(log_q: float) -> float:
+    """z with ``log Q(z) = log_q`` for any ``log_q < 0``: AS 241, then Newton beyond its range.
+
+    Below ``log_q = -680`` (z > 36) the start ``z^2 = -2 log_q - 2 log(z sqrt(2 pi))`` is
+    polished by two Newton steps on the asymptotic ``log Q`` (hazard ``phi(z) / Q(z)``).
+    """
+    if log_q > -680.0:
+        return nm.upper_tail_inv_log(log_q)
+    z = math.sqrt(-2.0 * log_q)
+    for _ in range(3):
+        z = math.sqrt(-2.0 * log_q - 2.0 * math.log(z * math.sqrt(2.0 * math.pi)))
+    for _ in range(2):
+        lq = nm.log_upper_tail(z)
+        hazard = math.exp(-0.5 * z * z - 0.5 * math.log(2.0 * math.pi) - lq)
+        z += (lq - log_q) / hazard
+    return z
 
 
 def lognormal_fit_batch(
@@ -501,20 +599,3 @@ def lognormal_fit_batch(
         b = np.where(worse, b, b_new)
         f = np.where(worse, f, f_new)
     return a / (scale * scale), b / scale, converged
-
-
-def lognormal_log_sf_rows(t: Float64Array, a: Float64Array, b: Float64Array) -> Float64Array:
-    """:func:`lognormal_log_sf` for (rows, m) samples with one (a, b) per row."""
-    out = np.empty_like(t)
-    w0 = b / (2.0 * np.sqrt(a))
-    ordinary = (w0 > -30.0) & (w0 < 20.0)
-    if ordinary.any():
-        sig = 1.0 / np.sqrt(2.0 * a[ordinary])
-        z_c = (w0[ordinary] * math.sqrt(2.0))[:, None]
-        with np.errstate(divide="ignore"):
-            out[ordinary] = np.log(special.ndtr(-(z_c + t[ordinary] / sig[:, None]))) - np.log(
-                special.ndtr(-z_c)
-            )
-    for r in np.flatnonzero(~ordinary):
-        out[r] = lognormal_log_sf(t[r], float(a[r]), float(b[r]))
-    return out

@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 
 from calibration.errors import CalibrationError
 from calibration.fill_depth import laws as dl
 from calibration.types import Float64Array
 
-__all__ = ["FillDepthFit", "LawFit", "VuongTest", "log_lambda"]
+__all__ = ["FillDepthFit", "LawFit", "PowerLawTail", "VuongTest", "log_lambda"]
 
 
 def _f(x: float | None) -> float | None:
@@ -22,25 +23,26 @@ def _f(x: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class LawFit:
-    """One law fitted to the common tail ``depth >= xmin``.
+    """One law fitted to a lower-truncated sample ``depth >= lo`` (the quoting support).
 
     Attributes
     ----------
     name : str
         "exponential", "power_law" or "lognormal".
     params : dict
-        exponential: ``kappa`` (per bps); power_law: ``alpha``, ``xmin`` (bps);
+        exponential: ``kappa`` (per bps); power_law: ``alpha``, ``xmin`` (bps, = lo);
         lognormal: ``mu``, ``sigma`` (of ln depth in bps).
     stderr : dict
-        Asymptotic standard errors of ``params`` (None where not defined).
+        Asymptotic (Fisher, under the law itself) standard errors of ``params``; None where
+        not defined.
     ks : float
-        K-S distance on the tail.
+        K-S distance on the support.
     p_value : float or None
         Parametric-bootstrap p-value of ``ks`` (None when ``n_boot == 0``).
     loglik : float
-        Log-likelihood of the tail (density per bps).
+        Log-likelihood on the support (density per bps).
     n_params : int
-        Free parameters (xmin not counted: it is shared by the three laws).
+        Free parameters (the support's lower end is not counted: all three laws share it).
     at_boundary : bool
         lognormal only: the MLE sits on the power-law boundary (sigma -> infinity).
     """
@@ -85,6 +87,19 @@ class VuongTest:
     def favoured(self) -> str:
         return self.law_a if self.log_ratio >= 0.0 else self.law_b
 
+    @classmethod
+    def from_pointwise(
+        cls, law_a: str, law_b: str, ll_a: Float64Array, ll_b: Float64Array
+    ) -> VuongTest:
+        """The test from pointwise log-likelihoods of the same observations."""
+        diff = ll_a - ll_b
+        r = float(diff.sum())
+        sd = float(diff.std())
+        if sd <= 1e-12 * max(1.0, float(np.abs(diff).mean())):
+            return cls(law_a, law_b, r, 0.0, 1.0)
+        stat = r / (math.sqrt(diff.size) * sd)
+        return cls(law_a, law_b, r, stat, float(2.0 * special.ndtr(-abs(stat))))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "law_a": self.law_a,
@@ -97,38 +112,104 @@ class VuongTest:
 
 
 @dataclass(frozen=True)
-class FillDepthFit:
-    """Result of :func:`fit_fill_depth`.
+class PowerLawTail:
+    """Clauset, Shalizi & Newman (2009) power-law tail report. Not used for quoting.
 
     Attributes
     ----------
-    n_obs, n_tail : int
-        Depths given, and depths in the common tail ``depth >= xmin`` all laws are fitted to.
     xmin : float
-        Lower end of the tail, bps. ``xmin_selected`` says whether it was chosen by K-S.
+        Lower end of the power-law tail (units of the data: bps for depths), chosen by
+        minimising the K-S distance over the candidates (``xmin_selected``) or given.
+    alpha, alpha_stderr : float
+        Continuous MLE ``1 + n_tail / sum(ln(x / xmin))`` and its asymptotic standard error
+        ``(alpha - 1) / sqrt(n_tail)``.
+    alpha_ci : (float, float) or None
+        Percentile interval of alpha over the CSN resamples (xmin re-selected in each).
+    n_tail : int
+        Observations ``>= xmin``.
+    ks : float
+        K-S distance of the tail from the fitted power law.
+    p_value : float or None
+        CSN §4.1 semi-parametric bootstrap p-value (None without bootstrap); CSN call the
+        power law plausible when it is >= 0.1.
+    n_candidates : int
+        xmin candidates scanned.
+    vuong : tuple of VuongTest
+        On the tail: power_law vs exponential, power_law vs lognormal (CSN §5).
+    """
+
+    xmin: float
+    xmin_selected: bool
+    alpha: float
+    alpha_stderr: float
+    alpha_ci: tuple[float, float] | None
+    n_tail: int
+    ks: float
+    p_value: float | None
+    n_candidates: int
+    vuong: tuple[VuongTest, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "xmin": _f(self.xmin),
+            "xmin_selected": self.xmin_selected,
+            "alpha": _f(self.alpha),
+            "alpha_stderr": _f(self.alpha_stderr),
+            "alpha_ci": None if self.alpha_ci is None else [_f(c) for c in self.alpha_ci],
+            "n_tail": self.n_tail,
+            "ks": _f(self.ks),
+            "p_value": _f(self.p_value),
+            "n_candidates": self.n_candidates,
+            "vuong": [v.to_dict() for v in self.vuong],
+        }
+
+
+@dataclass(frozen=True)
+class FillDepthFit:
+    """Result of :func:`calibration.fill_depth.fit_fill_depth`.
+
+    The law is chosen on the quoting support ``depth >= support_min_bps``: every depth in the
+    quoted range and beyond. The CSN power-law tail is a separate report (``tail``).
+
+    Attributes
+    ----------
+    n_obs : int
+        Depths given.
+    support_min_bps, n_support : float, int
+        Lower end of the support (bps) and the depths at or above it; all three laws are
+        fitted to those depths.
     exponential, power_law, lognormal : LawFit
     vuong : tuple of VuongTest
-        exponential vs power_law, exponential vs lognormal, power_law vs lognormal.
+        On the support: exponential vs power_law, exponential vs lognormal, power_law vs
+        lognormal.
     best : str
-        Chosen law (decision rule in :func:`fit_fill_depth` Notes); ``best_plausible`` is
-        whether its bootstrap p-value is >= ``p_plausible`` (None without bootstrap).
-    kappa : float
-        Exponential decay of the fill rate, per bps (``1 / mean(depth - xmin)``), with
-        ``kappa_stderr`` (asymptotic, per bps) and ``kappa_ci`` (non-parametric bootstrap
-        percentile interval).
+        Chosen law (rule in :func:`calibration.fill_depth.fit_fill_depth` Notes);
+        ``best_plausible`` is whether its bootstrap p-value is >= ``p_plausible`` (None
+        without bootstrap).
+    kappa, kappa_stderr : float
+        Exponential MLE on the support, per bps: ``1 / mean(depth - support_min_bps)``, and
+        its robust (sandwich) standard error ``kappa**2 sd(depth) / sqrt(n_support)``, which
+        is ``kappa / sqrt(n_support)`` when depths are exponential.
+    kappa_ci : (float, float)
+        Wald interval on log kappa with ``kappa_stderr``.
     A, A_ci : float or None
-        Fill rate at zero depth, per second: ``lambda(delta) = A exp(-kappa delta)``
-        (None when ``window_s`` was not given).
+        Fill rate extrapolated to zero depth, per second, with its interval:
+        ``lambda(delta) = A exp(-kappa delta)`` on the support, ``A = n_support / window_s
+        * exp(kappa support_min_bps)`` (None without ``window_s``).
     kappa_glft, A_glft : float, float or None
-        GLFT-equivalent kappa (per bps) and A (per second): least-squares fit of
-        ``log lambda(delta)`` on a line over ``quote_range_bps``, lambda from the best law
-        (equal to kappa and A when the best law is exponential).
+        What the strategy reads (GLFT, per bps and per second). Exponential best: ``kappa``
+        and ``A``. Otherwise the local exponential fit of the chosen law over the quote
+        range: least squares of ``log lambda(delta)`` on a line over ``quote_range_bps``.
+    quote_range_bps : (float, float)
+    window_s : float or None
+    n_boot : int
+    tail : PowerLawTail or None
+        CSN tail report; None when no tail could be fitted (``tail_error`` says why).
     """
 
     n_obs: int
-    n_tail: int
-    xmin: float
-    xmin_selected: bool
+    support_min_bps: float
+    n_support: int
     exponential: LawFit
     power_law: LawFit
     lognormal: LawFit
@@ -145,11 +226,11 @@ class FillDepthFit:
     quote_range_bps: tuple[float, float]
     window_s: float | None
     n_boot: int
-    alpha_ci: tuple[float, float] | None = None
-    tail_rate_per_s: float | None = None
-    # fitted internals for intensity(): the sorted depths below xmin, lognormal (a, b)
-    _body_sorted: Float64Array = field(default_factory=lambda: np.empty(0), repr=False,
-                                       compare=False)
+    tail: PowerLawTail | None = None
+    tail_error: str | None = None
+    # fitted internals for intensity(): the sorted depths below the support, lognormal (a, b)
+    _below_sorted: Float64Array = field(default_factory=lambda: np.empty(0), repr=False,
+                                        compare=False)
     _lognormal_ab: tuple[float, float] = field(default=(1.0, 0.0), repr=False)
 
     @property
@@ -158,14 +239,14 @@ class FillDepthFit:
                 "lognormal": self.lognormal}
 
     def log_sf(self, delta_bps: npt.ArrayLike, law: str | None = None) -> Float64Array:
-        """log P(depth >= delta | depth >= xmin) under ``law`` (default: best), delta >= xmin."""
+        """log P(depth >= delta | depth >= support_min_bps) under ``law`` (default: best)."""
         return _law_log_sf(self, law or self.best, np.asarray(delta_bps, dtype=np.float64))
 
     def intensity(self, delta_bps: npt.ArrayLike, law: str | None = None) -> Float64Array:
         """Model fill rate lambda(delta), per second, of orders reaching ``delta`` bps.
 
-        Above xmin: tail rate times the law's survival; below xmin: the empirical rate.
-        Needs ``window_s``.
+        ``lambda(delta) = n_support / window_s * S(delta)`` on the support, S the law's
+        survival; below the support, the empirical rate. Needs ``window_s``.
         """
         if self.window_s is None:
             raise CalibrationError("intensity needs window_s (seconds of data) at fit time")
@@ -174,9 +255,8 @@ class FillDepthFit:
     def to_dict(self) -> dict[str, Any]:
         return {
             "n_obs": self.n_obs,
-            "n_tail": self.n_tail,
-            "xmin_bps": _f(self.xmin),
-            "xmin_selected": self.xmin_selected,
+            "support_min_bps": _f(self.support_min_bps),
+            "n_support": self.n_support,
             "laws": {k: v.to_dict() for k, v in self.laws.items()},
             "vuong": [v.to_dict() for v in self.vuong],
             "best": self.best,
@@ -189,37 +269,35 @@ class FillDepthFit:
             "kappa_glft_per_bps": _f(self.kappa_glft),
             "A_glft_per_s": _f(self.A_glft),
             "quote_range_bps": [float(q) for q in self.quote_range_bps],
-            "alpha_ci": None if self.alpha_ci is None else [_f(c) for c in self.alpha_ci],
             "window_s": _f(self.window_s),
             "n_boot": self.n_boot,
+            "tail": None if self.tail is None else self.tail.to_dict(),
+            "tail_error": self.tail_error,
         }
 
 
 def _law_log_sf(fit: FillDepthFit, law: str, delta: Float64Array) -> Float64Array:
-    d = np.maximum(delta, fit.xmin)
+    lo = fit.support_min_bps
+    d = np.maximum(delta, lo)
     if law == "exponential":
-        return np.asarray(-fit.kappa * (d - fit.xmin))
+        return np.asarray(-fit.kappa * (d - lo))
     if law == "power_law":
         alpha = float(fit.power_law.params["alpha"] or 0.0)
-        return np.asarray(-(alpha - 1.0) * np.log(d / fit.xmin))
+        return np.asarray(-(alpha - 1.0) * np.log(d / lo))
     if law == "lognormal":
         a, b = fit._lognormal_ab
-        return dl.lognormal_log_sf(np.log(d / fit.xmin), a, b)
+        return dl.lognormal_log_sf(np.log(d / lo), a, b)
     raise CalibrationError(f"unknown law {law!r}; choose one of {dl.LAWS}")
 
 
 def log_lambda(fit: FillDepthFit, law: str, delta: Float64Array) -> Float64Array:
     """log fill rate (per second, or per unit window when window_s is None)."""
     window = fit.window_s or 1.0
-    out = math.log(fit.n_tail / window) + _law_log_sf(fit, law, delta)
-    below = delta < fit.xmin
+    out = math.log(fit.n_support / window) + _law_log_sf(fit, law, delta)
+    below = delta < fit.support_min_bps
     if np.any(below):
-        # empirical rate below the tail; the body is not modelled by the laws
-        n_above = fit.n_tail + _count_between(fit, delta[below])
+        # empirical rate below the support, which the laws do not model
+        body = fit._below_sorted
+        n_above = fit.n_support + body.size - np.searchsorted(body, delta[below], side="left")
         out[below] = np.log(n_above / window)
     return np.asarray(out)
-
-
-def _count_between(fit: FillDepthFit, delta: Float64Array) -> Float64Array:
-    body = fit._body_sorted
-    return np.asarray(body.size - np.searchsorted(body, delta, side="left"), dtype=np.float64)

@@ -30,6 +30,7 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "FIT_EXCLUDED_FIELDS",
     "HASH_EXCLUDED_FIELDS",
     "QUOTING_UNITS",
     "READABLE_SCHEMA_VERSIONS",
@@ -47,6 +48,7 @@ __all__ = [
     "ValidationScores",
     "content_hash",
     "current_estimates",
+    "fit_hash",
 ]
 
 SCHEMA_VERSION: Literal[2] = 2
@@ -80,6 +82,15 @@ RENAMED_ESTIMATE_KEYS: Mapping[str, Mapping[str, str]] = {
 old -> new: standard errors are ``<param>_stderr`` everywhere (calibration/__init__.py).
 Readers go through :meth:`ParamSet.estimates` so a document written before a rename reads
 the same; the file itself is never rewritten (its content hash names its version)."""
+
+FIT_EXCLUDED_FIELDS = HASH_EXCLUDED_FIELDS | {"validation"}
+"""Fields outside the *fit* identity (:func:`fit_hash`), on top of the content hash's.
+
+``validation`` scores the set against whatever is published when it runs (its
+``baseline`` and ``baseline_version`` change the moment the first set goes out), so it
+says nothing about the fit itself. The quality entries of partitions read only for
+validation (the held-out day) leave with it; those of the fitted ``partitions`` stay.
+"""
 
 # 1990-01-01 in ns: a window before it is almost surely seconds or milliseconds, not ns.
 _MIN_TS_NS = 631_152_000 * 10**9
@@ -295,13 +306,20 @@ class DataWindow(_Frozen):
 
 
 class QualityCheck(_Frozen):
-    """One check's verdict on one partition (``venue/symbol/date``)."""
+    """One check's verdict on one partition (``venue/symbol/date``).
+
+    ``table`` names the lake table judged (trades, book, bbo, funding) and ``sha256`` the
+    partition file's SHA-256 when it was checked (data_lake.quality_store), so the
+    document says exactly which bytes it was fitted on.
+    """
 
     partition: str = Field(pattern=PARTITION_PATTERN)
     check: str = Field(min_length=1)
     passed: bool
     blocking: bool = True
     detail: str | None = None
+    table: str | None = Field(default=None, min_length=1)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class ValidationScores(_Frozen):
@@ -394,6 +412,19 @@ class ParamSet(_Frozen):
         """``models[model]`` under today's key names (:data:`RENAMED_ESTIMATE_KEYS`), or {}."""
         return current_estimates(model, self.models.get(model, {}))
 
+    def fit_payload(self) -> dict[str, Any]:
+        """What was fitted, on what, by which code: the content a rerun reproduces.
+
+        Every field but version, created_at, status, reason and validation
+        (:data:`FIT_EXCLUDED_FIELDS`): symbol, venue, schema_version, quoting (and its
+        fallbacks), models, window, partitions, code_version, and the quality entries of
+        the fitted partitions (each with the SHA-256 of the file checked).
+        """
+        payload = self.model_dump(mode="json", exclude=set(FIT_EXCLUDED_FIELDS))
+        fitted = set(self.partitions)
+        payload["quality"] = [q for q in payload["quality"] if q["partition"] in fitted]
+        return payload
+
     def failed_checks(self) -> list[QualityCheck]:
         """Blocking quality checks that failed."""
         return [q for q in self.quality if q.blocking and not q.passed]
@@ -438,6 +469,18 @@ def _renamed(value: Any, renames: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [_renamed(item, renames) for item in value]
     return value
+
+
+def fit_hash(document: ParamSet) -> str:
+    """SHA-256 hex digest of :meth:`ParamSet.fit_payload`: equal for a rerun on the same data.
+
+    The registry publishes nothing new when a candidate's fit hash equals the published
+    set's (decision ``unchanged``).
+    """
+    blob = orjson.dumps(
+        document.fit_payload(), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    )
+    return hashlib.sha256(blob).hexdigest()
 
 
 def _check_partitions(value: list[str]) -> None:

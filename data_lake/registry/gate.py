@@ -1,7 +1,7 @@
 """The publish gate of docs/architecture.md §5, as pure functions over documents, and its verdicts.
 
-A schema-valid candidate is refused when it was fitted on partitions whose blocking
-quality checks failed (or that were never checked), or when it scores worse out of sample
+A schema-valid candidate is refused when it was fitted or validated on partitions whose
+blocking quality checks failed (or that were never checked), or when it scores worse out of sample
 than the published set it would replace by more than a margin. Schema and bounds
 failures are caught earlier, by pydantic; :func:`describe_validation_error` turns them
 into a verdict code and a readable reason.
@@ -18,11 +18,23 @@ from pydantic import ValidationError
 
 from data_lake.registry.document import ParamSet, ParamStatus
 
-__all__ = ["Decision", "GateConfig", "describe_validation_error", "gate_problems"]
+__all__ = [
+    "NON_STATUS_CODES",
+    "Decision",
+    "GateConfig",
+    "describe_validation_error",
+    "gate_problems",
+]
 
 _BOUND_ERRORS = frozenset(
     {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
 )
+
+NON_STATUS_CODES = frozenset({"already_latest", "unchanged", "rolled_back"})
+"""Verdicts on a candidate whose fit already has a version: nothing new is written, and
+the version they name keeps the status its own decisions gave it."""
+
+
 @dataclass(frozen=True)
 class GateConfig:
     """How strict the publish gate is.
@@ -57,9 +69,12 @@ class GateConfig:
 class Decision:
     """A gate verdict or a rollback, as returned and as logged in ``decisions.jsonl``.
 
-    ``code`` is ``published``, ``already_latest`` or ``rollback`` when accepted, else the
-    first failed rule: ``schema``, ``bounds``, ``failed_checks``, ``unchecked_partitions``,
-    ``no_validation`` or ``worse_oos``. ``reason`` lists every failed rule. ``event`` is
+    ``code`` is ``published``, ``already_latest``, ``unchanged`` or ``rollback`` when
+    accepted, else the first failed rule: ``schema``, ``bounds``, ``failed_checks``,
+    ``unchecked_partitions``, ``no_validation``, ``worse_oos``, or ``rolled_back``.
+    ``reason`` lists every failed rule. For ``unchanged`` (the candidate's fit equals the
+    published set's) and ``rolled_back`` (it equals a set that was rolled back from),
+    nothing is written and ``version`` names the existing version it equals. ``event`` is
     ``gate`` (a verdict on a candidate) or ``rollback``; ``previous`` is the version
     ``latest`` named before; ``document`` names the kept file of a set refused before it
     got a version (relative to ``params/<symbol>/``).
@@ -131,7 +146,9 @@ def gate_problems(
         )
     if config.require_checked_partitions:
         checked = {q.partition for q in document.quality}
-        unchecked = [p for p in document.partitions if p not in checked]
+        held_out = document.validation.held_out if document.validation else []
+        read = list(dict.fromkeys([*document.partitions, *held_out]))
+        unchecked = [p for p in read if p not in checked]
         if unchecked:
             listed = ", ".join(unchecked)
             problems.append(("unchecked_partitions", f"no quality results for partitions {listed}"))

@@ -22,7 +22,7 @@ from data_lake.catalog import JsonView, register_json_view
 from data_lake.registry.document import VERSION_PATTERN, ParamSet, ParamStatus, content_hash
 from data_lake.registry.errors import CorruptParamSetError
 from data_lake.registry.files import append_line, replace_atomically
-from data_lake.registry.gate import Decision, describe_validation_error
+from data_lake.registry.gate import NON_STATUS_CODES, Decision, describe_validation_error
 
 __all__ = [
     "DECISIONS_FILE",
@@ -218,7 +218,7 @@ def statuses(
     """Each version's current status: its last decision; the pointer's target is published."""
     out: dict[str, tuple[ParamStatus, str | None]] = {}
     for d in decisions:
-        if d.version is not None and d.code != "already_latest":
+        if d.version is not None and d.code not in NON_STATUS_CODES:
             out[d.version] = (d.status, d.reason)
     if latest is not None and out.get(latest, (None,))[0] is not ParamStatus.PUBLISHED:
         out[latest] = (ParamStatus.PUBLISHED, "named by LATEST (no decision logged)")

@@ -10,16 +10,18 @@ Layout under ``$MMCAL_HOME/params/<symbol>/`` (docs/architecture.md §5)::
 
 A version is ``<sequence>-<hash8>``: the next integer for the symbol and the first 8 hex
 digits of the content hash (:func:`data_lake.registry.document.content_hash`). Writing the
-same content again returns the existing version. Files are written to a temporary name,
+same content again returns the existing version. Submitting a candidate whose *fit*
+equals the published set's (a rerun on the same data) writes nothing and logs
+``unchanged`` (:meth:`ParamRegistry.submit`). Files are written to a temporary name,
 fsynced, then hard-linked into place, so a reader sees the whole file or none, and an
 existing version can never be overwritten. The pointer moves by ``os.replace``.
 
 The publish gate (:meth:`ParamRegistry.submit`, :meth:`ParamRegistry.publish`) refuses a
-set that fails schema or sanity bounds, was fitted on partitions whose blocking checks
-failed (or were never checked), or scores worse out of sample than the current published
-set by more than :attr:`GateConfig.oos_margin_rel`. Every refusal is logged with its
-reason. The loader re-validates every document and its hash, so a corrupt or
-out-of-bounds file on disk is refused with the file named.
+set that fails schema or sanity bounds, was fitted or validated on partitions whose
+blocking checks failed (or were never checked), or scores worse out of sample than the
+current published set by more than :attr:`GateConfig.oos_margin_rel`. Every refusal is
+logged with its reason. The loader re-validates every document and its hash, so a
+corrupt or out-of-bounds file on disk is refused with the file named.
 
 No Dagster here: the trader imports this module.
 """
@@ -40,7 +42,13 @@ from data_lake.catalog import refresh_catalog
 from data_lake.paths import LakePaths
 from data_lake.registry import log as param_log
 from data_lake.registry.code_version import current_code_version
-from data_lake.registry.document import SYMBOL_PATTERN, ParamSet, ParamStatus, content_hash
+from data_lake.registry.document import (
+    SYMBOL_PATTERN,
+    ParamSet,
+    ParamStatus,
+    content_hash,
+    fit_hash,
+)
 from data_lake.registry.errors import (
     CorruptParamSetError,
     ParamRegistryError,
@@ -210,10 +218,18 @@ class ParamRegistry:
         return version
 
     def submit(self, document: ParamSet | Mapping[str, Any]) -> Decision:
-        """Validate, store, gate and (if it passes) publish a candidate; every refusal logged.
+        """Validate, store, gate and (if it passes) publish a candidate; every verdict logged.
 
         A document that fails the schema or bounds gets no version: it is kept as
         ``rejected/<hash8>.json`` and the decision names that file.
+
+        A rerun on the same data publishes nothing new: when the candidate's fit
+        (:func:`~data_lake.registry.document.fit_hash`: everything but version, created_at,
+        status, reason and validation) equals the published set's, nothing is written,
+        ``latest`` stays, and the log records ``unchanged`` naming that version. When it
+        equals a set that was rolled back from (and not republished since), it is refused
+        as ``rolled_back``: a rollback sticks until the data or the code change, or
+        :meth:`rollback` republishes that version on purpose.
         """
         try:
             doc = _validated(document)
@@ -222,8 +238,12 @@ class ParamRegistry:
             self._refresh_catalog()
             return decision
         with self._locked(doc.symbol):
-            version = self._write_locked(doc)
-            decision = self._publish_locked(doc.symbol, version)
+            same = self._same_fit_locked(doc)
+            if same is None:
+                decision = self._publish_locked(doc.symbol, self._write_locked(doc))
+            else:
+                param_log.append_decision(self._dir(doc.symbol), same)
+                decision = same
         self._refresh_catalog()
         return decision
 
@@ -273,6 +293,49 @@ class ParamRegistry:
         return decision
 
     # -- internals (callers hold the symbol's lock) ----------------------------------------
+
+    def _same_fit_locked(self, doc: ParamSet) -> Decision | None:
+        """``unchanged`` / ``rolled_back`` when the candidate's fit already has a version."""
+        symbol = doc.symbol
+        try:
+            latest = self.latest_version(symbol)
+        except CorruptParamSetError:
+            latest = None
+        digest = fit_hash(doc)
+        if latest is not None and self._fit_hash_of(symbol, latest) == digest:
+            return Decision(
+                symbol, latest, ParamStatus.PUBLISHED, "unchanged",
+                f"same fit as the published {latest} (quoting, models, window, partitions "
+                f"and their checks, code {doc.code_version}); nothing written, latest "
+                "unchanged", previous=latest,
+            )
+        for version, rollback in self._rolled_back_from(symbol).items():
+            if version != latest and self._fit_hash_of(symbol, version) == digest:
+                return Decision(
+                    symbol, version, ParamStatus.REJECTED, "rolled_back",
+                    f"same fit as {version}, which was rolled back from on "
+                    f"{rollback.decided_at:%Y-%m-%d %H:%M} UTC ({rollback.reason}); not "
+                    "republished: new data or code gives a new candidate, or `trader params "
+                    f"rollback {symbol} {version}` republishes it on purpose",
+                    previous=latest,
+                )
+        return None
+
+    def _fit_hash_of(self, symbol: str, version: str) -> str | None:
+        try:
+            return fit_hash(self._read_document(symbol, version))
+        except CorruptParamSetError:
+            return None
+
+    def _rolled_back_from(self, symbol: str) -> dict[str, Decision]:
+        """Versions a rollback moved ``latest`` away from, not republished since."""
+        away: dict[str, Decision] = {}
+        for d in self.decisions(symbol):
+            if d.accepted and d.code in ("published", "rollback") and d.version is not None:
+                away.pop(d.version, None)
+            if d.event == "rollback" and d.previous is not None:
+                away[d.previous] = d
+        return away
 
     def _write_locked(self, doc: ParamSet) -> str:
         digest = content_hash(doc)

@@ -19,6 +19,7 @@ import pytest
 from assets.derived import derive_day
 from assets.features import DayFeatures
 from assets.history import HISTORY_DAYS, History
+from assets.inputs import CheckedInputs
 from assets.model_fits import MODEL_FITTERS
 from data_lake.sources.synthetic import DEFAULT_MARKET, generate_symbol_day
 from data_lake.sources.synthetic.config import SECONDS_PER_YEAR
@@ -49,10 +50,9 @@ def _features(symbol: str, seed: int) -> DayFeatures:
         venue="synthetic",
         symbol=symbol,
         days=tuple(days),
-        quality={d: [] for d in days},
+        inputs=CheckedInputs(),
         rv_5m=pd.concat(rv, ignore_index=True),
         volume_1h=pd.concat(hours, ignore_index=True),
-        funding=pd.concat(funding, ignore_index=True),
     )
     empty = pd.DataFrame()
     return DayFeatures(
@@ -62,7 +62,7 @@ def _features(symbol: str, seed: int) -> DayFeatures:
         trades=trades,
         quotes=empty,
         book_levels={},
-        funding=funding[-1],
+        funding=pd.concat(funding, ignore_index=True),  # the funding window
         bars_1m=empty,
         volume_bars=empty,
         history=history,

@@ -86,3 +86,14 @@ def test_decay_ignores_channels_without_excitation() -> None:
     )
     q = quoting_block(_fits(hawkes=ModelFit("hawkes", hawkes)))
     assert q["hawkes_decay_per_s"] == pytest.approx(0.5)
+
+
+def test_fill_rate_falls_back_from_a_degenerate_glft_fit() -> None:
+    bid = SimpleNamespace(kappa_glft=0.0, kappa=0.4, A_glft=float("nan"), A=2.5, fit=None,
+                          n_obs=500)
+    ask = SimpleNamespace(kappa_glft=-0.1, kappa=0.7, A_glft=None, A=None,
+                          fit=SimpleNamespace(window_s=100.0), n_obs=300)
+    depth = SimpleNamespace(bid=bid, ask=ask)
+    q = quoting_block(_fits(fill_depth=ModelFit("fill_depth", depth)))
+    assert (q["kappa_bid_per_bps"], q["A_bid_per_s"]) == (0.4, 2.5)
+    assert (q["kappa_ask_per_bps"], q["A_ask_per_s"]) == (0.7, 3.0)  # 300 orders in 100 s

@@ -182,7 +182,8 @@ def test_btc_fill_depth_is_exponential_with_the_planted_kappa() -> None:
     fits = _fill_depth_sides(day)
     for side, fit in fits.items():
         assert fit.best == "exponential", (side, fit.best)
-        assert abs(fit.kappa - kappa) < 3.0 * fit.kappa_stderr, (side, fit.kappa, fit.kappa_stderr)
+        assert abs(fit.kappa - kappa) < 3.0 * fit.kappa_stderr, (side, fit.kappa,
+                                                                fit.kappa_stderr)
     pooled = fits["pooled"]
     lo, hi = pooled.kappa_ci
     assert lo <= kappa <= hi, (pooled.kappa_ci, kappa)
@@ -199,8 +200,13 @@ def test_eth_fill_depth_is_power_law_with_the_planted_alpha() -> None:
         est, se = fit.power_law.params["alpha"], fit.power_law.stderr["alpha"]
         assert est is not None and se is not None
         assert abs(est - alpha) < 3.0 * se, (side, est, se)
-        # The selected tail starts at (or, by a rounding tick, just below) the planted xmin.
-        assert fit.xmin >= 0.99 * xmin, (side, fit.xmin)
+        # Every depth is beyond the planted xmin (above the quote range's lower end), so the
+        # quoting support starts at the smallest depth: on the tick nearest the planted xmin.
+        assert abs(fit.support_min_bps - xmin) <= 0.01 * xmin, (side, fit.support_min_bps)
+        # The CSN tail report finds a tail at (or, by a rounding tick, just below) xmin.
+        tail = fit.tail
+        assert tail is not None and tail.xmin >= 0.99 * xmin, (side, tail)
+        assert abs(tail.alpha - alpha) < 3.0 * tail.alpha_stderr, (side, tail)
 
 
 # ----------------------------------------------------------------------------- markouts
@@ -235,14 +241,13 @@ def test_sol_order_markouts_match_the_expected_unconditional_markout(sol_lake: L
     assert table.n_obs == truth["realised"]["orders"]["total"]
     curve = table.overall
     expected = realised["expected_given_flow"]
-    means, errors = curve.mean_bps, curve.mean_stderr_bps
-    for h, mean, se, exp in zip(horizons, means, errors, expected, strict=True):
+    for h, mean, se, exp in zip(horizons, curve.mean_bps, curve.stderr_bps, expected, strict=True):
         assert mean is not None and se is not None and exp is not None
         assert abs(mean - exp) < 2.0 * se, (h, mean, se, exp)
     # The 30 s markout is dominated by information: well above its error, and above the
     # orders' own planted share (the neighbours' ramps add to it).
-    assert curve.mean_bps[-1] is not None and curve.mean_stderr_bps[-1] is not None
-    assert curve.mean_bps[-1] > 5.0 * curve.mean_stderr_bps[-1]
+    assert curve.mean_bps[-1] is not None and curve.stderr_bps[-1] is not None
+    assert curve.mean_bps[-1] > 5.0 * curve.stderr_bps[-1]
 
 
 def test_sol_adverse_selection_mean_markout_matches_the_truth(sol_lake: Lake) -> None:
@@ -299,9 +304,9 @@ def test_microprice_recovers_the_planted_imbalance_coefficient(symbol: str) -> N
     assert not fit.use_fallback
     b = planted["imbalance_coef_bps"]
     assert fit.coef_bps[0] > 0.0
-    assert abs(fit.ols_coef_bps[0] - b) < 3.0 * fit.ols_coef_stderr_bps[0], (
+    assert abs(fit.ols_coef_bps[0] - b) < 3.0 * fit.ols_stderr_bps[0], (
         fit.ols_coef_bps,
-        fit.ols_coef_stderr_bps,
+        fit.ols_stderr_bps,
         b,
     )
 
@@ -331,8 +336,7 @@ def test_microprice_as_the_pipeline_configures_it_has_the_right_sign() -> None:
     )
     assert fit.oos_r2 > 2.0 * fit.oos_r2_stderr, (fit.oos_r2, fit.oos_r2_stderr)
     k = fit.feature_names.index("imbalance_l1")
-    se = fit.ols_coef_stderr_bps[k]
-    assert se is not None and fit.ols_coef_bps[k] > 3.0 * se, (fit.ols_coef_bps, se)
+    assert fit.ols_coef_bps[k] > 3.0 * fit.ols_stderr_bps[k], (fit.ols_coef_bps, fit.ols_stderr_bps)
 
 
 # ----------------------------------------------------------------------------- Hawkes
@@ -443,7 +447,7 @@ def test_recovery_across_seeds(seed: int) -> None:
         horizons_s=tuple(realised["horizons_s"]),
         merge_sweeps=True,
     ).overall
-    z = _z(curve.mean_bps, realised["expected_given_flow"], curve.mean_stderr_bps)
+    z = _z(curve.mean_bps, realised["expected_given_flow"], curve.stderr_bps)
     if not np.all(np.abs(z) < 3.0):
         failures.append(f"SOL markout z {z.round(2).tolist()}")
     for name in ("BTC", "ETH", "SOL"):

@@ -88,11 +88,15 @@ def make_document(
         "created_at": datetime(2024, 1, 2, 1, 0, tzinfo=UTC).isoformat(),
     }
     if score is not None:
+        held_out = f"hyperliquid/{symbol}/2024-01-02"
         validation: dict[str, Any] = {
             "primary": "oos_loglik_per_event",
             "scores": {"oos_loglik_per_event": score, "markout_rmse_bps": 1.1},
-            "held_out": [f"hyperliquid/{symbol}/2024-01-02"],
+            "held_out": [held_out],
         }
+        doc["quality"].append(
+            {"partition": held_out, "table": "bbo", "check": "no_crossed_bbo", "passed": True}
+        )
         if baseline_score is not None:
             validation["baseline"] = {"oos_loglik_per_event": baseline_score}
             validation["baseline_version"] = baseline_version
@@ -494,9 +498,10 @@ def test_gate_requires_validation_once_something_is_published(registry: ParamReg
     assert decision.code == "no_validation"
 
 
-def test_resubmitting_the_latest_is_a_no_op(registry: ParamRegistry) -> None:
+def test_publishing_the_latest_again_is_a_no_op(registry: ParamRegistry) -> None:
+    # Resubmitting a candidate is logged as ``unchanged`` (test_params_idempotent.py).
     v1 = _publish(registry)
-    again = registry.submit(make_document())
+    again = registry.publish("BTC", v1)
     assert (again.code, again.version) == ("already_latest", v1)
     assert len(registry.decisions("BTC")) == 1
 

@@ -6,9 +6,13 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
+import pytest
 
+from assets.inputs import day_input_keys, require_inputs
 from assets.partitions import DEFAULT_START
 from data_lake.lake import Lake
+from data_lake.quality_store import QualityGateError
 from data_lake.registry import ParamRegistry
 from orchestration.definitions import defs, resources
 
@@ -47,7 +51,7 @@ def test_every_job_resolves_and_definitions_validate() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_nightly_job_publishes_and_is_deterministic(tmp_path: Path) -> None:
+def test_nightly_job_publishes_once_and_a_rerun_publishes_nothing_new(tmp_path: Path) -> None:
     with dg.instance_for_test() as instance:
         for day in (DAY1, DAY2):
             assert _run("ingest", day, tmp_path, instance).success
@@ -57,37 +61,91 @@ def test_nightly_job_publishes_and_is_deterministic(tmp_path: Path) -> None:
         version = registry.latest_version(SYMBOL)
         assert version is not None
         doc = registry.load(SYMBOL, version)
-        assert doc.validation is not None and doc.validation.held_out == [
-            f"synthetic/{SYMBOL}/{DAY2.isoformat()}"
-        ]
-        # Same partition again: the same parameters. The document differs only in its
-        # validation block, which now scores the first set as the baseline.
+        fitted, held_out = (f"synthetic/{SYMBOL}/{d.isoformat()}" for d in (DAY1, DAY2))
+        assert doc.validation is not None and doc.validation.held_out == [held_out]
+        # Every partition read is listed with its checks and the bytes they judged: the
+        # day's trades, book, bbo and funding, and the held-out day's (validation).
+        assert doc.partitions == [fitted]
+        tables = {"trades", "book", "bbo", "funding"}
+        read = {(q.partition, q.table) for q in doc.quality}
+        assert read == {(p, t) for p in (fitted, held_out) for t in tables}
+        assert all(q.sha256 is not None for q in doc.quality)
+        assert {"no_crossed_bbo", "no_crossed_books", "book_sides_present"} <= {
+            q.check for q in doc.quality if q.blocking and q.passed
+        }
+        # Same partition again, same data and code: nothing new is published, and the
+        # decisions log says so, naming the version it equals.
+        pointer = (registry.root / SYMBOL / "LATEST").read_bytes()
         again = _run("nightly_calibration", DAY1, tmp_path, instance)
         assert again.success
-        second = registry.load(SYMBOL, "latest")
-        assert second.version != version
-        assert second.quoting == doc.quoting
-        assert second.models == doc.models
-        assert second.validation is not None
-        assert second.validation.baseline_version == version
-        assert second.validation.baseline == doc.validation.scores
+        assert registry.version_ids(SYMBOL) == [version]
+        assert (registry.root / SYMBOL / "LATEST").read_bytes() == pointer
+        log = registry.decisions(SYMBOL)
+        assert [(d.code, d.version) for d in log] == [
+            ("published", version),
+            ("unchanged", version),
+        ]
+        assert f"same fit as the published {version}" in log[-1].reason
+        (event,) = again.asset_materializations_for_node("published_params")
+        assert event.metadata["reason"].value == log[-1].reason
 
 
-def test_poisoned_partition_fails_its_check_and_publishes_nothing(tmp_path: Path) -> None:
+def _crossed(table: pa.Table) -> pa.Table:
+    """Every row crossed: bid and ask swapped (book levels or bbo prices)."""
+    bid, ask = table.column("bid_px"), table.column("ask_px")
+    table = table.set_column(table.schema.get_field_index("bid_px"), "bid_px", ask)
+    table = table.set_column(table.schema.get_field_index("ask_px"), "ask_px", bid)
+    return table.drop_columns(["venue", "symbol", "date"])
+
+
+@pytest.mark.parametrize(("table", "check"), [("book", "no_crossed_books"),
+                                              ("bbo", "no_crossed_bbo")])
+def test_crossed_partition_fails_its_check_and_publishes_nothing(
+    tmp_path: Path, table: str, check: str
+) -> None:
     lake = Lake.at(tmp_path)
     with dg.instance_for_test() as instance:
         assert _run("ingest", DAY1, tmp_path, instance).success
         # Duplicate trade ids cannot reach the lake (writes deduplicate on the id), so
-        # poison the book: every snapshot locked/crossed (bid levels = ask levels).
-        book = lake.read("book", symbol=SYMBOL, venue="synthetic")
-        crossed = book.set_column(
-            book.schema.get_field_index("bid_px"), "bid_px", book.column("ask_px")
-        ).drop_columns(["venue", "symbol", "date"])
-        lake.write("book", "synthetic", SYMBOL, crossed, mode="replace")
+        # poison the quotes: every row crossed. The bbo is the mid's source.
+        rows = lake.read(table, symbol=SYMBOL, venue="synthetic")
+        lake.write(table, "synthetic", SYMBOL, _crossed(rows), mode="replace")
         ingest = _run("ingest", DAY1, tmp_path, instance)
         checks = {e.check_name: e.passed for e in ingest.get_asset_check_evaluations()}
-        assert checks["no_crossed_books"] is False
+        assert checks[check] is False
         nightly = _run("nightly_calibration", DAY1, tmp_path, instance)
         assert not nightly.success
+        assert f"{table} synthetic/{SYMBOL}/{DAY1} failed blocking checks: {check}" in (
+            _failure_text(nightly)
+        )
         registry = ParamRegistry(lake.paths, refresh_catalog=False)
         assert registry.latest_version(SYMBOL) is None
+
+
+def test_a_partition_rewritten_after_its_checks_is_refused_until_they_rerun(
+    tmp_path: Path,
+) -> None:
+    lake = Lake.at(tmp_path)
+    with dg.instance_for_test() as instance:
+        assert _run("ingest", DAY1, tmp_path, instance).success
+        trades = lake.read("trades", symbol=SYMBOL, venue="synthetic")
+        kept = trades.slice(0, trades.num_rows - 10).drop_columns(["venue", "symbol", "date"])
+        lake.write("trades", "synthetic", SYMBOL, kept, mode="replace")  # a re-import
+        nightly = _run("nightly_calibration", DAY1, tmp_path, instance)
+        assert not nightly.success
+        text = _failure_text(nightly)
+        assert f"trades synthetic/{SYMBOL}/{DAY1} changed since it was checked" in text
+        keys = day_input_keys("synthetic", SYMBOL, DAY1)
+        with pytest.raises(QualityGateError):
+            require_inputs(lake.paths, keys)
+        assert _run("ingest", DAY1, tmp_path, instance).success  # the checks run again
+        assert {r.table for r in require_inputs(lake.paths, keys).records} == {
+            "trades", "book", "bbo", "funding"
+        }
+
+
+def _failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """Every step failure's message (a dg.Failure's description) in one string."""
+    return " ".join(
+        str(event.step_failure_data.error) for event in result.all_events if event.is_step_failure
+    )

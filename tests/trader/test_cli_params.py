@@ -186,3 +186,18 @@ def test_show_lists_each_fallback_with_its_reason_and_source(home: Path) -> None
     assert code == 0 and "Fallbacks" in out
     assert "Hawkes fit did not converge" in out and "version 000001-0123abcd" in out
     assert "too few trades" in out and "bound" in out
+
+
+def test_list_shows_that_a_rerun_published_nothing_new(
+    home: Path, published: dict[str, str]
+) -> None:
+    registry = ParamRegistry(LakePaths.at(home), refresh_catalog=False)
+    registry.submit(make_document("ETH", kappa_bid=0.5))  # the same fit again
+    code, out, _ = _run(home, "params", "list")
+    assert code == 0
+    assert "ETH last decision" in out and f"unchanged {published['eth1']}" in out
+    assert f"same fit as the published {published['eth1']}" in out
+    assert f"published: BTC {published['btc2']}, ETH {published['eth1']}" in out
+    assert "BTC last decision" not in out  # a rejection, hidden without --all
+    code, out, _ = _run(home, "params", "list", "--all")
+    assert "BTC last decision" in out and "failed_checks" in out
