@@ -28,7 +28,7 @@ from assets.partitions import DEFAULT_START, symbol_partitions
 from data_lake.lake import Lake
 from data_lake.partitions import PartitionKey, partition_file
 from data_lake.paths import mmcal_home
-from data_lake.quality_store import quality_file
+from data_lake.quality_store import QUALITY_TABLES, QualityGateError, quality_file, require_passed
 from data_lake.schemas import DERIVED_TABLES
 from data_lake.sources import get_importer
 from data_lake.sources.synthetic import DEFAULT_MARKET, generate_to_lake
@@ -106,20 +106,23 @@ def generate_history(lake: Lake, days: list[dt.date], seed: int) -> None:
 
 
 def ingest_is_current(lake: Lake, venue: str, symbol: str, day: dt.date) -> bool:
-    """Whether the partition was checked and derived after its tables last changed.
+    """Whether the partition passes the quality gate as it is and was derived since.
 
-    A second `make run` then skips its ingest job; a re-imported or regenerated day
-    (newer files than its quality record) is checked and derived again.
+    A second `make run` then skips its ingest job; a re-imported or regenerated day (its
+    files no longer match the hashes its checks recorded), a day checked by older code
+    or one without derived tables is checked and derived again.
     """
     key = PartitionKey(venue, symbol, day)
     record = quality_file(lake.paths, venue, symbol, day)
-    sources = [partition_file(lake.root, t, key) for t in ("trades", "book", "bbo", "funding")]
     derived = [partition_file(lake.root, t.name, key) for t in DERIVED_TABLES]
     if not record.exists() or not all(p.exists() for p in derived):
         return False
-    checked = record.stat().st_mtime_ns
-    newest = max((p.stat().st_mtime_ns for p in sources if p.exists()), default=0)
-    return newest <= checked <= min(p.stat().st_mtime_ns for p in derived)
+    try:
+        for table in QUALITY_TABLES:
+            require_passed(lake.paths, table, [key])
+    except QualityGateError:
+        return False
+    return record.stat().st_mtime_ns <= min(p.stat().st_mtime_ns for p in derived)
 
 
 def _run_partition(job: str, day: str, symbol: str) -> tuple[bool, float]:
