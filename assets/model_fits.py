@@ -119,8 +119,12 @@ def _hawkes(f: DayFeatures) -> HawkesFit:
 
 
 def _volatility(f: DayFeatures) -> VolatilityEstimate:
+    """Sigma at 10 s, or at 60 s when the 10 s returns are autocorrelated (informed moves
+    ramping over tens of seconds): the rate inventory is exposed to over its holding time."""
     q = f.quotes
-    return estimate_volatility(q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float))
+    return estimate_volatility(
+        q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float), signature_z=2.0
+    )
 
 
 def _heston(f: DayFeatures) -> HestonFit:

@@ -27,6 +27,7 @@ from assets.partitions import (
     symbol_day_partitions,
     symbol_partitions,
 )
+from assets.quoting_fallbacks import PreviousSet
 from assets.resources import LakeResource
 from assets.validation import PRIMARY_SCORE, score_document
 from calibration.errors import CalibrationError
@@ -84,6 +85,7 @@ def param_candidate(
         rate = funding.column("rate")[-1].as_py()
         interval_s = funding.column("interval_s")[-1].as_py()
         last_funding = float(rate) * 3600.0 / float(interval_s)
+    previous = _previous_set(ParamRegistry(lake.paths), symbol)
     try:
         document = build_document(
             symbol=symbol,
@@ -93,6 +95,7 @@ def param_candidate(
             inputs=inputs,
             code_version=current_code_version(),
             last_funding_per_hour=last_funding,
+            previous=previous,
         )
     except CalibrationError as exc:
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
@@ -101,10 +104,22 @@ def param_candidate(
         document,
         metadata={
             "quoting": dg.MetadataValue.json(document["quoting"]),
+            "fallbacks": dg.MetadataValue.json(document["fallbacks"]),
             "models_failed": dg.MetadataValue.json({m: by_model[m].error for m in failed}),
             "partitions_read": dg.MetadataValue.json(document["partitions"]),
         },
     )
+
+
+def _previous_set(registry: ParamRegistry, symbol: str) -> PreviousSet | None:
+    """The symbol's last published set (failed models fall back on it), or None."""
+    try:
+        current = registry.load(symbol, "latest")
+    except (UnknownSymbolError, UnknownVersionError):
+        return None
+    if current.version is None:
+        return None
+    return PreviousSet(current.version, current.quoting.model_dump(mode="json"))
 
 
 @dg.asset(

@@ -51,6 +51,7 @@ __all__ = [
     "realized_variance",
     "scale_estimate",
     "sigma_effective",
+    "signature_flat_scale",
     "two_scale_realized_variance",
 ]
 
@@ -287,6 +288,24 @@ class VolatilityEstimate:
         )
 
 
+def signature_flat_scale(scales: Sequence[ScaleEstimate], z: float = 2.0) -> ScaleEstimate:
+    """The shortest of ``scales`` whose sigma agrees with the longest's within ``z`` s.e.
+
+    A variance-ratio check on the signature plot: where returns are autocorrelated at a
+    scale (informed moves ramping over tens of seconds, bid-ask bounce), its realised
+    variance per second differs from the long-horizon rate that inventory is exposed to,
+    and the next longer scale is taken. Compares ``sigma_total_bps`` with the two
+    scales' standard errors in quadrature; the longest scale is the fallback.
+    """
+    ordered = sorted(scales, key=lambda s: s.interval)
+    ref = ordered[-1]
+    for s in ordered[:-1]:
+        se = math.hypot(s.sigma_total_stderr_bps, ref.sigma_total_stderr_bps)
+        if abs(s.sigma_total_bps - ref.sigma_total_bps) <= z * se:
+            return s
+    return ref
+
+
 def estimate_volatility(
     ts_ns: Any,
     prices: Any,
@@ -295,6 +314,7 @@ def estimate_volatility(
     scales_s: Sequence[float] = (1.0, 10.0, 60.0),
     volume_bars: Sequence[float] = (),
     primary_scale_s: float = 10.0,
+    signature_z: float | None = None,
     toxicity: float = 0.0,
     fit_t: bool = True,
     min_returns: int = 20,
@@ -308,6 +328,9 @@ def estimate_volatility(
     scales_s : clock-time sampling intervals, seconds (previous-tick sampling).
     volume_bars : volume-time bar sizes, in the units of ``sizes``.
     primary_scale_s : clock scale for ``sigma_effective`` (falls back to the first usable).
+    signature_z : when given, the primary scale moves to a longer clock scale while its
+        sigma disagrees with the longest scale's by more than this many s.e.
+        (:func:`signature_flat_scale`).
     toxicity : in [0, 1], passed to :func:`sigma_effective`.
     min_returns : scales with fewer returns are skipped (reason recorded).
 
@@ -348,6 +371,9 @@ def estimate_volatility(
         (s for s in clock_scales if s.interval == primary_scale_s),
         clock_scales[0] if clock_scales else scales[0],
     )
+    if signature_z is not None and primary in clock_scales:
+        longer = [s for s in clock_scales if s.interval >= primary.interval]
+        primary = signature_flat_scale(longer, signature_z)
     return VolatilityEstimate(
         n_prices=int(px.size),
         duration_s=(int(ts[-1]) - int(ts[0])) / 1e9,

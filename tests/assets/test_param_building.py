@@ -57,7 +57,7 @@ def test_quoting_block_takes_fitted_estimates_and_safe_fallbacks() -> None:
     assert q["sigma_diffusion_bps_per_sqrt_s"] <= q["sigma_bps_per_sqrt_s"]
     assert q["sigma_bps_per_sqrt_s"] <= q["sigma_total_bps_per_sqrt_s"]
     assert q["student_t_df"] == 4.0
-    assert q["as_addon_bps"] == 0.0  # no AS fit: no add-on rather than a guess
+    assert q["as_addon_bps"] == 50.0  # no AS fit: the stated bound, never 0
     assert q["funding_rate_per_hour"] == 1e-5  # OU failed: the last published rate
     assert q["microprice_fallback_to_mid"] is True
 

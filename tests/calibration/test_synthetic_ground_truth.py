@@ -241,13 +241,14 @@ def test_sol_order_markouts_match_the_expected_unconditional_markout(sol_lake: L
     assert table.n_obs == truth["realised"]["orders"]["total"]
     curve = table.overall
     expected = realised["expected_given_flow"]
-    for h, mean, se, exp in zip(horizons, curve.mean_bps, curve.stderr_bps, expected, strict=True):
+    means, errors = curve.mean_bps, curve.mean_stderr_bps
+    for h, mean, se, exp in zip(horizons, means, errors, expected, strict=True):
         assert mean is not None and se is not None and exp is not None
         assert abs(mean - exp) < 2.0 * se, (h, mean, se, exp)
     # The 30 s markout is dominated by information: well above its error, and above the
     # orders' own planted share (the neighbours' ramps add to it).
-    assert curve.mean_bps[-1] is not None and curve.stderr_bps[-1] is not None
-    assert curve.mean_bps[-1] > 5.0 * curve.stderr_bps[-1]
+    assert curve.mean_bps[-1] is not None and curve.mean_stderr_bps[-1] is not None
+    assert curve.mean_bps[-1] > 5.0 * curve.mean_stderr_bps[-1]
 
 
 def test_sol_adverse_selection_mean_markout_matches_the_truth(sol_lake: Lake) -> None:
@@ -304,9 +305,9 @@ def test_microprice_recovers_the_planted_imbalance_coefficient(symbol: str) -> N
     assert not fit.use_fallback
     b = planted["imbalance_coef_bps"]
     assert fit.coef_bps[0] > 0.0
-    assert abs(fit.ols_coef_bps[0] - b) < 3.0 * fit.ols_stderr_bps[0], (
+    assert abs(fit.ols_coef_bps[0] - b) < 3.0 * fit.ols_coef_stderr_bps[0], (
         fit.ols_coef_bps,
-        fit.ols_stderr_bps,
+        fit.ols_coef_stderr_bps,
         b,
     )
 
@@ -336,7 +337,10 @@ def test_microprice_as_the_pipeline_configures_it_has_the_right_sign() -> None:
     )
     assert fit.oos_r2 > 2.0 * fit.oos_r2_stderr, (fit.oos_r2, fit.oos_r2_stderr)
     k = fit.feature_names.index("imbalance_l1")
-    assert fit.ols_coef_bps[k] > 3.0 * fit.ols_stderr_bps[k], (fit.ols_coef_bps, fit.ols_stderr_bps)
+    assert fit.ols_coef_bps[k] > 3.0 * fit.ols_coef_stderr_bps[k], (
+        fit.ols_coef_bps,
+        fit.ols_coef_stderr_bps,
+    )
 
 
 # ----------------------------------------------------------------------------- Hawkes
@@ -447,7 +451,7 @@ def test_recovery_across_seeds(seed: int) -> None:
         horizons_s=tuple(realised["horizons_s"]),
         merge_sweeps=True,
     ).overall
-    z = _z(curve.mean_bps, realised["expected_given_flow"], curve.stderr_bps)
+    z = _z(curve.mean_bps, realised["expected_given_flow"], curve.mean_stderr_bps)
     if not np.all(np.abs(z) < 3.0):
         failures.append(f"SOL markout z {z.round(2).tolist()}")
     for name in ("BTC", "ETH", "SOL"):

@@ -196,3 +196,34 @@ def test_malformed_prices_raise_calibration_error() -> None:
         volume_time_returns(ts, px, np.ones(100), 60.0)
     with pytest.raises(CalibrationError, match="at least 50"):
         fit_student_t(np.ones(10))
+
+
+def _ramped_prices(
+    rng: np.random.Generator, n: int, ramp_s: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """1 s prices: Brownian (1 bps/sqrt(s)) plus moves of +-4 bps spread evenly over
+    ``ramp_s`` seconds, one starting every ``ramp_s`` s: autocorrelated at 1-10 s."""
+    n_moves = n // ramp_s + 1
+    moves = rng.choice([-4.0, 4.0], n_moves)
+    drift = np.repeat(moves / ramp_s, ramp_s)[: n - 1]
+    steps = rng.normal(0.0, 1.0, n - 1) + drift
+    logp = np.concatenate(([0.0], np.cumsum(steps)))
+    ts = START_NS + np.arange(n, dtype=np.int64) * 10**9
+    return ts, 100.0 * np.exp(logp / 1e4)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_signature_check_moves_the_primary_scale_past_ramped_moves(seed: int) -> None:
+    """Ramped moves add 16/30 bps^2/s at scales >= the ramp but only a part of it at 10 s;
+    the check takes 60 s there, and keeps 10 s on a plain Brownian motion."""
+    rng = np.random.default_rng(seed)
+    ts, px = _ramped_prices(rng, 12 * 3600)
+    est = estimate_volatility(ts, px, fit_t=False, signature_z=2.0)
+    assert est.primary_label == "60s"
+    # 60 s returns hold two whole ramps (the grid starts with a ramp): the full rate.
+    primary = est.scale("60s")
+    expected = math.sqrt(1.0 + 16.0 / 30.0)
+    assert abs(primary.sigma_total_bps - expected) < 3.5 * primary.sigma_total_stderr_bps
+    assert est.scale("10s").sigma_total_bps < expected - 3.5 * primary.sigma_total_stderr_bps
+    ts, px = brownian_prices(rng, 12 * 3600, sigma_bps=1.0)
+    assert estimate_volatility(ts, px, fit_t=False, signature_z=2.0).primary_label == "10s"

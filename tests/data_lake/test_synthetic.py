@@ -308,3 +308,21 @@ def test_jitted_kernels_match_their_python_reference() -> None:
         _book_loop(*kernel_args), _book_loop.py_func(*kernel_args), strict=True
     ):
         np.testing.assert_allclose(jit_out, py_out)
+
+
+def test_truth_covers_every_quoting_field(btc_window: SymbolDay) -> None:
+    """Each field the trader reads has a planted or derived truth (or says why none)."""
+    from data_lake.registry.document import QuotingParams
+
+    quoting = btc_window.truth["quoting"]
+    missing = sorted(set(QuotingParams.model_fields) - set(quoting))
+    assert missing == []
+    for name, entry in quoting.items():
+        assert entry["how"], name
+        assert "value" in entry or {"low", "high"} <= set(entry), name
+    # Exponential book: the GLFT line through the planted fill rate is the law itself.
+    assert quoting["kappa_bid_per_bps"]["value"] == pytest.approx(
+        btc_window.truth["fill_depth"]["kappa_per_bps"]
+    )
+    t = btc_window.truth["quoting"]
+    assert t["sigma_diffusion_bps_per_sqrt_s"]["value"] <= t["sigma_total_bps_per_sqrt_s"]["value"]

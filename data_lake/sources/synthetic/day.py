@@ -36,6 +36,7 @@ from data_lake.sources.synthetic.price import (
     simulate_jumps,
     stream_rng,
 )
+from data_lake.sources.synthetic.quoting_truth import quoting_truth
 from data_lake.sources.synthetic.realised import realised_summary
 from data_lake.sources.synthetic.tables import (
     BookSnapshots,
@@ -318,6 +319,7 @@ def generate_symbol_day(
         rows={**{name: t.num_rows for name, t in tables.items()}, "book": snapshots.n},
         informed=cfg.informed,
     )
+    truth["quoting"] = quoting_truth(truth)  # every quoting field's truth, planted or derived
     end_state = SymbolState(price=end_price, variance=v_end, funding_rate=funding.rate_end)
     return SymbolDay(
         symbol=symbol,

@@ -44,7 +44,8 @@ __all__ = [
     "write_truth",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added the ``quoting`` section (data_lake/sources/synthetic/quoting_truth.py)."""
 MARKOUT_HORIZONS_S: tuple[float, ...] = (0.1, 1.0, 5.0, 30.0)
 TRUTH_FILE = "truth.json"
 RV_INTERVAL_S = 300.0  # realised variances in the document sample the log price every 5 min
