@@ -48,7 +48,9 @@ def test_published_set_identifies_the_multi_day_models(tmp_path: Path) -> None:
     assert doc.partitions == [f"synthetic/{SYMBOL}/{d.isoformat()}" for d in days[:-1]]
     assert doc.window.start_ns == day_window_ns(days[0])[0]
     assert doc.window.end_ns == day_window_ns(fit_day)[1]
-    assert {q.partition for q in doc.quality} == set(doc.partitions)
+    # quality also carries the held-out day's checks (the validation read it)
+    held_out = f"synthetic/{SYMBOL}/{days[-1].isoformat()}"
+    assert {q.partition for q in doc.quality} == {*doc.partitions, held_out}
     assert doc.quoting.heston is not None
     assert doc.quoting.heston.n_obs == HISTORY_DAYS * 288
     assert doc.models["funding"]["identifiable"] is True
