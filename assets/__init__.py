@@ -2,8 +2,14 @@
 
 from types import ModuleType
 
-from assets import calibration_assets, checks, ingest, param_assets
+from assets import calibration_assets, checks, derived_assets, ingest, param_assets
 
-ASSET_MODULES: list[ModuleType] = [ingest, checks, calibration_assets, param_assets]
+ASSET_MODULES: list[ModuleType] = [
+    ingest,
+    checks,
+    derived_assets,
+    calibration_assets,
+    param_assets,
+]
 
 __all__ = ["ASSET_MODULES"]

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from assets.checks import checked_day
 from assets.features import DayFeatures, build_features
+from assets.history import HISTORY_DAYS, HistoryError, load_history
 from assets.inputs import (
     FUNDING_HISTORY_DAYS,
     correlation_input_keys,
@@ -48,13 +49,23 @@ from data_lake.writer import DAY_NS, day_window_ns
 
 __all__ = ["CALIBRATION_ASSETS", "correlation_fit", "day_features", "load_features"]
 
-def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
+def load_features(
+    lake: LakeResource, symbol: str, day: dt.date, *, history_days: int = 0
+) -> DayFeatures:
     """Read one symbol-day from the lake and derive its features.
 
+    ``history_days`` > 0 also reads the trailing window the multi-day fits need
+    (:func:`assets.history.load_history`: derived tables of gated days); 0 reads the
+    day alone (the held-out day of the validation).
+
     Raises data_lake.quality_store.QualityGateError unless every partition read (the
-    day's trades, bbo and book, the funding window) passed its blocking checks.
+    day's trades, bbo and book, the funding window, the window's sources) passed its
+    blocking checks; assets.history.HistoryError when the window cannot be read.
     """
     require_inputs(lake.paths, day_input_keys(lake.venue, symbol, day))
+    history = None
+    if history_days > 0:
+        history = load_history(lake.lake, lake.venue, symbol, day, history_days)
     frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
     start, end = day_window_ns(day)
     funding = lake.lake.frame(
@@ -65,7 +76,14 @@ def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
         end_ns=end,
     )
     return build_features(
-        lake.venue, symbol, day, frames["trades"], frames["bbo"], frames["book"], funding
+        lake.venue,
+        symbol,
+        day,
+        frames["trades"],
+        frames["bbo"],
+        frames["book"],
+        funding,
+        history=history,
     )
 
 
@@ -75,15 +93,16 @@ def load_features(lake: LakeResource, symbol: str, day: dt.date) -> DayFeatures:
     group_name="features",
     description=(
         "Quotes (mid, spread, book imbalance at 1/3/5 levels), trades with the prevailing "
-        "quote, 1-minute clock bars and volume bars of one symbol-day."
+        "quote, 1-minute clock bars and volume bars of one symbol-day, and its trailing "
+        "window (the derived tables of the checked days up to it)."
     ),
 )
 def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[DayFeatures]:
     symbol, day = partition_symbol(context), partition_date(context)
     # Checks may have run in another run (the ingest job): their record is the gate here.
     try:
-        features = load_features(lake, symbol, day)
-    except QualityGateError as exc:
+        features = load_features(lake, symbol, day, history_days=HISTORY_DAYS)
+    except (QualityGateError, HistoryError) as exc:
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
     summary = features.summary()
     context.log.info(f"features {features.symbol} {features.day}: {summary}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from assets.history import History
 from data_lake.writer import day_window_ns
 
 __all__ = [
@@ -39,6 +40,8 @@ class DayFeatures:
     funding: pd.DataFrame  # ts, rate, interval_s, mark_px, oracle_px
     bars_1m: pd.DataFrame  # clock bars: ts (bar start), open, high, low, close, volume, n
     volume_bars: pd.DataFrame  # ts (bar end), close, volume, n; bucket size in attrs
+    # The trailing window the multi-day fits read (None: this day only, e.g. held out).
+    history: History | None = None
 
     @property
     def window_ns(self) -> tuple[int, int]:
@@ -54,6 +57,7 @@ class DayFeatures:
             if len(self.quotes)
             else 0.0,
             "volume": float(self.trades["size"].sum()),
+            "history_days": len(self.history.days) if self.history else 1,
         }
 
 
@@ -174,6 +178,7 @@ def build_features(
     bbo: pd.DataFrame,
     book: pd.DataFrame,
     funding: pd.DataFrame,
+    history: History | None = None,
 ) -> DayFeatures:
     """Derive the day's features from its lake tables (already read, sorted by ts)."""
     quotes, levels = quotes_from_lake(bbo, book)
@@ -191,4 +196,5 @@ def build_features(
         funding=fund,
         bars_1m=clock_bars(base),
         volume_bars=volume_bars(base),
+        history=history,
     )

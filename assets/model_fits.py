@@ -12,9 +12,17 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
 import numpy as np
+import pandas as pd
 
+from assets.derived import MID_STEP_S, RV_INTERVAL_S
 from assets.features import DayFeatures
-from calibration.clock.volume_clock import VolumeProfile, volume_profile, vpin
+from calibration.clock.volume_clock import (
+    HOURS_PER_WEEK,
+    VolumeProfile,
+    hour_of_week,
+    volume_profile,
+    vpin,
+)
 from calibration.clock.vpin import VPINResult
 from calibration.correlation import CorrelationFit, ewma_covariance
 from calibration.errors import CalibrationError
@@ -26,7 +34,9 @@ from calibration.order_flow.adverse_selection import AdverseSelectionFit, fit_ad
 from calibration.order_flow.markouts import MarkoutTable, markouts
 from calibration.order_flow.microprice import MicropriceFit, fit_microprice
 from calibration.volatility import VolatilityEstimate, estimate_volatility
-from calibration.volatility.stochastic_vol import HestonFit, fit_heston
+from calibration.volatility.rv_series import RvBars, series_from_bars
+from calibration.volatility.stochastic_vol import HestonFit, fit_heston, fit_heston_series
+from data_lake.writer import day_window_ns
 
 __all__ = [
     "MODEL_FITTERS",
@@ -39,11 +49,14 @@ __all__ = [
     "fit_items",
     "fit_model",
     "hawkes_inputs",
+    "hourly_profile",
     "trade_depths",
     "typed_fit",
 ]
 
 _NS = 1_000_000_000
+HESTON_MEASURE = "bipower"  # 5-minute variance the Heston fit reads (see _heston)
+PROFILE_PRIOR_WEIGHT = 1.0  # no forgetting inside the trailing window (see _volume_profile)
 
 
 class FitResult(Protocol):
@@ -115,8 +128,29 @@ def _volatility(f: DayFeatures) -> VolatilityEstimate:
 
 
 def _heston(f: DayFeatures) -> HestonFit:
-    q = f.quotes
-    return fit_heston(q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float), rv_interval_s=300.0)
+    """Heston on the trailing window's 5-minute bipower bars (the day alone without one).
+
+    Bipower, not RV: the synthetic and real markets jump, and a jump is a one-bar spike
+    in RV that hides the persistence the AR coefficient reads (see ``series_from_bars``).
+    """
+    if f.history is None:
+        q = f.quotes
+        return fit_heston(
+            q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float), rv_interval_s=RV_INTERVAL_S
+        )
+    b = f.history.rv_5m
+    bars = RvBars(
+        rv=b["rv"].to_numpy(float),
+        returns=b["ret"].to_numpy(float),
+        n_returns=b["n_returns"].to_numpy(np.int64),
+        quarticity=b["quarticity"].to_numpy(float),
+        ac1=b["ac1"].to_numpy(float),
+        bipower=b["bipower"].to_numpy(float),
+    )
+    series = series_from_bars(
+        bars, interval_s=RV_INTERVAL_S, sample_interval_s=MID_STEP_S, measure=HESTON_MEASURE
+    )
+    return fit_heston_series(series)
 
 
 def trade_depths(f: DayFeatures) -> TradeDepths:
@@ -204,14 +238,46 @@ def _microprice(f: DayFeatures) -> MicropriceFit:
     )
 
 
+def hourly_profile(hours: pd.DataFrame) -> VolumeProfile | None:
+    """The profile of stored ``volume_1h`` rows (None when there are none)."""
+    if hours.empty:
+        return None
+    bins = hour_of_week(hours["ts"].to_numpy(np.int64))
+
+    def per_bin(col: str) -> tuple[float, ...]:
+        weights = hours[col].to_numpy(float)
+        return tuple(float(v) for v in np.bincount(bins, weights, minlength=HOURS_PER_WEEK))
+
+    return VolumeProfile(per_bin("volume"), per_bin("exposure_h"), per_bin("n_trades"))
+
+
 def _volume_profile(f: DayFeatures, prior: VolumeProfile | None = None) -> VolumeProfile:
+    """The day's hour-of-week profile warm-started from the trailing window's days.
+
+    The previous days' ``volume_1h`` statistics are merged oldest first without
+    forgetting (``PROFILE_PRIOR_WEIGHT``: the window itself bounds the memory, and
+    geometric forgetting inside one week would leave bins below one hour of exposure).
+    """
     start, end = f.window_ns
+    if prior is None and f.history is not None:
+        for day in f.history.days[:-1]:
+            lo, hi = day_window_ns(day)
+            hours = f.history.volume_1h
+            day_profile = hourly_profile(hours[(hours["ts"] >= lo) & (hours["ts"] < hi)])
+            if day_profile is None:
+                continue
+            prior = (
+                day_profile
+                if prior is None
+                else prior.merged(day_profile, prior_weight=PROFILE_PRIOR_WEIGHT)
+            )
     return volume_profile(
         f.trades["ts"].to_numpy(np.int64),
         f.trades["size"].to_numpy(float),
         start_ns=start,
         end_ns=end,
         prior=prior,
+        prior_weight=PROFILE_PRIOR_WEIGHT,
     )
 
 
@@ -227,6 +293,7 @@ def _vpin(f: DayFeatures) -> VPINResult:
 
 
 def _funding(f: DayFeatures) -> FundingOUFit:
+    """Funding OU on the funding window's prints (assets.inputs.FUNDING_HISTORY_DAYS)."""
     fund = f.funding
     interval = float(fund["interval_s"].iloc[0]) if len(fund) else 3600.0
     return fit_funding_ou(

@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 
 from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit, load_features
+from assets.history import HISTORY_DAYS, HistoryError, history_days, history_input_keys
 from assets.inputs import (
     CheckedInputs,
     correlation_input_keys,
@@ -46,14 +47,24 @@ _FIT_INPUTS = {a.key.path[-1]: dg.AssetIn(a.key) for a in [*CALIBRATION_ASSETS, 
 
 def _fitted_inputs(lake: LakeResource, symbol: str, day: dt.date) -> CheckedInputs:
     """Every partition the fits of a symbol-day read, re-checked now (dg.Failure if not)."""
-    keys = [
-        *day_input_keys(lake.venue, symbol, day),
-        *correlation_input_keys(lake.venue, symbol, day, symbol_partitions.get_partition_keys()),
-    ]
     try:
+        days = history_days(lake.lake, lake.venue, symbol, day, HISTORY_DAYS)
+        keys = [
+            *day_input_keys(lake.venue, symbol, day),
+            *history_input_keys(lake.venue, symbol, days),
+            *correlation_input_keys(
+                lake.venue, symbol, day, symbol_partitions.get_partition_keys()
+            ),
+        ]
         return require_inputs(lake.paths, keys)
-    except QualityGateError as exc:
+    except (QualityGateError, HistoryError) as exc:
         raise dg.Failure(description=f"no candidate for {symbol} {day}: {exc}") from exc
+
+
+def _window(inputs: CheckedInputs, day: dt.date) -> tuple[int, int]:
+    """From the first day of any partition read (trailing window, funding) to the day's end."""
+    first = min((r.key.date for r in inputs.records), default=day)
+    return day_window_ns(min(first, day))[0], day_window_ns(day)[1]
 
 
 @dg.asset(
@@ -79,7 +90,7 @@ def param_candidate(
         document = build_document(
             symbol=symbol,
             venue=lake.venue,
-            window_ns=day_window_ns(day),
+            window_ns=_window(inputs, day),
             fits=day_fits(by_model),
             inputs=inputs,
             code_version=current_code_version(),

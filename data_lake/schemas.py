@@ -15,11 +15,15 @@ __all__ = [
     "BBO",
     "BOOK",
     "DEFAULT_BOOK_DEPTH",
+    "DERIVED_TABLES",
     "FUNDING",
+    "MID_1S",
     "PARTITION_KEYS",
     "QUARANTINE",
+    "RV_5M",
     "TABLES",
     "TRADES",
+    "VOLUME_1H",
     "TableSpec",
     "spec",
 ]
@@ -138,7 +142,58 @@ QUARANTINE = TableSpec(
     keep="first",  # the first quarantine of a row keeps its ts_ingested on re-import
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (TRADES, BOOK, BBO, FUNDING, QUARANTINE)}
+# Derived tables: small per-partition summaries of a checked symbol-day, written by the
+# assets (assets/derived.py) so multi-day fits read days of history without rescanning
+# ticks (docs/architecture.md §1). Each is a pure function of its day's source tables.
+
+MID_1S = TableSpec(
+    name="mid_1s",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),  # start of the second, ns UTC
+            pa.field("mid", _f64, nullable=False),  # mid prevailing at ts (previous tick)
+        ]
+    ),
+    key=("ts",),
+    sort=("ts",),
+)
+
+RV_5M = TableSpec(
+    name="rv_5m",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),  # bar start, ns UTC
+            pa.field("rv", _f64, nullable=False),  # sum of squared 1 s log returns (decimal)
+            pa.field("ret", _f64, nullable=False),  # bar log return (decimal)
+            pa.field("n_returns", _i64, nullable=False),  # 1 s returns in the bar
+            pa.field("quarticity", _f64, nullable=False),  # sum of r^4
+            pa.field("ac1", _f64, nullable=False),  # sum of r_t r_{t+1} inside the bar
+            pa.field("bipower", _f64, nullable=False),  # pi/2 sum |r_t||r_{t+1}| (decimal)
+        ]
+    ),
+    key=("ts",),
+    sort=("ts",),
+)
+
+VOLUME_1H = TableSpec(
+    name="volume_1h",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),  # hour start, ns UTC
+            pa.field("volume", _f64, nullable=False),  # traded volume, base units
+            pa.field("n_trades", _i64, nullable=False),
+            pa.field("exposure_h", _f64, nullable=False),  # hours of the day observed
+        ]
+    ),
+    key=("ts",),
+    sort=("ts",),
+)
+
+DERIVED_TABLES: tuple[TableSpec, ...] = (MID_1S, RV_5M, VOLUME_1H)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (TRADES, BOOK, BBO, FUNDING, QUARANTINE, *DERIVED_TABLES)
+}
 
 
 def spec(table: str) -> TableSpec:

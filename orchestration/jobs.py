@@ -8,13 +8,16 @@ from assets.partitions import symbol_day_partitions
 
 __all__ = ["JOBS", "ingest_job", "nightly_calibration_job"]
 
-INGEST_GROUPS = ("ingest", "quality")
+INGEST_GROUPS = ("ingest", "quality", "derived")
 
 ingest_job = dg.define_asset_job(
     name="ingest",
     selection=dg.AssetSelection.groups(*INGEST_GROUPS),
     partitions_def=symbol_day_partitions,
-    description="Import or generate one symbol-day and run its quality checks.",
+    description=(
+        "Import or generate one symbol-day, run its quality checks and write its derived "
+        "tables (mid_1s, rv_5m, volume_1h) when they pass."
+    ),
 )
 
 nightly_calibration_job = dg.define_asset_job(

@@ -48,6 +48,7 @@ from calibration.volatility.rv_series import (
     RealizedVarianceSeries,
     fit_cir_ols_naive,
     realized_variance_series,
+    series_from_bars,
 )
 
 __all__ = [
@@ -56,7 +57,9 @@ __all__ = [
     "RealizedVarianceSeries",
     "fit_cir_ols_naive",
     "fit_heston",
+    "fit_heston_series",
     "realized_variance_series",
+    "series_from_bars",
 ]
 
 _Z95 = 1.959963984540054
@@ -194,7 +197,42 @@ def fit_heston(
         sample_interval_s=sample_interval_s,
         noise_correction=noise_correction,
     )
+    return fit_heston_series(
+        series,
+        min_intervals=min_intervals,
+        min_half_lives=min_half_lives,
+        min_half_life_intervals=min_half_life_intervals,
+        min_kappa_z=min_kappa_z,
+        bias_correction=bias_correction,
+        garch=garch,
+    )
+
+
+def fit_heston_series(
+    series: RealizedVarianceSeries,
+    *,
+    min_intervals: int = 100,
+    min_half_lives: float = 5.0,
+    min_half_life_intervals: float = 2.0,
+    min_kappa_z: float = 1.645,
+    bias_correction: bool = True,
+    garch: bool = True,
+) -> HestonFit:
+    """Fit Heston to a realised-variance series already cut into consecutive intervals.
+
+    The estimator of :func:`fit_heston` (same parameters, same result) for a series built
+    elsewhere, e.g. from stored 5-minute bars over several days
+    (:func:`~calibration.volatility.rv_series.series_from_bars`).
+
+    Raises
+    ------
+    CalibrationError
+        An empty series or a non-positive mean variance.
+    """
     y, ret = series.variance_annualised, series.returns
+    rv_interval_s = series.interval_s
+    if y.size == 0:
+        raise CalibrationError("the realised-variance series is empty: nothing to fit")
     n = y.size
     delta = series.delta_years
     window_s = n * rv_interval_s

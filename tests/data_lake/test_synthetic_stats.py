@@ -21,6 +21,7 @@ from data_lake.sources.synthetic.config import (
     DepthLaw,
     FundingParams,
     HawkesParams,
+    HestonParams,
     JumpParams,
     SizeLaw,
 )
@@ -153,6 +154,17 @@ def test_funding_rows_have_hourly_marks_near_the_mid() -> None:
     assert np.all(np.abs(funding["oracle_px"] / mids - 1) < 2e-3)
 
 
+def _integrated_variance_sd(heston: HestonParams, t_years: float) -> float:
+    """sd of ``int_0^T v dt`` for a CIR variance started at theta (annualised var x yr).
+
+    ``Var = xi^2 theta / kappa^2 (T - 2 (1 - e^{-kT}) / k + (1 - e^{-2kT}) / (2k))``, which
+    tends to ``xi^2 theta T^3 / 3`` when ``kappa T`` is small.
+    """
+    k, t = heston.kappa, t_years
+    bracket = t - 2.0 * -math.expm1(-k * t) / k + -math.expm1(-2.0 * k * t) / (2.0 * k)
+    return math.sqrt(heston.xi**2 * heston.theta / k**2 * bracket)
+
+
 def test_mean_daily_realised_variance_is_theta_per_day() -> None:
     # Diffusion only (no jumps, informed flow or signal), few orders: fast full days.
     cfg = DEFAULT_MARKET.symbol("BTC")
@@ -175,9 +187,8 @@ def test_mean_daily_realised_variance_is_theta_per_day() -> None:
     t_years = 86_400.0 / SECONDS_PER_YEAR
     expected = expected_integrated_variance(heston, heston.theta, 86_400.0) * 1e8
     assert expected == pytest.approx(heston.theta * t_years * 1e8)
-    # Per day: 5-minute sampling error sqrt(2/288) and the randomness of int v dt
-    # (sd ~ xi sqrt(theta) T^1.5 / sqrt(3) for a day started at theta).
-    iv_sd = heston.xi * math.sqrt(heston.theta) * t_years**1.5 / math.sqrt(3.0) * 1e8
+    # Per day: 5-minute sampling error sqrt(2/288) and the randomness of int v dt.
+    iv_sd = _integrated_variance_sd(heston, t_years) * 1e8
     day_sd = math.sqrt((expected * math.sqrt(2.0 / 288.0)) ** 2 + iv_sd**2)
     assert abs(rv.mean() - expected) < 3.0 * day_sd / math.sqrt(rv.size)
 
@@ -270,7 +281,7 @@ def test_default_days_realise_their_planted_orders_and_variance(symbol: str) -> 
     rv = np.array([d.truth["realised"]["variance_bps2"]["mid_5min"] for d in days])
     cfg = DEFAULT_MARKET.symbol(symbol)
     t_years = 86_400.0 / SECONDS_PER_YEAR
-    iv_sd = cfg.heston.xi * math.sqrt(cfg.heston.theta) * t_years**1.5 / math.sqrt(3.0) * 1e8
+    iv_sd = _integrated_variance_sd(cfg.heston, t_years) * 1e8
     p, up, down = cfg.jumps.up_prob, cfg.jumps.up_mean_bps, cfg.jumps.down_mean_bps
     jump_var = cfg.jumps.rate_per_day * 24.0 * (p * up**4 + (1 - p) * down**4)  # E[J^4] = 24 eta^4
     flow_sd = 3.0 * math.sqrt(2.0 / 288.0) * budget["informed"]  # clustering-inflated

@@ -6,6 +6,12 @@
 
 Activity is sized so that a day holds 50k-200k trades per symbol (``make run`` stays fast);
 ``MarketConfig.with_activity`` scales it up for benchmarks.
+
+The variance and funding dynamics are fast enough to be identified on the trailing
+window ``make run`` calibrates on (``assets.history.HISTORY_DAYS``, 8 days): variance
+half-lives of 1.5-2 hours (kappa 3000-4000 per year, as intraday crypto variance
+reverts) and funding half-lives of 4-8 hours, so the window spans more than ten of each
+(docs/architecture.md §5). Feller holds for every symbol.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from __future__ import annotations
 import math
 
 from data_lake.sources.synthetic.config import (
-    SECONDS_PER_DAY,
     BookParams,
     DepthLaw,
     FundingParams,
@@ -29,11 +34,13 @@ from data_lake.sources.synthetic.config import (
 
 __all__ = ["DEFAULT_MARKET", "DEFAULT_SYMBOLS"]
 
+_HOUR = 3600.0
+
 _BTC = SymbolConfig(
     # Calm: moderate vol, rare jumps, exponential depth, little informed flow.
     symbol="BTC",
     price0=100_000.0,
-    heston=HestonParams(kappa=5.0, theta=0.25, xi=0.8, rho=-0.3),
+    heston=HestonParams(kappa=3000.0, theta=0.25, xi=18.0, rho=-0.3),
     jumps=JumpParams(rate_per_day=4.0, up_prob=0.5, up_mean_bps=15.0, down_mean_bps=20.0),
     hawkes=HawkesParams(
         mu=(0.08, 0.08),
@@ -48,9 +55,9 @@ _BTC = SymbolConfig(
         tick_size=0.1, spread_ticks=1, lot_size=1e-5, touch_size=0.5, imbalance_coef_bps=0.3
     ),
     funding=FundingParams(
-        kappa_per_s=1.0 / (3 * SECONDS_PER_DAY),
+        kappa_per_s=1.0 / (12 * _HOUR),
         theta=1.25e-5,
-        sigma_per_sqrt_s=1e-5 * math.sqrt(2.0 / (3 * SECONDS_PER_DAY)),
+        sigma_per_sqrt_s=1e-5 * math.sqrt(2.0 / (12 * _HOUR)),
     ),
     size_depth_corr=0.5,
 )
@@ -59,7 +66,7 @@ _ETH = SymbolConfig(
     # Jumpy: higher vol of vol, frequent asymmetric jumps, power-law depth.
     symbol="ETH",
     price0=3_000.0,
-    heston=HestonParams(kappa=3.0, theta=0.49, xi=1.2, rho=-0.5),
+    heston=HestonParams(kappa=3000.0, theta=0.49, xi=30.0, rho=-0.5),
     jumps=JumpParams(rate_per_day=20.0, up_prob=0.45, up_mean_bps=25.0, down_mean_bps=35.0),
     hawkes=HawkesParams(
         mu=(0.06, 0.06),
@@ -74,9 +81,9 @@ _ETH = SymbolConfig(
         tick_size=0.001, spread_ticks=1, lot_size=1e-4, touch_size=2.0, imbalance_coef_bps=0.5
     ),
     funding=FundingParams(
-        kappa_per_s=1.0 / (2 * SECONDS_PER_DAY),
+        kappa_per_s=1.0 / (9 * _HOUR),
         theta=1.5e-5,
-        sigma_per_sqrt_s=2e-5 * math.sqrt(2.0 / (2 * SECONDS_PER_DAY)),
+        sigma_per_sqrt_s=2e-5 * math.sqrt(2.0 / (9 * _HOUR)),
     ),
     size_depth_corr=0.4,
 )
@@ -85,7 +92,7 @@ _SOL = SymbolConfig(
     # Thin: small book, deep fills, heavy informed flow with a long markout horizon.
     symbol="SOL",
     price0=150.0,
-    heston=HestonParams(kappa=6.0, theta=0.81, xi=1.5, rho=-0.2),
+    heston=HestonParams(kappa=4000.0, theta=0.81, xi=40.0, rho=-0.2),
     jumps=JumpParams(rate_per_day=8.0, up_prob=0.5, up_mean_bps=30.0, down_mean_bps=30.0),
     hawkes=HawkesParams(
         mu=(0.04, 0.04),
@@ -107,9 +114,9 @@ _SOL = SymbolConfig(
         imbalance_coef_bps=1.0,
     ),
     funding=FundingParams(
-        kappa_per_s=1.0 / SECONDS_PER_DAY,
+        kappa_per_s=1.0 / (6 * _HOUR),
         theta=3e-5,
-        sigma_per_sqrt_s=5e-5 * math.sqrt(2.0 / SECONDS_PER_DAY),
+        sigma_per_sqrt_s=5e-5 * math.sqrt(2.0 / (6 * _HOUR)),
     ),
     size_depth_corr=0.6,
 )

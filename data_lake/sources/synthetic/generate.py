@@ -24,7 +24,7 @@ import numpy as np
 
 from data_lake.lake import Lake
 from data_lake.partitions import PartitionKey
-from data_lake.schemas import BOOK
+from data_lake.schemas import BBO, BOOK, FUNDING
 from data_lake.sources.synthetic.config import MarketConfig
 from data_lake.sources.synthetic.day import SymbolDay, SymbolState, generate_symbol_day
 from data_lake.sources.synthetic.defaults import DEFAULT_MARKET, DEFAULT_SYMBOLS
@@ -151,8 +151,13 @@ def generate_to_lake(
             result = generate_symbol_day(name, date, seed=seed, market=market, state=state)
             state = result.end_state
             key = PartitionKey(market.venue, name, date)
-            for table in ("trades", "bbo", "funding"):
-                lake.write_day(table, key, result.tables[table], mode="replace", refresh=False)
+            lake.write_day("trades", key, result.tables["trades"], mode="replace", refresh=False)
+            # bbo and funding come sorted with unique (ts[, seq]) keys, the whole sort order:
+            # they stream straight to the file (same bytes, no in-memory sort and dedupe).
+            for sorted_spec in (BBO, FUNDING):
+                rows = result.tables[sorted_spec.name]
+                chunks = rows.to_batches(ROW_GROUP_SIZE) or [rows]
+                write_partition_stream(lake.root, sorted_spec, key, chunks, sorted_unique=True)
             write_book(lake, key, result.book)
             for table, n in result.rows.items():
                 totals[table] += n
