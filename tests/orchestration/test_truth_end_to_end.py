@@ -192,13 +192,22 @@ STUDENT_T_INV_DF_CAP = 0.04
 
 def pseudo_true_df(tq: dict[str, Any], scale_s: float, seed: int = 0) -> tuple[float, float]:
     """The df the Student-t MLE converges to on the planted return law at ``scale_s``:
-    N(0, sigma_cont^2 h) moves plus Poisson(rate h) Kou jumps, simulated (fixed seed).
-    Returns (df, its simulation SE)."""
+    N(0, sigma_cont^2 h v) moves plus Poisson(rate h) Kou jumps, simulated (fixed seed).
+
+    ``v`` is the Heston variance relative to its mean, drawn from the CIR stationary law
+    Gamma(2 kappa theta / xi^2) with mean 1: the planted variance reverts within hours,
+    so across a day's returns it is a mixture, which fattens their tails beyond the
+    jumps' alone (a return of ``h`` seconds sees one variance level). Returns (df, its
+    simulation SE)."""
     rng = np.random.default_rng(seed)
     n, h = STUDENT_T_SIM_N, scale_s
     sigma = tq["sigma_diffusion_bps_per_sqrt_s"]["value"]
     jumps = tq["student_t_df"]["jumps"]
-    r = rng.normal(0.0, sigma * math.sqrt(h), n)
+    heston = tq["heston"]["value"]
+    kappa, theta = heston["kappa_per_year"], heston["theta_var_per_year"]
+    shape = 2.0 * kappa * theta / heston["xi_per_year"] ** 2
+    v = rng.gamma(shape, 1.0 / shape, n)
+    r = rng.normal(0.0, 1.0, n) * sigma * np.sqrt(h * v)
     k = rng.poisson(jumps["rate_per_day"] / 86_400.0 * h, n)
     at = np.repeat(np.arange(n), k)
     up = rng.random(at.size) < jumps["up_prob"]

@@ -49,8 +49,10 @@ Derivations (``how``):
   Pareto: ``scale shape / (shape - 1)``).
 - student_t_df: no closed form (a t fitted by maximum likelihood to Gaussian moves plus
   rare Kou jumps is not the kurtosis match); its truth is the pseudo-true df the MLE
-  converges to on the planted law at the quoting scale h: returns N(0, sigma_cont^2 h)
-  plus Poisson(rate h) Kou jumps, simulated with a fixed seed by the end-to-end truth
+  converges to on the planted law at the quoting scale h: returns N(0, sigma_cont^2 h v),
+  v the Heston variance relative to its mean from the CIR stationary Gamma law (the
+  planted variance reverts within hours, so a day's returns mix variances), plus
+  Poisson(rate h) Kou jumps, simulated with a fixed seed by the end-to-end truth
   test, which knows the scale the pipeline chose. The jump law is copied here.
 - heston: planted (annualised), identifiable only on multi-day history.
 - vpin_toxicity: a state of the flow, not a parameter: no truth.
