@@ -103,6 +103,12 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
     ),
     ("SOL", "hawkes_branching_ratio"): "follows the missing cross channel: 0.40 vs 0.45",
     ("SOL", "hawkes_mu_per_s[0]"): "absorbs the missing cross channel: +9 %",
+    ("SOL", "student_t_df"): (
+        "at the 60 s quoting scale one day gives 1,440 returns: df 49 +- 55 against a "
+        "variance-mixture truth of 8.6, 1/df off by 0.095 (cap 0.04); either the day's "
+        "variance path spans less than the stationary law or the t MLE is biased high "
+        "on so few returns: to be settled with the day's realised variance path"
+    ),
 }
 
 
