@@ -31,6 +31,12 @@ __all__ = [
 CHUNK = 16  # resamples generated per batch (bounds memory at ~16 n doubles)
 
 
+@numba.njit(cache=True, inline="always")
+def _ks_gap(d: float, cdf: float, i: int, m: int) -> float:
+    """The running K-S distance after the ``i``-th of ``m`` sorted points at ``cdf``."""
+    return max(d, (i + 1.0) / m - cdf, cdf - i / m)
+
+
 @numba.njit(cache=True, parallel=True)
 def _pl_bootstrap_kernel(
     log_body: Float64Array,
@@ -176,12 +182,7 @@ def _exp_ks_kernel(expo: Float64Array) -> tuple[Float64Array, Float64Array]:
         for i in range(m):
             c += expo[r, i] / (m - i)
             cdf = -math.expm1(-lam * c)
-            hi = (i + 1.0) / m - cdf
-            low = cdf - i / m
-            if hi > d:
-                d = hi
-            if low > d:
-                d = low
+            d = _ks_gap(d, cdf, i, m)
         ks[r] = d
         rate[r] = lam
     return ks, rate
@@ -245,11 +246,6 @@ def _truncnorm_ks_kernel(t: Float64Array, sigma: Float64Array, z_c: Float64Array
                 cdf = 1.0 - nm.upper_tail(zc + t[r, i] / s) / q_c
             else:
                 cdf = -math.expm1(nm.far_excess_log_sf_at(t[r, i] / s, zc, log_s_c))
-            hi = (i + 1.0) / m - cdf
-            low = cdf - i / m
-            if hi > d:
-                d = hi
-            if low > d:
-                d = low
+            d = _ks_gap(d, cdf, i, m)
         ks[r] = d
     return ks
