@@ -504,7 +504,7 @@ def _print_backtest(
         ("fees", att.fees),
         ("total", att.total),
     ):
-        bps = f"{value / notional * 1e4:.3f}" if notional > 0 else "-"
+        bps = f"{value / notional * 1e4 + 0.0:.3f}" if notional > 0 else "-"
         style = "bold" if name == "total" else ""
         parts.add_row(name, _money(value), bps, style=style)
     out.print(parts)
