@@ -13,6 +13,7 @@ The trader builds the record (it may not import the writer); this module only st
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -87,6 +88,11 @@ class BacktestRecord:
                 f"empty backtest window [{self.window_start_ns}, {self.window_end_ns})"
             )
 
+    @property
+    def window_day(self) -> dt.date:
+        """The partition's UTC day: the window's first."""
+        return day_of_ns(self.window_start_ns)
+
     def row(self) -> dict[str, Any]:
         """The table's columns (``ts`` is the window start; venue/symbol are the partition)."""
         fields = asdict(self)
@@ -108,7 +114,7 @@ def record_backtest(
         Rebuild the DuckDB views afterwards (the first row creates the ``backtests`` view's
         files).
     """
-    key = PartitionKey(record.venue, record.symbol, day_of_ns(record.window_start_ns))
+    key = PartitionKey(record.venue, record.symbol, record.window_day)
     rows = pa.Table.from_pylist([record.row()], schema=BACKTESTS.schema)
     result = write_partition(paths.lake, BACKTESTS, key, rows, mode="merge")
     if refresh:
