@@ -21,7 +21,7 @@ def test_synthetic_settings_use_the_generators_tick_and_lot() -> None:
 @pytest.mark.parametrize(
     ("venue", "symbol", "tick", "lot"),
     [("binance", "BTCUSDT", 0.1, 0.001), ("binance", "ETHUSDT", 0.01, 0.001),
-     ("hyperliquid", "BTC", 1.0, 1e-5)],
+     ("hyperliquid", "BTC", 1.0, 1e-5), ("lobster", "GOOG", 0.01, 1.0)],
 )
 def test_real_venues_grid(venue: str, symbol: str, tick: float, lot: float) -> None:
     settings = default_settings(venue, symbol)
