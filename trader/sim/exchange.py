@@ -190,23 +190,30 @@ def fill_order(
 
 
 @njit(cache=True)
-def crosses(book: np.ndarray, side: float, px: float) -> bool:
-    """Would a ``side`` order at ``px`` take liquidity from the displayed book."""
+def crosses(book: np.ndarray, side: float, px: float, tick: float) -> bool:
+    """Would a ``side`` order at ``px`` take liquidity from the displayed book.
+
+    Prices within half a tick are equal: a price rounded to the tick in floating point
+    (``617001 * 0.1 = 61700.100000000006``) still meets the level it names.
+    """
     if side > 0:
-        return (not math.isnan(book[2, 0])) and px >= book[2, 0]
-    return (not math.isnan(book[0, 0])) and px <= book[0, 0]
+        return (not math.isnan(book[2, 0])) and px > book[2, 0] - 0.5 * tick
+    return (not math.isnan(book[0, 0])) and px < book[0, 0] + 0.5 * tick
 
 
 @njit(cache=True)
-def self_cross_slot(orders: np.ndarray, n_used: int, side: float, px: float, skip: int) -> int:
+def self_cross_slot(
+    orders: np.ndarray, n_used: int, side: float, px: float, skip: int, tick: float
+) -> int:
     """Oldest of our resting opposite-side orders that ``px`` would trade with, or -1."""
     best = -1
     best_seq = np.inf
+    half = 0.5 * tick
     for s in range(n_used):
         if s == skip or orders[s, O_STATE] != 1.0 or orders[s, O_SIDE] != -side:
             continue
         other = orders[s, O_PX]
-        would_trade = (side > 0 and px >= other) or (side < 0 and px <= other)
+        would_trade = (side > 0 and px > other - half) or (side < 0 and px < other + half)
         if would_trade and orders[s, O_SEQ] < best_seq:
                 best_seq = orders[s, O_SEQ]
                 best = s
@@ -220,7 +227,7 @@ def self_trade_blocks(
     resp_lat: int,
 ) -> bool:
     """Apply self-trade prevention for an incoming order; True if the incoming is refused."""
-    other = self_cross_slot(orders, n_used, side, px, slot)
+    other = self_cross_slot(orders, n_used, side, px, slot, cfg[C_TICK])
     if other < 0:
         return False
     if cfg[C_STP_RULE] == STP_REJECT_NEW:
@@ -229,7 +236,7 @@ def self_trade_blocks(
         orders[other, O_STATE] = 0.0
         push_response(ring_ts, ring, ptr, ts + resp_lat, R_DONE, other, np.nan, 0.0, 0.0)
         counts[K_STP_CANCELS] += 1
-        other = self_cross_slot(orders, n_used, side, px, slot)
+        other = self_cross_slot(orders, n_used, side, px, slot, cfg[C_TICK])
     return False
 
 
@@ -262,7 +269,7 @@ def arrive_order(
     orders[slot, O_SEQ] = acct[A_SEQ]
     acct[A_SEQ] += 1.0
     orders[slot, O_STATE] = 1.0
-    if crosses(book, side, px):
+    if crosses(book, side, px, tick):
         if tif == TIF_ALO:
             counts[K_REJECTS] += 1
             orders[slot, O_STATE] = 0.0
@@ -310,9 +317,9 @@ def modify_order(
     tif = int(orders[slot, O_TIF])
     tick = cfg[C_TICK]
     if abs(px - orders[slot, O_PX]) >= 0.5 * tick:
-        refused = (tif == TIF_ALO and crosses(book, side, px)) or (
+        refused = (tif == TIF_ALO and crosses(book, side, px, tick)) or (
             cfg[C_STP_RULE] == STP_REJECT_NEW
-            and self_cross_slot(orders, int(acct[A_SLOTS_USED]), side, px, slot) >= 0
+            and self_cross_slot(orders, int(acct[A_SLOTS_USED]), side, px, slot, tick) >= 0
         )
         if refused:
             counts[K_REJECTS] += 1
@@ -364,7 +371,7 @@ def on_trade(
                        counts, ring_ts, ring, ptr, resp_lat)
         elif abs(px - our) < 0.5 * tick:
             orders[s, O_TRADED] += size
-            queue, reach = queue_after_trade(orders[s, O_QUEUE], size)
+            queue, reach = queue_after_trade(orders[s, O_QUEUE], size, cfg[C_LOT])
             orders[s, O_QUEUE] = queue
             if reach > 0.0:
                 fill_order(orders, s, our, min(reach, orders[s, O_QTY]), True, ts, cfg, acct,
@@ -399,11 +406,12 @@ def on_cross(
     ring: np.ndarray, ptr: np.ndarray, resp_lat: int,
 ) -> None:
     """``CROSS_FILL``: the book at or through our price fills us at our price."""
+    tick = cfg[C_TICK]
     for s in range(int(acct[A_SLOTS_USED])):
         if orders[s, O_STATE] != 1.0:
             continue
         side = orders[s, O_SIDE]
-        if crosses(book, side, orders[s, O_PX]):
+        if crosses(book, side, orders[s, O_PX], tick):
             fill_order(orders, s, orders[s, O_PX], orders[s, O_QTY], True, ts, cfg, acct,
                        fill_ts, fills, counts, ring_ts, ring, ptr, resp_lat)
 

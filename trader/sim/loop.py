@@ -47,6 +47,7 @@ from trader.sim.config import (
     CI_ENTRY_LATENCY,
     CI_EQUITY_INTERVAL,
     CI_REQUOTE_INTERVAL,
+    CI_REQUOTE_PHASE,
     CI_RESPONSE_LATENCY,
     CROSS_FILL,
     LATENCY_RECORDED,
@@ -262,7 +263,10 @@ def run_loop(
     interval = cfg_ns[CI_REQUOTE_INTERVAL]
     eq_interval = cfg_ns[CI_EQUITY_INTERVAL]
     last_loc = loc_ts[n - 1]
-    next_timer = (loc_ts[0] // interval + 1) * interval if interval > 0 else _NEVER
+    phase = cfg_ns[CI_REQUOTE_PHASE]
+    next_timer = (
+        ((loc_ts[0] - phase) // interval + 1) * interval + phase if interval > 0 else _NEVER
+    )
     next_eq = (ts[0] // eq_interval + 1) * eq_interval
     n_eq = 0
     at_limit_ns = 0
