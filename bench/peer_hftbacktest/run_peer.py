@@ -69,6 +69,10 @@ TUTORIAL_RECORDS = 5_000_000
 N_STEPS, N_SKIPPED, N_SUBMIT_BID, N_SUBMIT_ASK, N_CANCEL, N_FILLED, N_EXPIRED, N_CANCELED = range(8)
 # Last elapse return code: 1 = end of data, anything else an hftbacktest error.
 N_RC = 8
+# The first wake's timestamp (ns), to line up another engine's timer with the peer's.
+N_FIRST_WAKE = 9
+# Fill log rows kept by the simple policy (the sample has ~500 fills).
+FILL_LOG_ROWS = 100_000
 # Slots of the GLFT counter vector.
 G_STEPS, G_FITS, G_FITS_SHORT, G_K_NONPOS, G_K_NONFINITE, G_NONFINITE_QUOTES = range(6)
 G_QUOTED, G_SUBMITS, G_CANCELS, G_FIRST_FIT_STEP = range(6, 10)
@@ -191,12 +195,16 @@ def replay_feed(hbt: Any) -> int:
 
 @njit
 def simple_policy(
-    hbt: Any, interval_ns: int, qty: float, max_position: float, counters: np.ndarray
+    hbt: Any, interval_ns: int, qty: float, max_position: float, counters: np.ndarray,
+    fill_log: np.ndarray,
 ) -> float:
     """One order of ``qty`` at the local best bid and best ask, requoted every step.
 
     Order ids encode side and price: ``2 * price_tick`` for bids, ``2 * price_tick + 1``
-    for asks. Returns the local mid price (USDT) at the last step.
+    for asks. Returns the local mid price (USDT) at the last step. Each order seen
+    ``FILLED`` is logged in ``fill_log`` rows (exchange ts ns, side +1/-1, exec price
+    tick, exec qty) while there is room; ``counters[N_FIRST_WAKE]`` gets the first
+    wake's timestamp (ns, the peer's local clock).
     """
     mid = np.nan
     while True:
@@ -204,6 +212,8 @@ def simple_policy(
         if rc != 0:
             counters[N_RC] = rc
             break
+        if counters[N_STEPS] == 0:
+            counters[N_FIRST_WAKE] = hbt.current_timestamp
         counters[N_STEPS] += 1
         orders = hbt.orders(0)
         # Terminal orders are counted once, then dropped from the local view.
@@ -211,6 +221,12 @@ def simple_policy(
         while values.has_next():
             o = values.get()
             if o.status == FILLED:
+                k = counters[N_FILLED]
+                if k < fill_log.shape[0]:
+                    fill_log[k, 0] = o.exch_timestamp
+                    fill_log[k, 1] = 1 if o.side == BUY else -1
+                    fill_log[k, 2] = o.exec_price_tick
+                    fill_log[k, 3] = round(o.exec_qty / o.qty * 1e9) if o.qty > 0 else 0
                 counters[N_FILLED] += 1
             elif o.status == EXPIRED:
                 counters[N_EXPIRED] += 1
@@ -474,9 +490,14 @@ def _account(hbt: Any, mid: float) -> dict[str, Any]:
 
 
 def run_policy(
-    policy: str, data: np.ndarray, cfg: PeerConfig, tutorial_buffers: bool = False
+    policy: str, data: np.ndarray, cfg: PeerConfig, tutorial_buffers: bool = False,
+    fills_out: Path | None = None,
 ) -> dict[str, Any]:
-    """Run one policy over ``data`` on a fresh backtest; return the result record."""
+    """Run one policy over ``data`` on a fresh backtest; return the result record.
+
+    ``fills_out``: the simple policy saves its fill log there (``.npy``, int64 rows of
+    exchange ts ns, side, exec price tick, filled fraction x 1e9).
+    """
     qty = cfg.order_lots * cfg.lot
     if policy == "glft":
         hbt = build_backtest(data, cfg, last_trades=10_000)
@@ -532,11 +553,15 @@ def run_policy(
         }
     elif policy == "simple":
         hbt = build_backtest(data, cfg, last_trades=0)
-        counters = np.zeros(9, np.int64)
+        counters = np.zeros(10, np.int64)
+        fill_log = np.zeros((FILL_LOG_ROWS, 4), np.int64)
         max_pos = cfg.max_position_lots * cfg.lot
         t0 = time.perf_counter()
-        mid = simple_policy(hbt, cfg.interval_ns, qty, max_pos, counters)
+        mid = simple_policy(hbt, cfg.interval_ns, qty, max_pos, counters, fill_log)
         wall = time.perf_counter() - t0
+        if fills_out is not None:
+            n_logged = min(int(counters[N_FILLED]), FILL_LOG_ROWS)
+            np.save(fills_out, fill_log[:n_logged])
         out = {
             "steps": int(counters[N_STEPS]),
             "simple": {
@@ -548,6 +573,7 @@ def run_policy(
                 "seen_expired_post_only": int(counters[N_EXPIRED]),
                 "seen_canceled": int(counters[N_CANCELED]),
                 "last_elapse_rc": int(counters[N_RC]),
+                "first_wake_ts": int(counters[N_FIRST_WAKE]),
             },
         }
     elif policy in ("replay", "replay_feed"):
@@ -611,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="GLFT with the tutorial's 10M-step arrays and 5M-record Recorder",
     )
+    p.add_argument("--fills-out", type=Path, default=None,
+                   help="simple policy: save the fill log of the first repeat (.npy)")
     p.add_argument("--glft-window-steps", type=int, default=600, help="tutorial: 6000")
     p.add_argument("--glft-update-steps", type=int, default=50)
     p.add_argument("--glft-gamma", type=float, default=0.05)
@@ -652,7 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     for policy in policies:
         run_policy(policy, warm, cfg, tutorial_buffers=False)  # numba compile
         for rep in range(args.repeats):
-            res = run_policy(policy, data, cfg, tutorial_buffers=args.tutorial_buffers)
+            res = run_policy(policy, data, cfg, tutorial_buffers=args.tutorial_buffers,
+                             fills_out=args.fills_out if rep == 0 else None)
             wall = res.pop("wall_s")
             record = {
                 "engine": "hftbacktest",
