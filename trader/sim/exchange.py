@@ -115,7 +115,7 @@ def new_account() -> np.ndarray:
     return acct
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def displayed_qty(book: np.ndarray, side: float, px: float, tick: float) -> float:
     """Displayed size at ``px`` on our side of ``book``; 0 for an empty level inside the
     displayed range, NaN beyond it (unknown)."""
@@ -189,7 +189,7 @@ def fill_order(
     push_response(ring_ts, ring, ptr, ts + resp_lat, R_FILL, slot, px, qty, remaining)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def crosses(book: np.ndarray, side: float, px: float, tick: float) -> bool:
     """Would a ``side`` order at ``px`` take liquidity from the displayed book.
 
@@ -352,7 +352,7 @@ def cancel_order(
     push_response(ring_ts, ring, ptr, ts + resp_lat, R_DONE, slot, np.nan, 0.0, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_trade(
     orders: np.ndarray, px: float, size: float, aggressor: int, ts: int,
     cfg: np.ndarray, acct: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
@@ -378,7 +378,7 @@ def on_trade(
                            fill_ts, fills, counts, ring_ts, ring, ptr, resp_lat)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_depth(orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.ndarray) -> None:
     """A new snapshot: move each resting order's queue by the chosen queue model."""
     tick = cfg[C_TICK]
@@ -399,7 +399,7 @@ def on_depth(orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.nda
         orders[s, O_TRADED] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_cross(
     orders: np.ndarray, book: np.ndarray, ts: int, cfg: np.ndarray, acct: np.ndarray,
     fill_ts: np.ndarray, fills: np.ndarray, counts: np.ndarray, ring_ts: np.ndarray,
@@ -416,41 +416,56 @@ def on_cross(
                        fill_ts, fills, counts, ring_ts, ring, ptr, resp_lat)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _merge_top(book: np.ndarray, px_row: int, top_px: float, top_sz: float) -> None:
+    """Put a new top level on one side of ``book``, keeping the deeper levels that are
+    worse than it (``px_row`` 0 for bids, 2 for asks).
+
+    In place and usually O(1): the new top mostly replaces the old one at the same
+    price or next to it, so only the levels it displaces move.
+    """
+    if math.isnan(top_px):
+        return
+    depth = book.shape[1]
+    sz_row = px_row + 1
+    # j: the first level strictly worse than the new top (NaN = the side ends there).
+    j = 0
+    while j < depth:
+        lpx = book[px_row, j]
+        if math.isnan(lpx) or (lpx < top_px if px_row == 0 else lpx > top_px):
+            break
+        j += 1
+    if j == 0:  # a better price: everything moves one level down, the last drops
+        for lvl in range(depth - 1, 0, -1):
+            book[px_row, lvl] = book[px_row, lvl - 1]
+            book[sz_row, lvl] = book[sz_row, lvl - 1]
+    elif j > 1:  # the new top swallows levels 1 .. j-1: the rest move up
+        shift = j - 1
+        for lvl in range(1, depth):
+            src = lvl + shift
+            if src < depth:
+                book[px_row, lvl] = book[px_row, src]
+                book[sz_row, lvl] = book[sz_row, src]
+            else:
+                book[px_row, lvl] = np.nan
+                book[sz_row, lvl] = 0.0
+    book[px_row, 0] = top_px
+    book[sz_row, 0] = top_sz
+
+
+@njit(cache=True, inline="always")
 def apply_snapshot(
-    book: np.ndarray, scratch: np.ndarray, bid_px: np.ndarray, bid_sz: np.ndarray,
+    book: np.ndarray, bid_px: np.ndarray, bid_sz: np.ndarray,
     ask_px: np.ndarray, ask_sz: np.ndarray, row: int, top_only: bool,
 ) -> None:
     """Copy an L2 snapshot into ``book``; a bbo (``top_only``) replaces the top and
     keeps the deeper levels that are worse than the new top."""
-    depth = book.shape[1]
-    if not top_only:
-        for lvl in range(depth):
-            book[0, lvl] = bid_px[row, lvl]
-            book[1, lvl] = bid_sz[row, lvl]
-            book[2, lvl] = ask_px[row, lvl]
-            book[3, lvl] = ask_sz[row, lvl]
+    if top_only:
+        _merge_top(book, 0, bid_px[row, 0], bid_sz[row, 0])
+        _merge_top(book, 2, ask_px[row, 0], ask_sz[row, 0])
         return
-    for px_row, top_px, top_sz in ((0, bid_px[row, 0], bid_sz[row, 0]),
-                                   (2, ask_px[row, 0], ask_sz[row, 0])):
-        if math.isnan(top_px):
-            continue
-        scratch[0] = top_px
-        scratch[depth] = top_sz
-        k = 1
-        for lvl in range(depth):
-            lpx = book[px_row, lvl]
-            if math.isnan(lpx) or k >= depth:
-                break
-            worse = lpx < top_px if px_row == 0 else lpx > top_px
-            if worse:
-                scratch[k] = lpx
-                scratch[depth + k] = book[px_row + 1, lvl]
-                k += 1
-        for lvl in range(depth):
-            if lvl < k:
-                book[px_row, lvl] = scratch[lvl]
-                book[px_row + 1, lvl] = scratch[depth + lvl]
-            else:
-                book[px_row, lvl] = np.nan
-                book[px_row + 1, lvl] = 0.0
+    for lvl in range(book.shape[1]):
+        book[0, lvl] = bid_px[row, lvl]
+        book[1, lvl] = bid_sz[row, lvl]
+        book[2, lvl] = ask_px[row, lvl]
+        book[3, lvl] = ask_sz[row, lvl]

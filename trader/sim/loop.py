@@ -99,7 +99,7 @@ I_LEN = 2
 _NEVER = np.iinfo(np.int64).max
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _ring_head_ts(ring_ts: np.ndarray, ptr: np.ndarray) -> int:
     if ptr[0] >= ptr[1]:
         return _NEVER
@@ -117,7 +117,7 @@ def _free_slot(orders: np.ndarray, acct: np.ndarray) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _on_response(
     orders: np.ndarray, ring: np.ndarray, k: int, work: np.ndarray, lot: float
 ) -> float:
@@ -250,8 +250,6 @@ def run_loop(
     n = ts.shape[0]
     if n == 0:
         return
-    depth = book.shape[1]
-    scratch = np.empty(2 * depth)
     work = np.full(2, -1, dtype=np.int64)
     vptr = np.zeros(3, dtype=np.int64)
     rptr = np.zeros(3, dtype=np.int64)
@@ -301,7 +299,7 @@ def run_loop(
                 on_trade(orders, price[i_ex], size[i_ex], side[i_ex], t_ex, cfg, acct,
                          fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
             elif k in (KIND_BOOK, KIND_BBO):
-                apply_snapshot(book, scratch, bid_px, bid_sz, ask_px, ask_sz,
+                apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz,
                                level_row[i_ex], k == KIND_BBO)
                 if book[0, 0] == book[0, 0] and book[2, 0] == book[2, 0]:
                     new_mid = 0.5 * (book[0, 0] + book[2, 0])

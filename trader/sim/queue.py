@@ -42,7 +42,7 @@ def prob_behind(model: int, param: float, front: float, back: float) -> float:
     return fb / total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def queue_after_trade(queue_ahead: float, trade_qty: float, lot: float) -> tuple[float, float]:
     """Queue ahead after a trade of ``trade_qty`` at our level, and the qty that fills us.
 
@@ -63,7 +63,7 @@ def queue_after_trade(queue_ahead: float, trade_qty: float, lot: float) -> tuple
     return min(left + fill, 0.0), fill
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def queue_after_depth_change(
     model: int,
     param: float,

@@ -1,6 +1,8 @@
 """Venue rules found by the hftbacktest cross-check, on hand-made event sequences:
 whole-lot fills, prices compared within half a tick, the recorder's clock offset and
-the requote timer's phase."""
+the requote timer's phase; the bbo merge made O(1) for the benchmark."""
+
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -9,6 +11,7 @@ import pytest
 from trader.sim import BacktestConfig, events_from_tables, run_backtest
 from trader.sim.backtest import recorded_feed_latency
 from trader.sim.config import LATENCY_RECORDED_FEED
+from trader.sim.exchange import _merge_top
 from trader.sim.queue import queue_after_trade
 from trader.strategy.simple import simple_params, touch_quote
 
@@ -170,3 +173,34 @@ def test_touch_quote_quotes_nothing_on_a_crossed_or_one_sided_book():
     assert out.tolist() == [99.9, 2.0, 100.0, 2.0]
     with pytest.raises(ValueError, match="order_size"):
         simple_params(0.0)
+
+
+def _merge_reference(levels, top_px, top_sz, bid, depth):
+    """The bbo rule in plain Python: the new top, then the old levels worse than it."""
+    worse = [(p, s) for p, s in levels if (p < top_px if bid else p > top_px)]
+    merged = [(top_px, top_sz), *worse][:depth]
+    return merged + [(math.nan, 0.0)] * (depth - len(merged))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bbo_merge_keeps_the_levels_worse_than_the_new_top(seed):
+    rng = np.random.default_rng(seed)
+    depth = 6
+    for _ in range(200):
+        bid = bool(rng.integers(2))
+        n = int(rng.integers(0, depth + 1))
+        step = -1.0 if bid else 1.0
+        prices = 100.0 + step * np.sort(rng.choice(np.arange(12), n, replace=False))
+        levels = [(float(p), float(rng.integers(1, 9))) for p in prices]
+        book = np.full((4, depth), np.nan)
+        book[1] = 0.0
+        book[3] = 0.0
+        row = 0 if bid else 2
+        for i, (p, sz) in enumerate(levels):
+            book[row, i], book[row + 1, i] = p, sz
+        top_px = 100.0 + step * float(rng.integers(-2, 13))
+        _merge_top(book, row, top_px, 7.0)
+        want = _merge_reference(levels, top_px, 7.0, bid, depth)
+        got = list(zip(book[row].tolist(), book[row + 1].tolist(), strict=True))
+        assert [(p if not math.isnan(p) else "nan", s) for p, s in got] == [
+            (p if not math.isnan(p) else "nan", s) for p, s in want]
