@@ -666,7 +666,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line entry point: one JSON line per (policy, repeat)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    p.add_argument("--policy", choices=(*POLICIES, "all"), default="all")
+    p.add_argument("--policy", default="all",
+                   help=f"all, or one or more of {', '.join(POLICIES)} separated by commas")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per policy")
     p.add_argument("--tick", type=float, default=0.1)
     p.add_argument("--lot", type=float, default=0.001)
@@ -728,7 +729,10 @@ def main(argv: list[str] | None = None) -> int:
     with np.load(args.data) as npz:
         data = np.ascontiguousarray(npz["data"])
     events = int(np.sum((data["ev"] & np.uint64(EXCH_EVENT)) != 0))
-    policies = POLICIES if args.policy == "all" else (args.policy,)
+    policies = POLICIES if args.policy == "all" else tuple(args.policy.split(","))
+    unknown = [name for name in policies if name not in POLICIES]
+    if unknown:
+        p.error(f"unknown policy {', '.join(unknown)}; choose from {', '.join(POLICIES)}")
     warm = np.ascontiguousarray(data[:WARMUP_ROWS])
     for policy in policies:
         run_policy(policy, warm, cfg, tutorial_buffers=False)  # numba compile
