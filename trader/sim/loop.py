@@ -47,6 +47,7 @@ from trader.sim.config import (
     CI_ENTRY_LATENCY,
     CI_EQUITY_INTERVAL,
     CI_REQUOTE_INTERVAL,
+    CI_REQUOTE_PHASE,
     CI_RESPONSE_LATENCY,
     CROSS_FILL,
     LATENCY_RECORDED,
@@ -98,7 +99,7 @@ I_LEN = 2
 _NEVER = np.iinfo(np.int64).max
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _ring_head_ts(ring_ts: np.ndarray, ptr: np.ndarray) -> int:
     if ptr[0] >= ptr[1]:
         return _NEVER
@@ -116,7 +117,7 @@ def _free_slot(orders: np.ndarray, acct: np.ndarray) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _on_response(
     orders: np.ndarray, ring: np.ndarray, k: int, work: np.ndarray, lot: float
 ) -> float:
@@ -254,8 +255,6 @@ def run_loop(
     n = ts.shape[0]
     if n == 0:
         return
-    depth = book.shape[1]
-    scratch = np.empty(2 * depth)
     work = np.full(2, -1, dtype=np.int64)
     vptr = np.zeros(3, dtype=np.int64)
     rptr = np.zeros(3, dtype=np.int64)
@@ -267,7 +266,10 @@ def run_loop(
     interval = cfg_ns[CI_REQUOTE_INTERVAL]
     eq_interval = cfg_ns[CI_EQUITY_INTERVAL]
     last_loc = loc_ts[n - 1]
-    next_timer = (loc_ts[0] // interval + 1) * interval if interval > 0 else _NEVER
+    phase = cfg_ns[CI_REQUOTE_PHASE]
+    next_timer = (
+        ((loc_ts[0] - phase) // interval + 1) * interval + phase if interval > 0 else _NEVER
+    )
     next_eq = (ts[0] // eq_interval + 1) * eq_interval
     n_eq = 0
     at_limit_ns = 0
@@ -302,7 +304,7 @@ def run_loop(
                 on_trade(orders, price[i_ex], size[i_ex], side[i_ex], t_ex, cfg, acct,
                          fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
             elif k in (KIND_BOOK, KIND_BBO):
-                apply_snapshot(book, scratch, bid_px, bid_sz, ask_px, ask_sz,
+                apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz,
                                level_row[i_ex], k == KIND_BBO)
                 if book[0, 0] == book[0, 0] and book[2, 0] == book[2, 0]:
                     new_mid = 0.5 * (book[0, 0] + book[2, 0])
