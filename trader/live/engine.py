@@ -128,7 +128,6 @@ class SymbolEngine:
         self.book = np.full((4, depth), np.nan)
         self.book[1] = 0.0
         self.book[3] = 0.0
-        self.scratch = np.empty(2 * depth)
         self.acct = new_account()
         self.counts = np.zeros(K_LEN, dtype=np.int64)
         self.fill_ts = np.zeros(_FILL_LOG, dtype=np.int64)
@@ -184,7 +183,7 @@ class SymbolEngine:
             t, k, s.price[i], s.size[i], int(s.side[i]), int(s.level_row[i]),
             s.interval_s[i], s.bid_px, s.bid_sz, s.ask_px, s.ask_sz, quoting,
             self.params.array, self.risk, self.cfg, self.cfg_ns, self.orders, self.book,
-            self.scratch, self.acct, self.counts, self.fill_ts, self.fills, self.vring_ts,
+            self.acct, self.counts, self.fill_ts, self.fills, self.vring_ts,
             self.vring, self.vptr, self.rring_ts, self.rring, self.rptr, self.state,
             self.out, self.work, self.lv,
         )

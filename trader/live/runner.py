@@ -176,10 +176,16 @@ class Trader:
 
     async def _run_feed(self, engine: SymbolEngine) -> None:
         on_event = engine.on_event
-        async for seq, i in engine.feed.events():
-            on_event(seq, i)
-            if self._stop.is_set():
-                return
+        try:
+            async for seq, i in engine.feed.events():
+                on_event(seq, i)
+                if self._stop.is_set():
+                    return
+        except (OSError, EOFError, TimeoutError) as exc:
+            engine.feed_done = True
+            self.kill.trip("feed_disconnect", f"market data feed failed: {exc!r}",
+                           symbol=engine.symbol)
+            return
         engine.feed_done = True
         log.info("%s: replay of %s finished", engine.symbol, engine.feed.day,
                  extra={"event": "replay_done", "symbol": engine.symbol})

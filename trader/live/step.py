@@ -4,7 +4,7 @@
 trader receives the market one event at a time and must decide between events (kill
 switch, params swap, shutdown), so these jitted functions run the same branches on
 demand: the same venue (:mod:`trader.sim.exchange`: queue, matching, fees, account), the
-same local order view and modify-or-replace rule (``trader.sim.loop._requote``), and the
+same local order view and modify-or-replace rule (:func:`trader.sim.loop.send_quotes`), and the
 same :func:`trader.strategy.glft_quote` kernel. Nothing here is a second fill model.
 
 Differences from the batch loop, because live code cannot look ahead:
@@ -59,6 +59,7 @@ from trader.sim.exchange import (
     K_CANCELS,
     K_FILLS,
     K_ORDERS,
+    K_REQUOTES,
     O_LOC_PX,
     O_LOC_STATE,
     O_LOC_SZ,
@@ -78,9 +79,9 @@ from trader.sim.loop import (
     OP_PLACE,
     _free_slot,
     _on_response,
-    _requote,
     _ring_head_ts,
     _send,
+    send_quotes,
 )
 from trader.strategy import glft_quote
 
@@ -192,7 +193,7 @@ def _venue_market_event(
     t: int, k: int, price: float, size: float, side: int, row: int, interval_s: float,
     bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
     cfg: np.ndarray, cfg_ns: np.ndarray, orders: np.ndarray, book: np.ndarray,
-    scratch: np.ndarray, acct: np.ndarray, counts: np.ndarray, fill_ts: np.ndarray,
+    acct: np.ndarray, counts: np.ndarray, fill_ts: np.ndarray,
     fills: np.ndarray, rring_ts: np.ndarray, rring: np.ndarray, rptr: np.ndarray,
     lv: np.ndarray,
 ) -> None:
@@ -204,7 +205,7 @@ def _venue_market_event(
         on_trade(orders, price, size, side, t, cfg, acct, fill_ts, fills, counts,
                  rring_ts, rring, rptr, resp_lat)
     elif k in (KIND_BOOK, KIND_BBO):
-        apply_snapshot(book, scratch, bid_px, bid_sz, ask_px, ask_sz, row, k == KIND_BBO)
+        apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz, row, k == KIND_BBO)
         if book[0, 0] == book[0, 0] and book[2, 0] == book[2, 0]:
             new_mid = 0.5 * (book[0, 0] + book[2, 0])
             if mid == mid:
@@ -225,6 +226,19 @@ def _venue_market_event(
             acct[A_CASH] -= paid
             acct[A_FUNDING] += paid
         lv[LV_LAST_FUNDING_TS] = t
+
+
+@njit(cache=True)
+def _quote(
+    params: np.ndarray, state: np.ndarray, out: np.ndarray, t_loc: int, orders: np.ndarray,
+    work: np.ndarray, cfg: np.ndarray, cfg_ns: np.ndarray, counts: np.ndarray,
+    acct: np.ndarray, vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray,
+) -> None:
+    """One quote cycle: the GLFT kernel, then the backtest's modify-or-replace rule."""
+    counts[K_REQUOTES] += 1
+    glft_quote(state, params, out)
+    send_quotes(out, state, t_loc, orders, work, cfg, counts, acct, vring_ts, vring, vptr,
+                cfg_ns[CI_ENTRY_LATENCY])
 
 
 @njit(cache=True)
@@ -268,8 +282,8 @@ def step_timers(
                 vring_ts, vring, vptr, rring_ts, rring, rptr, state, work)
         if quoting and state[S_MID] == state[S_MID]:
             state[S_TS_S] = t_tm * 1e-9
-            _requote(glft_quote, params, state, out, t_tm, orders, work, cfg, counts, acct,
-                     vring_ts, vring, vptr, cfg_ns[CI_ENTRY_LATENCY])
+            _quote(params, state, out, t_tm, orders, work, cfg, cfg_ns, counts, acct,
+                   vring_ts, vring, vptr)
             n += 1
         lv[LV_NEXT_TIMER] = t_tm + interval
     return n
@@ -280,8 +294,8 @@ def step_event(
     t: int, k: int, price: float, size: float, side: int, row: int, interval_s: float,
     bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
     quoting: bool, params: np.ndarray, risk: np.ndarray, cfg: np.ndarray,
-    cfg_ns: np.ndarray, orders: np.ndarray, book: np.ndarray, scratch: np.ndarray,
-    acct: np.ndarray, counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
+    cfg_ns: np.ndarray, orders: np.ndarray, book: np.ndarray, acct: np.ndarray,
+    counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
     vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray, rring_ts: np.ndarray,
     rring: np.ndarray, rptr: np.ndarray, state: np.ndarray, out: np.ndarray,
     work: np.ndarray, lv: np.ndarray,
@@ -296,7 +310,7 @@ def step_event(
     deliver(t, False, True, orders, book, cfg, cfg_ns, acct, counts, fill_ts, fills,
             vring_ts, vring, vptr, rring_ts, rring, rptr, state, work)
     _venue_market_event(t, k, price, size, side, row, interval_s, bid_px, bid_sz, ask_px,
-                        ask_sz, cfg, cfg_ns, orders, book, scratch, acct, counts, fill_ts,
+                        ask_sz, cfg, cfg_ns, orders, book, acct, counts, fill_ts,
                         fills, rring_ts, rring, rptr, lv)
     t_loc = t + cfg_ns[CI_FEED_LATENCY]
     # Only the venue's answers may arrive early: our own orders must meet the next
@@ -317,8 +331,8 @@ def step_event(
         state[S_MID] = 0.5 * (state[S_BEST_BID] + state[S_BEST_ASK])
         if (quoting and (code & 255) == TRIP_NONE and cfg[C_REQUOTE_ON_BOOK] != 0.0
                 and state[S_MID] == state[S_MID]):
-            _requote(glft_quote, params, state, out, t_loc, orders, work, cfg, counts, acct,
-                     vring_ts, vring, vptr, cfg_ns[CI_ENTRY_LATENCY])
+            _quote(params, state, out, t_loc, orders, work, cfg, cfg_ns, counts, acct,
+                   vring_ts, vring, vptr)
             code |= STEP_QUOTED
     elif k == KIND_FUNDING:
         state[S_FUNDING_PER_HOUR] = size / interval_s * 3600.0
