@@ -195,8 +195,10 @@ class SymbolEngine:
         self.events_run += 1
         if self.counts[K_FILLS]:
             self._collect_fills()
-        if code & 255:
-            self._trip_limit(code & 255)
+        trip = code & 255
+        # While down, a breached limit is re-seen on every event: record it once.
+        if trip and (quoting or _TRIP_NAMES[trip] not in {r.trigger for r in self.kill.reasons}):
+            self._trip_limit(trip)
         return code
 
     # -- between events ----------------------------------------------------------------

@@ -18,6 +18,7 @@ import logging
 import math
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -76,10 +77,17 @@ class RunConfig:
     resume: bool = True
 
 
-class Trader:
-    """The live trader's process state; :meth:`run` is the coroutine."""
+FeedFactory = Callable[[str, str], ReplayFeed]
+"""``factory(venue, symbol) -> feed``; default: the newest lake day (:func:`lake_replay`)."""
 
-    def __init__(self, config: RunConfig) -> None:
+
+class Trader:
+    """The live trader's process state; :meth:`run` is the coroutine.
+
+    ``feed_factory`` replaces where market data comes from (tests, other recordings).
+    """
+
+    def __init__(self, config: RunConfig, feed_factory: FeedFactory | None = None) -> None:
         if config.venue != "paper":
             raise ValueError(f"venue {config.venue!r} is not available; only 'paper' is")
         self.config = config
@@ -94,6 +102,12 @@ class Trader:
         self._started = datetime.now(UTC).isoformat()
         self._metrics: Any = None
         self._saved: dict[str, Any] = {}
+        self._feed_factory = feed_factory or self._lake_replay
+
+    def _lake_replay(self, venue: str, symbol: str) -> ReplayFeed:
+        day = newest_day(self.config.paths, venue, symbol)
+        return ReplayFeed(replay_day(self.config.paths, venue, symbol, day), day,
+                          speed=self.config.speed)
 
     # -- setup -------------------------------------------------------------------------
 
@@ -126,9 +140,8 @@ class Trader:
             document = resolve_param_set(self.config.params, symbol, self.registry)
             settings = default_settings(document.venue, symbol)
             loaded = build_params(document, settings, new_state())
-            day = newest_day(self.config.paths, document.venue, symbol)
-            feed = ReplayFeed(replay_day(self.config.paths, document.venue, symbol, day), day,
-                              speed=self.config.speed)
+            feed = self._feed_factory(document.venue, symbol)
+            day = feed.day
             engine = SymbolEngine(settings, loaded, feed, self.config.limits, self.kill,
                                   self.latency)
             previous = self._saved.get("symbols", {}).get(symbol)
@@ -154,7 +167,8 @@ class Trader:
     # -- kill switch -------------------------------------------------------------------
 
     def _on_trip(self, reason: KillReason) -> None:
-        flat = self.config.limits.flatten_on_kill
+        # Cancel on every reason (idempotent); flatten once, when the switch goes down.
+        flat = self.config.limits.flatten_on_kill and len(self.kill.reasons) == 1
         for engine in self.engines:
             engine.halt(flatten_position=flat)
 
@@ -325,11 +339,13 @@ class Trader:
         }
 
 
-def run_trader(config: RunConfig) -> dict[str, Any]:
+def run_trader(
+    config: RunConfig, feed_factory: FeedFactory | None = None
+) -> dict[str, Any]:
     """Set up and run a trader to the end (blocking); returns its summary."""
 
     async def main() -> dict[str, Any]:
-        trader = Trader(config)
+        trader = Trader(config, feed_factory)
         try:
             trader.setup()
         except BaseException:

@@ -66,7 +66,7 @@ class KillSwitch:
 
     def __init__(self, on_trip: Callable[[KillReason], None] | None = None) -> None:
         self._reasons: list[KillReason] = []
-        self._on_trip = on_trip
+        self.on_trip = on_trip
 
     @property
     def active(self) -> bool:
@@ -94,8 +94,8 @@ class KillSwitch:
         log.error("kill switch %s: %s", "tripped" if first else "reason added", reason,
                   extra={"event": "kill", "trigger": trigger, "symbol": symbol,
                          "detail": detail})
-        if self._on_trip is not None:
-            self._on_trip(reason)
+        if self.on_trip is not None:
+            self.on_trip(reason)
         return reason
 
     def reset(self, *, by: str = "manual") -> tuple[KillReason, ...]:
