@@ -163,6 +163,7 @@ class SymbolEngine:
 
     def on_event(self, seq: int, i: int) -> int:
         """Process market event row ``i`` (sequence number ``seq``); returns the step code."""
+        t0 = time.perf_counter_ns()
         s = self.feed.stream
         t = int(s.ts_ns[i])
         gap = self.watch.check_seq(seq)
@@ -178,7 +179,6 @@ class SymbolEngine:
                         self.vring_ts, self.vring, self.vptr, self.rring_ts, self.rring,
                         self.rptr, self.state, self.out, self.work, self.lv)
         k = int(s.kind[i])
-        t0 = time.perf_counter_ns()
         code = step_event(
             t, k, s.price[i], s.size[i], int(s.side[i]), int(s.level_row[i]),
             s.interval_s[i], s.bid_px, s.bid_sz, s.ask_px, s.ask_sz, quoting,
