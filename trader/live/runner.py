@@ -274,14 +274,16 @@ class Trader:
         feeds = [asyncio.create_task(self._run_feed(e), name=f"feed-{e.symbol}")
                  for e in self.engines]
         house = asyncio.create_task(self._housekeeping(), name="housekeeping")
-        stop_wait = asyncio.create_task(self._stop.wait())
+        stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
         timeout = self.config.duration_s
-        all_feeds = asyncio.gather(*feeds)
-        done, _ = await asyncio.wait({stop_wait, all_feeds}, timeout=timeout,
+        all_feeds: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*feeds))
+        waiting: set[asyncio.Future[Any]] = {stop_wait, all_feeds}
+        done, _ = await asyncio.wait(waiting, timeout=timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
+        crash: BaseException | None = None
         if all_feeds in done:
-            all_feeds.result()  # re-raise a feed's failure
-            self.request_stop("replay finished")
+            crash = all_feeds.exception()
+            self.request_stop("replay finished" if crash is None else f"feed crashed: {crash!r}")
         elif stop_wait not in done:
             self.request_stop(f"duration {timeout:g} s elapsed")
         await asyncio.gather(house, stop_wait)
@@ -290,6 +292,9 @@ class Trader:
         await asyncio.gather(*feeds, return_exceptions=True)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if crash is not None:
+            self.shutdown(time.monotonic() - t0)  # orders cancelled and state saved first
+            raise crash
         return self.shutdown(time.monotonic() - t0)
 
     # -- end ---------------------------------------------------------------------------

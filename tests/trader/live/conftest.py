@@ -19,7 +19,7 @@ from trader.live.feed import ReplayFeed, replay_day
 from trader.live.latency import LatencyRecorder
 from trader.live.params import build_params
 from trader.market_state import new_state
-from trader.risk import KillSwitch, RiskLimits
+from trader.risk import KillReason, KillSwitch, RiskLimits
 from trader.settings import TraderSettings, default_settings
 from trader.sim import EventStream
 
@@ -75,7 +75,9 @@ def make_engine(
     kill = kill or KillSwitch()
     engine = SymbolEngine(settings, loaded, ReplayFeed(events, DAY, speed=0),
                           limits or RiskLimits(), kill, LatencyRecorder())
-    kill.on_trip = lambda _reason: engine.halt(
-        flatten_position=engine.limits.flatten_on_kill and len(kill.reasons) == 1
-    )
+
+    def halt(_reason: KillReason) -> None:
+        engine.halt(flatten_position=engine.limits.flatten_on_kill and len(kill.reasons) == 1)
+
+    kill.on_trip = halt
     return engine

@@ -6,6 +6,7 @@ import asyncio
 import math
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -141,7 +142,7 @@ class _BrokenFeed(ReplayFeed):
 
 
 def _trader(home: Path, feed_cls: type[ReplayFeed], events: EventStream,
-            **limits: float) -> Trader:
+            **limits: Any) -> Trader:
     config = RunConfig(paths=LakePaths.at(home), symbols=(SYMBOL,), speed=0,
                        duration_s=30.0, limits=RiskLimits(**limits), loop_interval_s=0.05,
                        save_every_s=60.0)

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,7 +112,9 @@ def test_the_running_trader_picks_up_a_publication(
         for _ in range(400):
             await asyncio.sleep(0.05)
             if not published and trader.engines[0].events_run >= 3_000:
-                decision = registry.submit(synthetic_document(SYMBOL, FIT_DAY, held_out=DAY, seed=5))
+                decision = registry.submit(
+                    synthetic_document(SYMBOL, FIT_DAY, held_out=DAY, seed=5)
+                )
                 assert decision.version is not None
                 published.append(decision.version)
             if published and trader.engines[0].params.version == published[0]:
@@ -119,6 +122,6 @@ def test_the_running_trader_picks_up_a_publication(
         trader.request_stop("test done")
         return await task
 
-    summary = asyncio.run(main())
-    (row,) = summary["symbols"]  # type: ignore[misc]
+    summary: dict[str, Any] = asyncio.run(main())
+    (row,) = summary["symbols"]
     assert row["params_version"] == published[0] and row["params_swaps"] == 1

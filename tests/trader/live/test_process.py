@@ -49,8 +49,10 @@ def _wait_for(what: str, check: Callable[[], Any], proc: subprocess.Popen[bytes]
         if value:
             return value
         if proc.poll() is not None:
-            out, err = proc.communicate()
-            raise AssertionError(f"trader exited {proc.returncode} before {what}: {err[-3000:]!r}")
+            _out, err = proc.communicate()
+            raise AssertionError(
+                f"trader exited {proc.returncode} before {what}: {err[-3000:]!r}"
+            )
         time.sleep(0.2)
     proc.kill()
     raise AssertionError(f"timed out waiting for {what}")
@@ -154,9 +156,12 @@ def test_running_trader_metrics_kill_reset_sigterm_and_resume(
             quotes = _value(_scrape(port)["mmcal_trader_quotes"], "mmcal_trader_quotes_total",
                             symbol=SYMBOL)
             _cli(home, "reset")
-            _wait_for("quoting again", lambda q=quotes: _value(
-                _scrape(port)["mmcal_trader_quotes"], "mmcal_trader_quotes_total",
-                symbol=SYMBOL) > q, proc)
+
+            def quoting_again(before: float = quotes) -> bool:
+                return _value(_scrape(port)["mmcal_trader_quotes"],
+                              "mmcal_trader_quotes_total", symbol=SYMBOL) > before
+
+            _wait_for("quoting again", quoting_again, proc)
         assert position != 0.0
 
         # SIGTERM: cancel all, save, exit 0 with the summary.
