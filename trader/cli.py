@@ -611,7 +611,7 @@ def run(
     Params are resolved at start; with 'latest' a newly published version is checked and
     swapped in between quote cycles (a bad one is refused and logged). State is saved
     under $MMCAL_HOME/trader/ and resumed on restart. SIGTERM cancels all orders, saves
-    and exits 0. Logs are JSON lines on stderr (docs/architecture.md §7).
+    and exits 0. Logs are JSON lines on stderr (docs/architecture.md §8).
     """
     from trader.live.feed import NoLakeDataError
     from trader.live.files import TraderAlreadyRunningError

@@ -2,7 +2,7 @@
 
 A collector reads the engines' arrays when Prometheus scrapes, so the hot path pays
 nothing for metrics. Served on ``127.0.0.1:<port>`` (default 9464) in a daemon thread.
-Metric names are listed in :data:`METRIC_NAMES` (docs/architecture.md §7).
+Metric names are listed in :data:`METRIC_NAMES` (docs/architecture.md §8).
 """
 
 from __future__ import annotations

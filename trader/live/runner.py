@@ -7,7 +7,7 @@ checks for stale market data, polls the registry for new params (every
 ``params_poll_s``), saves the state (every ``save_every_s``) and logs a status line
 (every ``status_every_s``). The process ends when the duration elapses, every replay
 ends, or on SIGTERM/SIGINT: it then cancels every order, lets the cancels reach the
-venue, saves the state and returns the summary (docs/architecture.md §7).
+venue, saves the state and returns the summary (docs/architecture.md §8).
 """
 
 from __future__ import annotations
