@@ -653,16 +653,19 @@ def _print_run_summary(out: Console, summary: dict[str, Any]) -> None:
     lat_text = (f", tick-to-quote p50 {lat['p50']:.1f} us p99 {lat['p99']:.1f} us"
                 if lat else "")
     out.print(f"stopped: {summary['stopped_by']} after {summary['wall_s']:.1f} s{lat_text}")
+    symbols = summary["symbols"]
     table = Table(title="Live run (paper venue)")
-    for col in ("symbol", "params", "position", "fills (run/total)", "spread capture",
-                "adverse sel.", "inventory carry", "funding", "fees", "total"):
-        table.add_column(col, justify="right")
-    for s in summary["symbols"]:
-        p = s["pnl"]
-        table.add_row(s["symbol"], str(s["params_version"]), f"{s['position']:g}",
-                      f"{s['fills_this_run']:,}/{s['fills_total']:,}",
-                      *(_money(p[k]) for k in ("spread_capture", "adverse_selection",
-                                               "inventory_carry", "funding", "fees", "total")))
+    table.add_column("")
+    for s in symbols:
+        table.add_column(s["symbol"], justify="right")
+    table.add_row("params", *(str(s["params_version"]) for s in symbols))
+    table.add_row("position", *(f"{s['position']:g}" for s in symbols))
+    table.add_row("fills (run/total)",
+                  *(f"{s['fills_this_run']:,}/{s['fills_total']:,}" for s in symbols))
+    for key, label in (("spread_capture", "spread capture"), ("adverse_selection",
+                       "adverse selection"), ("inventory_carry", "inventory carry"),
+                       ("funding", "funding"), ("fees", "fees"), ("total", "P&L total")):
+        table.add_row(label, *(_money(s["pnl"][key]) for s in symbols))
     out.print(table)
     kill = summary["kill_switch"]
     if kill["active"]:
