@@ -600,6 +600,17 @@ def run(
     flatten_on_kill: bool = typer.Option(
         False, "--flatten-on-kill", help="On a kill, also send an IOC order to go flat."
     ),
+    collateral: float | None = typer.Option(
+        None, "--collateral", help="Margin per symbol, quote currency: the position limit "
+        "then follows leverage and the liquidation buffer (default: no margin sizing)."
+    ),
+    leverage: float = typer.Option(10.0, "--leverage", help="Largest notional / collateral."),
+    maintenance_rate: float = typer.Option(
+        0.005, "--maintenance-rate", help="Maintenance margin, fraction of notional."
+    ),
+    liq_buffer: float = typer.Option(
+        0.05, "--liq-buffer", help="Smallest mark-to-liquidation distance sized for (fraction)."
+    ),
     save_every: float = typer.Option(5.0, "--save-every", help="State save period, seconds."),
     fresh: bool = typer.Option(
         False, "--fresh", help="Ignore the saved state (start flat; it is overwritten)."
@@ -618,7 +629,7 @@ def run(
     from trader.live.logs import configure_json_logging
     from trader.live.params import ParamsRefusedError
     from trader.live.runner import RunConfig, run_trader
-    from trader.risk import RiskLimits
+    from trader.risk import MarginConfig, RiskLimits
 
     configure_json_logging()
     try:
@@ -635,6 +646,9 @@ def run(
             symbols=tuple(s.strip() for s in symbols.split(",") if s.strip()) if symbols else (),
             duration_s=duration, speed=speed, metrics_port=metrics_port, limits=limits,
             save_every_s=save_every, resume=not fresh,
+            margin=None if collateral is None else MarginConfig(
+                collateral=collateral, leverage=leverage, maintenance_rate=maintenance_rate,
+                buffer=liq_buffer),
         )
         summary = run_trader(config)
     except (ParamRegistryError, ParamsRefusedError, NoLakeDataError, UnknownInstrumentError,

@@ -44,7 +44,14 @@ from trader.live.step import (
 )
 from trader.market_state import S_INVENTORY, S_MID, new_quote, new_state
 from trader.risk import FeedWatch, KillSwitch, RiskLimits
+from trader.risk.margin import (
+    MarginConfig,
+    liquidation_price,
+    margin_max_position,
+    margin_utilisation,
+)
 from trader.settings import TraderSettings
+from trader.sim.config import C_MAX_POSITION
 from trader.sim.events import KIND_BBO, KIND_BOOK
 from trader.sim.exchange import (
     A_CARRY,
@@ -75,6 +82,7 @@ from trader.sim.exchange import (
     new_account,
     new_orders,
 )
+from trader.strategy.params import P_MAX_POSITION
 
 __all__ = ["SymbolEngine"]
 
@@ -106,11 +114,16 @@ class SymbolEngine:
         The process-wide switch; asked before each quote cycle.
     latency : LatencyRecorder
         Shared tick-to-quote recorder.
+    margin : MarginConfig, optional
+        Collateral and margin rules: the position limit then follows the mark
+        (:func:`trader.risk.margin.margin_max_position`) and margin utilisation and the
+        liquidation distance are checked on every event.
     """
 
     def __init__(
         self, settings: TraderSettings, params: LoadedParams, feed: ReplayFeed,
         limits: RiskLimits, kill: KillSwitch, latency: LatencyRecorder,
+        margin: MarginConfig | None = None,
     ) -> None:
         self.settings = settings
         self.symbol = settings.symbol
@@ -158,6 +171,10 @@ class SymbolEngine:
         self.feed_done = False
         self.params_swaps = 0
         self.stale_tripped = False
+        self.margin = margin
+        self.quote_array = params.array.copy()
+        self.position_cap = settings.max_position
+        self.margin_mark = math.nan
 
     # -- hot path ----------------------------------------------------------------------
 
@@ -171,10 +188,12 @@ class SymbolEngine:
             self.kill.trip("sequence_gap", f"{gap} event(s) missing before seq {seq}",
                            symbol=self.symbol)
         quoting = not self.kill.active
+        if self.margin is not None and not self._check_margin(quoting):
+            quoting = False
         if self._pending and self._pending[0][0] < t:
             self._settle_markouts(t)
         if t > self.lv[LV_NEXT_TIMER]:
-            step_timers(t, quoting, self.params.array, self.cfg, self.cfg_ns, self.orders,
+            step_timers(t, quoting, self.quote_array, self.cfg, self.cfg_ns, self.orders,
                         self.book, self.acct, self.counts, self.fill_ts, self.fills,
                         self.vring_ts, self.vring, self.vptr, self.rring_ts, self.rring,
                         self.rptr, self.state, self.out, self.work, self.lv)
@@ -182,7 +201,7 @@ class SymbolEngine:
         code = step_event(
             t, k, s.price[i], s.size[i], int(s.side[i]), int(s.level_row[i]),
             s.interval_s[i], s.bid_px, s.bid_sz, s.ask_px, s.ask_sz, quoting,
-            self.params.array, self.risk, self.cfg, self.cfg_ns, self.orders, self.book,
+            self.quote_array, self.risk, self.cfg, self.cfg_ns, self.orders, self.book,
             self.acct, self.counts, self.fill_ts, self.fills, self.vring_ts,
             self.vring, self.vptr, self.rring_ts, self.rring, self.rptr, self.state,
             self.out, self.work, self.lv,
@@ -261,7 +280,49 @@ class SymbolEngine:
     def swap_params(self, params: LoadedParams) -> None:
         """Quote with ``params`` from the next cycle on."""
         self.params = params
+        self.quote_array = params.array.copy()
+        self.quote_array[P_MAX_POSITION] = self.position_cap
         self.params_swaps += 1
+
+    # -- margin ------------------------------------------------------------------------
+
+    def _check_margin(self, quoting: bool) -> bool:
+        """Before each step (at the mark of the previous event): follow the mark with the
+        position cap (when it moved 0.1 %) and trip on margin utilisation or a liquidation
+        price too close to the mark. False when quoting must wait: a position whose
+        margin cannot be checked yet (no mark), or a trip."""
+        margin = self.margin
+        assert margin is not None
+        mid = float(self.acct[A_MID])
+        if math.isnan(mid):
+            return float(self.acct[A_POS]) == 0.0
+        if not abs(mid - self.margin_mark) <= 1e-3 * mid:
+            cap = margin_max_position(margin, mid, self.settings.max_position)
+            self.position_cap = cap
+            self.quote_array[P_MAX_POSITION] = cap
+            self.cfg[C_MAX_POSITION] = cap
+            self.margin_mark = mid
+        pos = float(self.acct[A_POS])
+        if pos == 0.0:
+            return True
+        equity = margin.collateral + self.equity()
+        held = {r.trigger for r in self.kill.reasons}
+        util = margin_utilisation(pos, mid, equity, margin.maintenance_rate)
+        if util > self.limits.max_margin_utilisation and (quoting or
+                                                           "margin_utilisation" not in held):
+            self.kill.trip("margin_utilisation",
+                           f"maintenance margin is {util:.1%} of equity {equity:,.2f} "
+                           f"(limit {self.limits.max_margin_utilisation:.0%})",
+                           symbol=self.symbol)
+        p_liq = liquidation_price(pos, mid, equity, margin.maintenance_rate)
+        distance = abs(mid - p_liq) / mid
+        if distance < self.limits.min_liquidation_distance and (
+                quoting or "liquidation_distance" not in held):
+            self.kill.trip("liquidation_distance",
+                           f"liquidation price {p_liq:,.4f} is {distance:.2%} from the mark "
+                           f"{mid:,.4f} (limit {self.limits.min_liquidation_distance:.1%})",
+                           symbol=self.symbol)
+        return not self.kill.active
 
     # -- figures -----------------------------------------------------------------------
 
@@ -352,6 +413,7 @@ class SymbolEngine:
             "venue": self.venue,
             "params_version": self.params.version,
             "params_swaps": self.params_swaps,
+            "position_cap": self.position_cap,
             "position": float(self.acct[A_POS]),
             "mid": float(self.acct[A_MID]) if self.acct[A_MID] == self.acct[A_MID] else None,
             "pnl": self.pnl(),

@@ -33,7 +33,7 @@ from trader.live.latency import LatencyRecorder
 from trader.live.metrics import TraderCollector, serve_metrics
 from trader.live.params import ParamsWatcher, build_params, watches
 from trader.market_state import new_state
-from trader.risk import KillReason, KillSwitch, RiskLimits
+from trader.risk import KillReason, KillSwitch, MarginConfig, RiskLimits
 from trader.settings import default_settings
 
 __all__ = ["RunConfig", "Trader", "run_trader"]
@@ -60,6 +60,9 @@ class RunConfig:
         Replay speed (x real time); 0 as fast as possible.
     metrics_port : int
         Prometheus port on 127.0.0.1; 0 for none.
+    limits : RiskLimits
+    margin : MarginConfig or None
+        Collateral per symbol and margin rules; None: no margin-aware sizing.
     """
 
     paths: LakePaths
@@ -70,6 +73,7 @@ class RunConfig:
     speed: float = 1.0
     metrics_port: int = 0
     limits: RiskLimits = field(default_factory=RiskLimits)
+    margin: MarginConfig | None = None
     loop_interval_s: float = 0.1
     params_poll_s: float = 1.0
     save_every_s: float = 5.0
@@ -143,7 +147,7 @@ class Trader:
             feed = self._feed_factory(document.venue, symbol)
             day = feed.day
             engine = SymbolEngine(settings, loaded, feed, self.config.limits, self.kill,
-                                  self.latency)
+                                  self.latency, self.config.margin)
             previous = self._saved.get("symbols", {}).get(symbol)
             if previous is not None and previous["venue"] == document.venue:
                 engine.restore(previous)

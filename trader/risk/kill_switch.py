@@ -27,6 +27,8 @@ TRIGGERS = (
     "stale_market_data",
     "feed_disconnect",
     "sequence_gap",
+    "margin_utilisation",
+    "liquidation_distance",
     "manual",
 )
 """Every trigger the trader knows; a reason's ``trigger`` is one of these."""

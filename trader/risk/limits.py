@@ -36,6 +36,12 @@ class RiskLimits:
         On a trip, also send one IOC order taking the position to zero.
     flatten_band_bps : float
         That order's limit price: this far through the opposite best, bps.
+    max_margin_utilisation : float
+        With margin configured: maintenance margin over equity above this trips
+        ``margin_utilisation`` (fraction; 1 is liquidation).
+    min_liquidation_distance : float
+        With margin configured: a liquidation price closer to the mark than this fraction
+        trips ``liquidation_distance``.
     """
 
     position_factor: float = 1.5
@@ -44,11 +50,14 @@ class RiskLimits:
     stale_after_s: float = 10.0
     flatten_on_kill: bool = False
     flatten_band_bps: float = 50.0
+    max_margin_utilisation: float = 0.5
+    min_liquidation_distance: float = 0.02
 
     def __post_init__(self) -> None:
         if not self.position_factor >= 1.0:
             raise ValueError(f"position_factor must be >= 1, got {self.position_factor}")
-        for name in ("max_notional", "max_drawdown", "stale_after_s", "flatten_band_bps"):
+        for name in ("max_notional", "max_drawdown", "stale_after_s", "flatten_band_bps",
+                     "max_margin_utilisation", "min_liquidation_distance"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 

@@ -19,7 +19,7 @@ from trader.live.feed import ReplayFeed, replay_day
 from trader.live.latency import LatencyRecorder
 from trader.live.params import build_params
 from trader.market_state import new_state
-from trader.risk import KillReason, KillSwitch, RiskLimits
+from trader.risk import KillReason, KillSwitch, MarginConfig, RiskLimits
 from trader.settings import TraderSettings, default_settings
 from trader.sim import EventStream
 
@@ -68,13 +68,14 @@ def sol_document(seed: int = 0) -> ParamSet:
 def make_engine(
     events: EventStream, *, settings: TraderSettings | None = None,
     limits: RiskLimits | None = None, kill: KillSwitch | None = None,
+    margin: MarginConfig | None = None,
 ) -> SymbolEngine:
     """An engine quoting the test set on ``events`` (the switch halts it when tripped)."""
     settings = settings or default_settings("synthetic", SYMBOL)
     loaded = build_params(sol_document(), settings, new_state())
     kill = kill or KillSwitch()
     engine = SymbolEngine(settings, loaded, ReplayFeed(events, DAY, speed=0),
-                          limits or RiskLimits(), kill, LatencyRecorder())
+                          limits or RiskLimits(), kill, LatencyRecorder(), margin)
 
     def halt(_reason: KillReason) -> None:
         engine.halt(flatten_position=engine.limits.flatten_on_kill and len(kill.reasons) == 1)
