@@ -182,7 +182,10 @@ class QuotingParams(_Frozen):
     vpin_toxicity : float
         VPIN at the end of the window, in [0, 1]; it raises the jump weight of the blend.
     student_t_df : float
-        Degrees of freedom of the Student-t fitted to returns (fat-tailed touch risk).
+        Degrees of freedom of the Student-t of returns at the volatility scale (fat-tailed
+        touch risk): the one-sided 95 % profile-likelihood lower limit of the fit (the
+        fattest tail the data do not reject), so an uncertain tail quotes wider; the MLE
+        is in ``models.volatility``.
     as_addon_curve_depth_bps, as_addon_curve_bps : list of float
         The adverse-selection add-on as a curve over quote depth, bps at bps.
     hawkes_mu_per_s : list of float
