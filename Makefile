@@ -35,6 +35,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP) bench-peer
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	@echo "== bench/crosscheck_hftbacktest.py"; $(PY) bench/crosscheck_hftbacktest.py
 
 # hftbacktest pins numpy<2.3: it runs from its own venv, never the project's.
 PEER := bench/.venv-hftbacktest/bin/python

@@ -132,7 +132,7 @@ def displayed_qty(book: np.ndarray, side: float, px: float, tick: float) -> floa
     return 0.0 if inside else np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def push_response(
     ring_ts: np.ndarray, ring: np.ndarray, ptr: np.ndarray, ts: int,
     kind: int, slot: int, px: float, qty: float, remaining: float,
