@@ -35,7 +35,7 @@ _P = "mmcal_trader_"
 METRIC_NAMES = tuple(_P + n for n in (
     "quotes_total", "orders_total", "fills_total", "position", "mid", "pnl",
     "resting_orders", "kill_switch_active", "kill_switch_reasons", "params_version_info",
-    "feed_lag_seconds", "loop_latency_seconds", "events_total",
+    "feed_lag_seconds", "loop_latency_seconds", "events_total", "quoted_spread_bps",
 ))
 """Every metric family the endpoint exports (without the _bucket/_sum/_count suffixes)."""
 
@@ -72,7 +72,14 @@ class TraderCollector(Collector):
                                     labels=["symbol", "version"])
         lag = GaugeMetricFamily(_P + "feed_lag_seconds",
                                 "Wall seconds since the last book update.", labels=["symbol"])
+        spread = GaugeMetricFamily(_P + "quoted_spread_bps",
+                                   "Last wanted quotes: ask - bid over mid, bps (NaN: one-sided).",
+                                   labels=["symbol"])
         for e in engines:
+            bid, bid_sz, ask, ask_sz = (float(v) for v in e.out[:4])
+            mid_now = float(e.acct[2])
+            spread.add_metric([e.symbol], (ask - bid) / mid_now * 1e4
+                              if bid_sz > 0 and ask_sz > 0 and mid_now > 0 else float("nan"))
             counters = e.counters()
             quotes.add_metric([e.symbol], counters["requotes"])
             for op in ("orders", "modifies", "cancels", "rejects"):
@@ -105,7 +112,7 @@ class TraderCollector(Collector):
                                      "Tick-to-quote latency: book update in, quote decision out.",
                                      buckets=buckets, sum_value=self._latency.sum_ns / 1e9)
         yield from (quotes, orders, fills, events, position, mid, pnl, resting, version,
-                    lag, active, reasons, hist)
+                    lag, spread, active, reasons, hist)
 
 
 def serve_metrics(port: int, collector: TraderCollector) -> Any:
