@@ -337,7 +337,9 @@ class SymbolEngine:
     def pnl(self) -> dict[str, float]:
         """P&L parts and total, quote currency (they sum to the total)."""
         mid = float(self.acct[A_MID])
-        pending = math.fsum(s * (mid - m) for _, s, m in self._pending) if mid == mid else 0.0
+        # tuple(): the metrics thread calls this while the trading thread appends.
+        young = tuple(self._pending)
+        pending = math.fsum(s * (mid - m) for _, s, m in young) if mid == mid else 0.0
         adverse = self.adverse_settled + pending
         return {
             "spread_capture": float(self.acct[A_SPREAD]),
