@@ -30,7 +30,7 @@ from assets.partitions import (
 from assets.profile_borrowing import ProfileChoice, choose_profile, donor_correlations
 from assets.quoting_fallbacks import PreviousSet
 from assets.resources import LakeResource
-from assets.validation import PRIMARY_SCORE, score_document
+from assets.validation import PRIMARY_SCORE, depth_support, score_document
 from calibration.errors import CalibrationError
 from data_lake.quality_store import QualityGateError
 from data_lake.registry import (
@@ -177,18 +177,25 @@ def param_validation(
             description=f"cannot validate {symbol} {day}: no data for the held-out day "
             f"{next_day} yet; ingest it first (job `ingest`, partition {next_day}|{symbol})"
         )
-    scores = score_document(param_candidate, held_out)
+    registry = ParamRegistry(lake.paths)
+    try:
+        current: dict[str, Any] | None = registry.load(symbol, "latest").model_dump(mode="json")
+    except (UnknownSymbolError, UnknownVersionError):
+        current = None
+        context.log.info(f"{symbol}: no published set yet; nothing to compare with")
+    # Both sets scored on the same held-out fill depths: the larger of their supports.
+    support = depth_support(param_candidate)
+    if current is not None:
+        theirs = depth_support(current)
+        support = {side: max(lo, theirs[side]) for side, lo in support.items()}
+    scores = score_document(param_candidate, held_out, support)
     if PRIMARY_SCORE not in scores:
         raise dg.Failure(description=f"{symbol} {next_day}: too few events to score ({scores})")
-    registry = ParamRegistry(lake.paths)
     baseline: dict[str, float] = {}
     baseline_version = None
-    try:
-        current = registry.load(symbol, "latest")
-        baseline = score_document(current.model_dump(mode="json"), held_out)
-        baseline_version = current.version
-    except (UnknownSymbolError, UnknownVersionError):
-        context.log.info(f"{symbol}: no published set yet; nothing to compare with")
+    if current is not None:
+        baseline = score_document(current, held_out, support)
+        baseline_version = current["version"]
     document = {
         **param_candidate,
         "quality": merged_quality(param_candidate["quality"], checked.quality()),

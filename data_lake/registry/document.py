@@ -333,6 +333,12 @@ class ValidationScores(_Frozen):
     the published set, ``baseline`` holds *its* scores on the same held-out partitions,
     which is the fair comparison; otherwise ``baseline`` is a naive model's (e.g. Poisson
     flow, mid as fair price), kept for the record.
+
+    ``scores`` and ``baseline`` are free-form (older documents carry other names and still
+    load); the gate also compares, on the same held-out data, each score named in
+    ``data_lake.registry.gate.DEFAULT_SCORE_RULES`` (all higher is better): the Hawkes,
+    depth-law and return log scores, minus the add-on curve's squared error and the
+    micro-price's R^2 against the mid (assets/validation.py computes them).
     """
 
     primary: str = Field(min_length=1)

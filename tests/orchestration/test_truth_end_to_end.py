@@ -246,6 +246,27 @@ def _student_t_rows(
     ]
 
 
+def _jump_sign_row(
+    symbol: str, doc: dict[str, Any], q: dict[str, Any], tq: dict[str, Any]
+) -> Row:
+    """The micro-price's jump-sign coefficient against its truth, within Z of its OLS
+    Newey-West error (the ridge coefficient shrinks towards the truth of 0 here)."""
+    truth = float(tq["microprice_coef_bps"].get("jump_sign", 0.0))
+    names = q.get("microprice_feature_names") or []
+    micro = doc["models"].get("microprice", {})
+    if "jump_sign" not in names:
+        dropped = "jump_sign" in (micro.get("dropped_features") or [])
+        return Row(symbol, "microprice_coef_bps[jump_sign]", None, f"{truth:.4g}", None,
+                   None, None, dropped, "no jump in the training sample" if dropped else "")
+    i = names.index("jump_sign")
+    coef = q["microprice_coef_bps"][i]
+    se = (micro.get("ols_coef_stderr_bps") or [None] * len(names))[i]
+    z, _ = _z_rel(coef, truth, se)
+    ok = se is not None and abs(coef - truth) <= Z * se
+    return Row(symbol, "microprice_coef_bps[jump_sign]", coef, f"{truth:.4g}", se, z, None, ok,
+               "no drift after a Kou jump")
+
+
 def compare(symbol: str, doc: dict[str, Any], truth: dict[str, Any]) -> list[Row]:
     """One row per published quoting field (and matrix entry) against its truth."""
     q, models, tq = doc["quoting"], doc["models"], truth["quoting"]
@@ -410,6 +431,7 @@ def compare(symbol: str, doc: dict[str, Any], truth: dict[str, Any]) -> list[Row
                 "sign (attenuated at 0.3 s on 1 s snapshots)",
             )
         )
+        rows.append(_jump_sign_row(symbol, doc, q, tq))
     else:
         rows.append(
             Row(
