@@ -172,6 +172,7 @@ class SymbolEngine:
         self.params_swaps = 0
         self.stale_tripped = False
         self.margin = margin
+        self.quiet = False  # a warm-up copy logs nothing
         self.quote_array = params.array.copy()
         self.position_cap = settings.max_position
         self.margin_mark = math.nan
@@ -220,6 +221,19 @@ class SymbolEngine:
             self._trip_limit(trip)
         return code
 
+    def warm_up(self, n_events: int = 64) -> None:
+        """Compile every jitted function the engine calls (on a throwaway copy), so
+        neither the first quote nor the first kill waits for numba; cached on disk after
+        the first process."""
+        scratch = SymbolEngine(self.settings, self.params, self.feed, self.limits,
+                               KillSwitch(), LatencyRecorder(capacity=1 << 8), self.margin)
+        scratch.quiet = True
+        for i in range(min(n_events, len(self.feed.stream))):
+            scratch.on_event(i, i)
+        scratch.halt(flatten_position=True)
+        scratch.drain()
+        scratch.resting()
+
     # -- between events ----------------------------------------------------------------
 
     def _collect_fills(self) -> None:
@@ -263,6 +277,8 @@ class SymbolEngine:
             sent = flatten(t, self.limits.flatten_band_bps, self.orders, self.cfg,
                            self.cfg_ns, self.acct, self.counts, self.state, self.vring_ts,
                            self.vring, self.vptr)
+        if self.quiet:
+            return n
         log.warning("%s: cancelled %d order(s)%s", self.symbol, n,
                     f", flattening {sent:g}" if sent else "",
                     extra={"event": "halt", "symbol": self.symbol, "cancels": n,

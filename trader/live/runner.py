@@ -166,6 +166,11 @@ class Trader:
                      self.config.speed,
                      extra={"event": "symbol_ready", "symbol": symbol,
                             "version": loaded.version, "day": day.isoformat()})
+        if self.engines:
+            t0 = time.monotonic()
+            self.engines[0].warm_up()  # compiled code is shared by every symbol
+            log.info("compiled the live step in %.1f s", time.monotonic() - t0,
+                     extra={"event": "warm_up", "seconds": time.monotonic() - t0})
         self._apply_commands()
 
     # -- kill switch -------------------------------------------------------------------
