@@ -23,6 +23,8 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m orchestration.main_job
+	@echo "== make run ends with the live trader on the paper venue for 30 s: trader run --params latest --duration 30 --speed 10"
+	$(PY) -m trader run --params latest --duration 30 --speed 10 --metrics-port 0 --fresh
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
@@ -33,6 +35,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP) bench-peer
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	@echo "== bench/crosscheck_hftbacktest.py"; $(PY) bench/crosscheck_hftbacktest.py
 
 # hftbacktest pins numpy<2.3: it runs from its own venv, never the project's.
 PEER := bench/.venv-hftbacktest/bin/python

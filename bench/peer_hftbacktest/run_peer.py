@@ -56,7 +56,7 @@ __all__ = ["POLICIES", "PeerConfig", "main", "run_policy"]
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO / "bench/out/btcusdt_20240808.npz"
-POLICIES = ("replay", "replay_feed", "simple", "glft")
+POLICIES = ("replay", "replay_feed", "simple", "glft", "glft_feed")
 # hftbacktest's "no price" ticks (i64::MIN / i64::MAX) when a book side is empty.
 INVALID_MIN = np.iinfo(np.int64).min
 INVALID_MAX = np.iinfo(np.int64).max
@@ -69,9 +69,13 @@ TUTORIAL_RECORDS = 5_000_000
 N_STEPS, N_SKIPPED, N_SUBMIT_BID, N_SUBMIT_ASK, N_CANCEL, N_FILLED, N_EXPIRED, N_CANCELED = range(8)
 # Last elapse return code: 1 = end of data, anything else an hftbacktest error.
 N_RC = 8
+# The first wake's timestamp (ns), to line up another engine's timer with the peer's.
+N_FIRST_WAKE = 9
+# Fill log rows kept by the simple policy (the sample has ~500 fills).
+FILL_LOG_ROWS = 100_000
 # Slots of the GLFT counter vector.
 G_STEPS, G_FITS, G_FITS_SHORT, G_K_NONPOS, G_K_NONFINITE, G_NONFINITE_QUOTES = range(6)
-G_QUOTED, G_SUBMITS, G_CANCELS, G_FIRST_FIT_STEP = range(6, 10)
+G_QUOTED, G_SUBMITS, G_CANCELS, G_FIRST_FIT_STEP, G_WAKES = range(6, 11)
 
 
 @dataclass(frozen=True)
@@ -191,12 +195,16 @@ def replay_feed(hbt: Any) -> int:
 
 @njit
 def simple_policy(
-    hbt: Any, interval_ns: int, qty: float, max_position: float, counters: np.ndarray
+    hbt: Any, interval_ns: int, qty: float, max_position: float, counters: np.ndarray,
+    fill_log: np.ndarray,
 ) -> float:
     """One order of ``qty`` at the local best bid and best ask, requoted every step.
 
     Order ids encode side and price: ``2 * price_tick`` for bids, ``2 * price_tick + 1``
-    for asks. Returns the local mid price (USDT) at the last step.
+    for asks. Returns the local mid price (USDT) at the last step. Each order seen
+    ``FILLED`` is logged in ``fill_log`` rows (exchange ts ns, side +1/-1, exec price
+    tick, exec qty) while there is room; ``counters[N_FIRST_WAKE]`` gets the first
+    wake's timestamp (ns, the peer's local clock).
     """
     mid = np.nan
     while True:
@@ -204,6 +212,8 @@ def simple_policy(
         if rc != 0:
             counters[N_RC] = rc
             break
+        if counters[N_STEPS] == 0:
+            counters[N_FIRST_WAKE] = hbt.current_timestamp
         counters[N_STEPS] += 1
         orders = hbt.orders(0)
         # Terminal orders are counted once, then dropped from the local view.
@@ -211,6 +221,12 @@ def simple_policy(
         while values.has_next():
             o = values.get()
             if o.status == FILLED:
+                k = counters[N_FILLED]
+                if k < fill_log.shape[0]:
+                    fill_log[k, 0] = o.exch_timestamp
+                    fill_log[k, 1] = 1 if o.side == BUY else -1
+                    fill_log[k, 2] = o.exec_price_tick
+                    fill_log[k, 3] = round(o.exec_qty / o.qty * 1e9) if o.qty > 0 else 0
                 counters[N_FILLED] += 1
             elif o.status == EXPIRED:
                 counters[N_EXPIRED] += 1
@@ -292,6 +308,73 @@ def compute_coeff(xi: float, gamma: float, delta: float, A: float, k: float) -> 
 
 
 @njit
+def _glft_requote(
+    hbt: Any, asset_no: int, orders: Any, mid_price_tick: float, best_bid_tick: int,
+    best_ask_tick: int, tick_size: float, position: float, gamma: float, delta: float,
+    adj1: float, adj2: float, A: float, k: float, volatility: float, order_qty: float,
+    max_position: float, grid_num: int, counters: np.ndarray,
+) -> None:
+    """Tutorial: the GLFT grid from the current coefficients; cancel what left it and
+    submit what is new (post-only)."""
+    c1, c2 = compute_coeff(gamma, gamma, delta, A, k)
+    half_spread_tick = (c1 + delta / 2 * c2 * volatility) * adj1
+    skew = c2 * volatility * adj2
+    reservation_price_tick = mid_price_tick - skew * position
+
+    bid_price_tick = np.minimum(
+        np.round(reservation_price_tick - half_spread_tick), best_bid_tick
+    )
+    ask_price_tick = np.maximum(
+        np.round(reservation_price_tick + half_spread_tick), best_ask_tick
+    )
+    bid_price = bid_price_tick * tick_size
+    ask_price = ask_price_tick * tick_size
+    grid_interval = max(np.round(half_spread_tick) * tick_size, tick_size)
+    bid_price = np.floor(bid_price / grid_interval) * grid_interval
+    ask_price = np.ceil(ask_price / grid_interval) * grid_interval
+    if not (np.isfinite(bid_price) and np.isfinite(ask_price)):
+        counters[G_NONFINITE_QUOTES] += 1
+    else:
+        counters[G_QUOTED] += 1
+
+    new_bid_orders = Dict.empty(np.uint64, np.float64)
+    if position < max_position and np.isfinite(bid_price):
+        for _ in range(grid_num):
+            bid_price_tick = round(bid_price / tick_size)
+            new_bid_orders[uint64(bid_price_tick)] = bid_price
+            bid_price -= grid_interval
+    new_ask_orders = Dict.empty(np.uint64, np.float64)
+    if position > -max_position and np.isfinite(ask_price):
+        for _ in range(grid_num):
+            ask_price_tick = round(ask_price / tick_size)
+            new_ask_orders[uint64(ask_price_tick)] = ask_price
+            ask_price += grid_interval
+
+    order_values = orders.values()
+    while order_values.has_next():
+        order = order_values.get()
+        if order.cancellable and (
+            (order.side == BUY and order.order_id not in new_bid_orders)
+            or (order.side == SELL and order.order_id not in new_ask_orders)
+        ):
+            hbt.cancel(asset_no, order.order_id, False)
+            counters[G_CANCELS] += 1
+    for order_id, order_price in new_bid_orders.items():
+        if order_id not in orders:
+            hbt.submit_buy_order(
+                asset_no, order_id, order_price, order_qty, GTX, LIMIT, False
+            )
+            counters[G_SUBMITS] += 1
+    for order_id, order_price in new_ask_orders.items():
+        if order_id not in orders:
+            hbt.submit_sell_order(
+                asset_no, order_id, order_price, order_qty, GTX, LIMIT, False
+            )
+            counters[G_SUBMITS] += 1
+
+
+
+@njit
 def glft_grid(
     hbt: Any,
     recorder: Any,
@@ -308,8 +391,15 @@ def glft_grid(
     grid_num: int,
     counters: np.ndarray,
     k_min: np.ndarray,
+    on_feed: bool,
 ) -> float:
     """The tutorial's ``gridtrading_glft_mm`` with its window and buffers as arguments.
+
+    ``on_feed``: also requote at every local feed event (``wait_next_feed``), not only
+    every ``interval_ns`` (the cadence of our benchmark's GLFT). The tutorial's rolling
+    statistics (arrival depth, mid change, refits, the Recorder) still advance once per
+    ``interval_ns`` step; every wake recomputes the quotes from the current book and
+    position and requotes the grid.
 
     Differences from the notebook, all parameters: the fit window (tutorial 6,000 steps
     = 10 min, longer than the 343 s sample) and the update period; ``position`` is
@@ -333,7 +423,35 @@ def glft_grid(
     volatility = np.nan
     mid = np.nan
 
-    while hbt.elapse(interval_ns) == 0:
+    # The clock is unset (i64::MAX) until the first elapse: the first wake is a step.
+    next_step = 0
+    while True:
+        if on_feed and next_step > 0:
+            rc = hbt.wait_next_feed(False, next_step - hbt.current_timestamp)
+            if rc == 1:
+                break
+            is_step = hbt.current_timestamp >= next_step
+            if is_step:
+                next_step += interval_ns
+            counters[G_WAKES] += 1
+        else:
+            if hbt.elapse(interval_ns) != 0:
+                break
+            is_step = True
+            next_step = hbt.current_timestamp + interval_ns
+        if not is_step:
+            hbt.clear_inactive_orders(asset_no)
+            depth = hbt.depth(asset_no)
+            position = hbt.position(asset_no) / order_qty
+            orders = hbt.orders(asset_no)
+            best_bid_tick = depth.best_bid_tick
+            best_ask_tick = depth.best_ask_tick
+            mid = (depth.best_bid + depth.best_ask) / 2.0
+            cur_mid_tick = (best_bid_tick + best_ask_tick) / 2.0
+            _glft_requote(hbt, asset_no, orders, cur_mid_tick, best_bid_tick, best_ask_tick,
+                          tick_size, position, gamma, delta, adj1, adj2, A, k, volatility,
+                          order_qty, max_position, grid_num, counters)
+            continue
         counters[G_STEPS] += 1
         # Market order arrival depth from the previous step's mid.
         if not np.isnan(mid_price_tick):
@@ -386,61 +504,9 @@ def glft_grid(
                 steps_per_s
             )
 
-        c1, c2 = compute_coeff(gamma, gamma, delta, A, k)
-        half_spread_tick = (c1 + delta / 2 * c2 * volatility) * adj1
-        skew = c2 * volatility * adj2
-        reservation_price_tick = mid_price_tick - skew * position
-
-        bid_price_tick = np.minimum(
-            np.round(reservation_price_tick - half_spread_tick), best_bid_tick
-        )
-        ask_price_tick = np.maximum(
-            np.round(reservation_price_tick + half_spread_tick), best_ask_tick
-        )
-        bid_price = bid_price_tick * tick_size
-        ask_price = ask_price_tick * tick_size
-        grid_interval = max(np.round(half_spread_tick) * tick_size, tick_size)
-        bid_price = np.floor(bid_price / grid_interval) * grid_interval
-        ask_price = np.ceil(ask_price / grid_interval) * grid_interval
-        if not (np.isfinite(bid_price) and np.isfinite(ask_price)):
-            counters[G_NONFINITE_QUOTES] += 1
-        else:
-            counters[G_QUOTED] += 1
-
-        new_bid_orders = Dict.empty(np.uint64, np.float64)
-        if position < max_position and np.isfinite(bid_price):
-            for _ in range(grid_num):
-                bid_price_tick = round(bid_price / tick_size)
-                new_bid_orders[uint64(bid_price_tick)] = bid_price
-                bid_price -= grid_interval
-        new_ask_orders = Dict.empty(np.uint64, np.float64)
-        if position > -max_position and np.isfinite(ask_price):
-            for _ in range(grid_num):
-                ask_price_tick = round(ask_price / tick_size)
-                new_ask_orders[uint64(ask_price_tick)] = ask_price
-                ask_price += grid_interval
-
-        order_values = orders.values()
-        while order_values.has_next():
-            order = order_values.get()
-            if order.cancellable and (
-                (order.side == BUY and order.order_id not in new_bid_orders)
-                or (order.side == SELL and order.order_id not in new_ask_orders)
-            ):
-                hbt.cancel(asset_no, order.order_id, False)
-                counters[G_CANCELS] += 1
-        for order_id, order_price in new_bid_orders.items():
-            if order_id not in orders:
-                hbt.submit_buy_order(
-                    asset_no, order_id, order_price, order_qty, GTX, LIMIT, False
-                )
-                counters[G_SUBMITS] += 1
-        for order_id, order_price in new_ask_orders.items():
-            if order_id not in orders:
-                hbt.submit_sell_order(
-                    asset_no, order_id, order_price, order_qty, GTX, LIMIT, False
-                )
-                counters[G_SUBMITS] += 1
+        _glft_requote(hbt, asset_no, orders, mid_price_tick, best_bid_tick, best_ask_tick,
+                      tick_size, position, gamma, delta, adj1, adj2, A, k, volatility,
+                      order_qty, max_position, grid_num, counters)
 
         t += 1
         if t >= steps_cap:
@@ -474,18 +540,23 @@ def _account(hbt: Any, mid: float) -> dict[str, Any]:
 
 
 def run_policy(
-    policy: str, data: np.ndarray, cfg: PeerConfig, tutorial_buffers: bool = False
+    policy: str, data: np.ndarray, cfg: PeerConfig, tutorial_buffers: bool = False,
+    fills_out: Path | None = None,
 ) -> dict[str, Any]:
-    """Run one policy over ``data`` on a fresh backtest; return the result record."""
+    """Run one policy over ``data`` on a fresh backtest; return the result record.
+
+    ``fills_out``: the simple policy saves its fill log there (``.npy``, int64 rows of
+    exchange ts ns, side, exec price tick, filled fraction x 1e9).
+    """
     qty = cfg.order_lots * cfg.lot
-    if policy == "glft":
+    if policy in ("glft", "glft_feed"):
         hbt = build_backtest(data, cfg, last_trades=10_000)
         steps_cap = TUTORIAL_STEPS if tutorial_buffers else cfg.glft_steps
         n_records = TUTORIAL_RECORDS if tutorial_buffers else cfg.records
         t0 = time.perf_counter()
         # The Recorder's allocation is part of what the tutorial's buffer choice costs.
         recorder = Recorder(1, n_records)
-        counters = np.zeros(10, np.int64)
+        counters = np.zeros(11, np.int64)
         counters[G_FIRST_FIT_STEP] = -1
         k_min = np.array([np.inf])
         mid = glft_grid(
@@ -504,6 +575,7 @@ def run_policy(
             cfg.glft_grid_num,
             counters,
             k_min,
+            policy == "glft_feed",
         )
         wall = time.perf_counter() - t0
         out: dict[str, Any] = {
@@ -513,6 +585,8 @@ def run_policy(
                 "update_steps": cfg.glft_update_steps,
                 "steps_cap": steps_cap,
                 "records": n_records,
+                "on_feed": policy == "glft_feed",
+                "wakes": int(counters[G_WAKES if policy == "glft_feed" else G_STEPS]),
                 "fits": int(counters[G_FITS]),
                 "first_fit_step": int(counters[G_FIRST_FIT_STEP]),
                 "fits_too_few_bins": int(counters[G_FITS_SHORT]),
@@ -532,11 +606,15 @@ def run_policy(
         }
     elif policy == "simple":
         hbt = build_backtest(data, cfg, last_trades=0)
-        counters = np.zeros(9, np.int64)
+        counters = np.zeros(10, np.int64)
+        fill_log = np.zeros((FILL_LOG_ROWS, 4), np.int64)
         max_pos = cfg.max_position_lots * cfg.lot
         t0 = time.perf_counter()
-        mid = simple_policy(hbt, cfg.interval_ns, qty, max_pos, counters)
+        mid = simple_policy(hbt, cfg.interval_ns, qty, max_pos, counters, fill_log)
         wall = time.perf_counter() - t0
+        if fills_out is not None:
+            n_logged = min(int(counters[N_FILLED]), FILL_LOG_ROWS)
+            np.save(fills_out, fill_log[:n_logged])
         out = {
             "steps": int(counters[N_STEPS]),
             "simple": {
@@ -548,6 +626,7 @@ def run_policy(
                 "seen_expired_post_only": int(counters[N_EXPIRED]),
                 "seen_canceled": int(counters[N_CANCELED]),
                 "last_elapse_rc": int(counters[N_RC]),
+                "first_wake_ts": int(counters[N_FIRST_WAKE]),
             },
         }
     elif policy in ("replay", "replay_feed"):
@@ -587,7 +666,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line entry point: one JSON line per (policy, repeat)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    p.add_argument("--policy", choices=(*POLICIES, "all"), default="all")
+    p.add_argument("--policy", default="all",
+                   help=f"all, or one or more of {', '.join(POLICIES)} separated by commas")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per policy")
     p.add_argument("--tick", type=float, default=0.1)
     p.add_argument("--lot", type=float, default=0.001)
@@ -611,6 +691,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="GLFT with the tutorial's 10M-step arrays and 5M-record Recorder",
     )
+    p.add_argument("--fills-out", type=Path, default=None,
+                   help="simple policy: save the fill log of the first repeat (.npy)")
     p.add_argument("--glft-window-steps", type=int, default=600, help="tutorial: 6000")
     p.add_argument("--glft-update-steps", type=int, default=50)
     p.add_argument("--glft-gamma", type=float, default=0.05)
@@ -647,12 +729,16 @@ def main(argv: list[str] | None = None) -> int:
     with np.load(args.data) as npz:
         data = np.ascontiguousarray(npz["data"])
     events = int(np.sum((data["ev"] & np.uint64(EXCH_EVENT)) != 0))
-    policies = POLICIES if args.policy == "all" else (args.policy,)
+    policies = POLICIES if args.policy == "all" else tuple(args.policy.split(","))
+    unknown = [name for name in policies if name not in POLICIES]
+    if unknown:
+        p.error(f"unknown policy {', '.join(unknown)}; choose from {', '.join(POLICIES)}")
     warm = np.ascontiguousarray(data[:WARMUP_ROWS])
     for policy in policies:
         run_policy(policy, warm, cfg, tutorial_buffers=False)  # numba compile
         for rep in range(args.repeats):
-            res = run_policy(policy, data, cfg, tutorial_buffers=args.tutorial_buffers)
+            res = run_policy(policy, data, cfg, tutorial_buffers=args.tutorial_buffers,
+                             fills_out=args.fills_out if rep == 0 else None)
             wall = res.pop("wall_s")
             record = {
                 "engine": "hftbacktest",
@@ -664,7 +750,9 @@ def main(argv: list[str] | None = None) -> int:
                 "wall_s": round(wall, 6),
                 "events_per_s": round(events / wall),
                 "rows_per_s": round(len(data) / wall),
-                "tutorial_buffers": bool(args.tutorial_buffers) if policy == "glft" else None,
+                "tutorial_buffers": (
+                    bool(args.tutorial_buffers) if policy.startswith("glft") else None
+                ),
                 **res,
                 "config": _config_record(cfg),
             }

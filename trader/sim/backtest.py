@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from trader.market_state import new_quote, new_state
-from trader.sim.config import LATENCY_RECORDED, BacktestConfig
+from trader.sim.config import LATENCY_RECORDED, LATENCY_RECORDED_FEED, BacktestConfig
 from trader.sim.events import EventStream
 from trader.sim.exchange import (
     A_CARRY,
@@ -44,7 +44,7 @@ from trader.sim.exchange import (
 )
 from trader.sim.loop import I_AT_LIMIT_NS, I_LEN, I_N_EQUITY, run_loop
 
-__all__ = ["BacktestResult", "PnlAttribution", "run_backtest"]
+__all__ = ["BacktestResult", "PnlAttribution", "recorded_feed_latency", "run_backtest"]
 
 _HOUR_NS = 3_600_000_000_000
 _RING = 1 << 16
@@ -143,9 +143,23 @@ class BacktestResult:
         return len(self.fill_ts_ns)
 
 
+def recorded_feed_latency(events: EventStream) -> np.ndarray:
+    """Per-event feed latency ``recv_ts - ts`` (ns), corrected for the recorder's clock.
+
+    A recorder whose clock runs behind the venue's gives ``recv_ts < ts``; no message
+    arrives before it is sent, so the offset is at least ``-min(recv_ts - ts)``, and
+    every latency is shifted by that one constant (the smallest becomes 0, as in
+    hftbacktest's ``correct_local_timestamp``). Latencies that are all >= 0 are kept.
+    """
+    lat = events.recv_ts_ns - events.ts_ns
+    if lat.size and lat.min() < 0:
+        lat = lat - lat.min()
+    return lat
+
+
 def _local_times(events: EventStream, config: BacktestConfig) -> tuple[np.ndarray, np.ndarray]:
-    recorded = np.maximum(events.recv_ts_ns - events.ts_ns, 0)
-    if config.latency_mode == LATENCY_RECORDED:
+    recorded = recorded_feed_latency(events)
+    if config.latency_mode in (LATENCY_RECORDED, LATENCY_RECORDED_FEED):
         arrive = events.ts_ns + recorded
     else:
         arrive = events.ts_ns + config.feed_latency_ns

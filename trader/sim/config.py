@@ -15,6 +15,7 @@ __all__ = [
     "CROSS_IGNORE",
     "LATENCY_CONSTANT",
     "LATENCY_RECORDED",
+    "LATENCY_RECORDED_FEED",
     "QUEUE_PROB_LOG",
     "QUEUE_PROB_POWER",
     "QUEUE_RISK_AVERSE",
@@ -53,6 +54,10 @@ LATENCY_CONSTANT = 0
 LATENCY_RECORDED = 1
 """Feed latency per event is its recorded ``recv_ts - ts``; entry and response latency
 are the recorded feed latency of the latest event seen, plus the configured constants."""
+LATENCY_RECORDED_FEED = 2
+"""Feed latency per event is its recorded ``recv_ts - ts``; entry and response latency
+are the configured constants (hftbacktest's recorded ``local_ts`` with a constant order
+latency)."""
 
 # Slots of the packed config vector read by the jitted loop.
 C_TICK = 0
@@ -77,7 +82,8 @@ CI_ENTRY_LATENCY = 1
 CI_RESPONSE_LATENCY = 2
 CI_REQUOTE_INTERVAL = 3
 CI_EQUITY_INTERVAL = 4
-CI_LEN = 5
+CI_REQUOTE_PHASE = 5
+CI_LEN = 6
 
 
 @dataclass(frozen=True)
@@ -111,15 +117,25 @@ class BacktestConfig:
     tif : int
         Time in force of the quotes: ``TIF_GTC``, ``TIF_IOC`` or ``TIF_ALO``.
     latency_mode : int
-        ``LATENCY_CONSTANT`` or ``LATENCY_RECORDED``.
+        ``LATENCY_CONSTANT``, ``LATENCY_RECORDED`` or ``LATENCY_RECORDED_FEED``. The
+        recorded feed latency is ``recv_ts - ts`` less the recording's clock offset: when
+        some ``recv_ts`` precede their ``ts`` (the recorder's clock runs behind the
+        venue's), every latency is shifted up by one constant so the smallest is 0, as
+        hftbacktest's ``correct_local_timestamp`` does.
     feed_latency_ns, entry_latency_ns, response_latency_ns : int
         Exchange -> us (market data), us -> exchange (orders), exchange -> us (acks and
         fills), ns. Added on top of the recorded latency in ``LATENCY_RECORDED`` mode
-        (except the feed's, which is then the recorded one alone).
+        (except the feed's, which is then the recorded one alone); in
+        ``LATENCY_RECORDED_FEED`` the feed's is ignored and the order latencies are
+        these constants.
     requote_on_book : bool
         Requote when a book or bbo update reaches us.
     requote_interval_ns : int
         Also requote on this timer in our local clock, ns; 0 for none.
+    requote_phase_ns : int
+        The timer fires at local times ``phase + k * interval`` (``0 <= phase <
+        interval``); the first firing is the first such time after the first event
+        reaches us.
     equity_interval_ns : int
         Cadence of the equity curve samples, ns (exchange time).
     markout_horizon_ns : int
@@ -144,6 +160,7 @@ class BacktestConfig:
     response_latency_ns: int = 0
     requote_on_book: bool = True
     requote_interval_ns: int = 0
+    requote_phase_ns: int = 0
     equity_interval_ns: int = 1_000_000_000
     markout_horizon_ns: int = 1_000_000_000
 
@@ -159,7 +176,7 @@ class BacktestConfig:
             "cross_rule": (CROSS_FILL, CROSS_IGNORE),
             "stp_rule": (STP_CANCEL_OLDEST, STP_REJECT_NEW),
             "tif": (TIF_GTC, TIF_IOC, TIF_ALO),
-            "latency_mode": (LATENCY_CONSTANT, LATENCY_RECORDED),
+            "latency_mode": (LATENCY_CONSTANT, LATENCY_RECORDED, LATENCY_RECORDED_FEED),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -179,6 +196,12 @@ class BacktestConfig:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"BacktestConfig.{name} must be >= 0")
+        if self.requote_phase_ns < 0 or (
+            self.requote_interval_ns > 0 and self.requote_phase_ns >= self.requote_interval_ns
+        ):
+            raise ValueError(
+                f"requote_phase_ns must be in [0, requote_interval_ns), got {self.requote_phase_ns}"
+            )
         if self.equity_interval_ns <= 0:
             raise ValueError(f"equity_interval_ns must be > 0, got {self.equity_interval_ns}")
         if not self.requote_on_book and self.requote_interval_ns == 0:
@@ -207,4 +230,5 @@ class BacktestConfig:
         cfg_ns[CI_RESPONSE_LATENCY] = self.response_latency_ns
         cfg_ns[CI_REQUOTE_INTERVAL] = self.requote_interval_ns
         cfg_ns[CI_EQUITY_INTERVAL] = self.equity_interval_ns
+        cfg_ns[CI_REQUOTE_PHASE] = self.requote_phase_ns
         return cfg, cfg_ns

@@ -123,9 +123,13 @@ def _require_positive(values: np.ndarray, what: str) -> None:
 def _recv(table: pa.Table, ts: np.ndarray) -> np.ndarray:
     if "recv_ts" not in table.column_names:
         return ts.copy()
-    recv = table.column("recv_ts").to_numpy(zero_copy_only=False)
-    recv = np.asarray(recv, dtype=np.float64)
-    return np.where(np.isnan(recv), ts, recv).astype(np.int64)
+    # Stay in int64: epoch ns exceed float64's exact range (a float round trip moves
+    # them by up to 256 ns).
+    col = table.column("recv_ts").cast(pa.int64())
+    recv = np.asarray(col.fill_null(0).to_numpy(), dtype=np.int64)
+    if col.null_count:
+        recv = np.where(np.asarray(col.is_null().to_numpy(zero_copy_only=False)), ts, recv)
+    return recv
 
 
 def _is_empty(table: pa.Table | None) -> bool:

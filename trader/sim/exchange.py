@@ -115,7 +115,7 @@ def new_account() -> np.ndarray:
     return acct
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def displayed_qty(book: np.ndarray, side: float, px: float, tick: float) -> float:
     """Displayed size at ``px`` on our side of ``book``; 0 for an empty level inside the
     displayed range, NaN beyond it (unknown)."""
@@ -132,7 +132,7 @@ def displayed_qty(book: np.ndarray, side: float, px: float, tick: float) -> floa
     return 0.0 if inside else np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def push_response(
     ring_ts: np.ndarray, ring: np.ndarray, ptr: np.ndarray, ts: int,
     kind: int, slot: int, px: float, qty: float, remaining: float,
@@ -189,24 +189,31 @@ def fill_order(
     push_response(ring_ts, ring, ptr, ts + resp_lat, R_FILL, slot, px, qty, remaining)
 
 
-@njit(cache=True)
-def crosses(book: np.ndarray, side: float, px: float) -> bool:
-    """Would a ``side`` order at ``px`` take liquidity from the displayed book."""
+@njit(cache=True, inline="always")
+def crosses(book: np.ndarray, side: float, px: float, tick: float) -> bool:
+    """Would a ``side`` order at ``px`` take liquidity from the displayed book.
+
+    Prices within half a tick are equal: a price rounded to the tick in floating point
+    (``617001 * 0.1 = 61700.100000000006``) still meets the level it names.
+    """
     if side > 0:
-        return (not math.isnan(book[2, 0])) and px >= book[2, 0]
-    return (not math.isnan(book[0, 0])) and px <= book[0, 0]
+        return (not math.isnan(book[2, 0])) and px > book[2, 0] - 0.5 * tick
+    return (not math.isnan(book[0, 0])) and px < book[0, 0] + 0.5 * tick
 
 
 @njit(cache=True)
-def self_cross_slot(orders: np.ndarray, n_used: int, side: float, px: float, skip: int) -> int:
+def self_cross_slot(
+    orders: np.ndarray, n_used: int, side: float, px: float, skip: int, tick: float
+) -> int:
     """Oldest of our resting opposite-side orders that ``px`` would trade with, or -1."""
     best = -1
     best_seq = np.inf
+    half = 0.5 * tick
     for s in range(n_used):
         if s == skip or orders[s, O_STATE] != 1.0 or orders[s, O_SIDE] != -side:
             continue
         other = orders[s, O_PX]
-        would_trade = (side > 0 and px >= other) or (side < 0 and px <= other)
+        would_trade = (side > 0 and px > other - half) or (side < 0 and px < other + half)
         if would_trade and orders[s, O_SEQ] < best_seq:
                 best_seq = orders[s, O_SEQ]
                 best = s
@@ -220,7 +227,7 @@ def self_trade_blocks(
     resp_lat: int,
 ) -> bool:
     """Apply self-trade prevention for an incoming order; True if the incoming is refused."""
-    other = self_cross_slot(orders, n_used, side, px, slot)
+    other = self_cross_slot(orders, n_used, side, px, slot, cfg[C_TICK])
     if other < 0:
         return False
     if cfg[C_STP_RULE] == STP_REJECT_NEW:
@@ -229,7 +236,7 @@ def self_trade_blocks(
         orders[other, O_STATE] = 0.0
         push_response(ring_ts, ring, ptr, ts + resp_lat, R_DONE, other, np.nan, 0.0, 0.0)
         counts[K_STP_CANCELS] += 1
-        other = self_cross_slot(orders, n_used, side, px, slot)
+        other = self_cross_slot(orders, n_used, side, px, slot, cfg[C_TICK])
     return False
 
 
@@ -262,7 +269,7 @@ def arrive_order(
     orders[slot, O_SEQ] = acct[A_SEQ]
     acct[A_SEQ] += 1.0
     orders[slot, O_STATE] = 1.0
-    if crosses(book, side, px):
+    if crosses(book, side, px, tick):
         if tif == TIF_ALO:
             counts[K_REJECTS] += 1
             orders[slot, O_STATE] = 0.0
@@ -310,9 +317,9 @@ def modify_order(
     tif = int(orders[slot, O_TIF])
     tick = cfg[C_TICK]
     if abs(px - orders[slot, O_PX]) >= 0.5 * tick:
-        refused = (tif == TIF_ALO and crosses(book, side, px)) or (
+        refused = (tif == TIF_ALO and crosses(book, side, px, tick)) or (
             cfg[C_STP_RULE] == STP_REJECT_NEW
-            and self_cross_slot(orders, int(acct[A_SLOTS_USED]), side, px, slot) >= 0
+            and self_cross_slot(orders, int(acct[A_SLOTS_USED]), side, px, slot, tick) >= 0
         )
         if refused:
             counts[K_REJECTS] += 1
@@ -345,7 +352,7 @@ def cancel_order(
     push_response(ring_ts, ring, ptr, ts + resp_lat, R_DONE, slot, np.nan, 0.0, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_trade(
     orders: np.ndarray, px: float, size: float, aggressor: int, ts: int,
     cfg: np.ndarray, acct: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
@@ -364,14 +371,14 @@ def on_trade(
                        counts, ring_ts, ring, ptr, resp_lat)
         elif abs(px - our) < 0.5 * tick:
             orders[s, O_TRADED] += size
-            queue, reach = queue_after_trade(orders[s, O_QUEUE], size)
+            queue, reach = queue_after_trade(orders[s, O_QUEUE], size, cfg[C_LOT])
             orders[s, O_QUEUE] = queue
             if reach > 0.0:
                 fill_order(orders, s, our, min(reach, orders[s, O_QTY]), True, ts, cfg, acct,
                            fill_ts, fills, counts, ring_ts, ring, ptr, resp_lat)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_depth(orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.ndarray) -> None:
     """A new snapshot: move each resting order's queue by the chosen queue model."""
     tick = cfg[C_TICK]
@@ -392,57 +399,73 @@ def on_depth(orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.nda
         orders[s, O_TRADED] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_cross(
     orders: np.ndarray, book: np.ndarray, ts: int, cfg: np.ndarray, acct: np.ndarray,
     fill_ts: np.ndarray, fills: np.ndarray, counts: np.ndarray, ring_ts: np.ndarray,
     ring: np.ndarray, ptr: np.ndarray, resp_lat: int,
 ) -> None:
     """``CROSS_FILL``: the book at or through our price fills us at our price."""
+    tick = cfg[C_TICK]
     for s in range(int(acct[A_SLOTS_USED])):
         if orders[s, O_STATE] != 1.0:
             continue
         side = orders[s, O_SIDE]
-        if crosses(book, side, orders[s, O_PX]):
+        if crosses(book, side, orders[s, O_PX], tick):
             fill_order(orders, s, orders[s, O_PX], orders[s, O_QTY], True, ts, cfg, acct,
                        fill_ts, fills, counts, ring_ts, ring, ptr, resp_lat)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _merge_top(book: np.ndarray, px_row: int, top_px: float, top_sz: float) -> None:
+    """Put a new top level on one side of ``book``, keeping the deeper levels that are
+    worse than it (``px_row`` 0 for bids, 2 for asks).
+
+    In place and usually O(1): the new top mostly replaces the old one at the same
+    price or next to it, so only the levels it displaces move.
+    """
+    if math.isnan(top_px):
+        return
+    depth = book.shape[1]
+    sz_row = px_row + 1
+    # j: the first level strictly worse than the new top (NaN = the side ends there).
+    j = 0
+    while j < depth:
+        lpx = book[px_row, j]
+        if math.isnan(lpx) or (lpx < top_px if px_row == 0 else lpx > top_px):
+            break
+        j += 1
+    if j == 0:  # a better price: everything moves one level down, the last drops
+        for lvl in range(depth - 1, 0, -1):
+            book[px_row, lvl] = book[px_row, lvl - 1]
+            book[sz_row, lvl] = book[sz_row, lvl - 1]
+    elif j > 1:  # the new top swallows levels 1 .. j-1: the rest move up
+        shift = j - 1
+        for lvl in range(1, depth):
+            src = lvl + shift
+            if src < depth:
+                book[px_row, lvl] = book[px_row, src]
+                book[sz_row, lvl] = book[sz_row, src]
+            else:
+                book[px_row, lvl] = np.nan
+                book[sz_row, lvl] = 0.0
+    book[px_row, 0] = top_px
+    book[sz_row, 0] = top_sz
+
+
+@njit(cache=True, inline="always")
 def apply_snapshot(
-    book: np.ndarray, scratch: np.ndarray, bid_px: np.ndarray, bid_sz: np.ndarray,
+    book: np.ndarray, bid_px: np.ndarray, bid_sz: np.ndarray,
     ask_px: np.ndarray, ask_sz: np.ndarray, row: int, top_only: bool,
 ) -> None:
     """Copy an L2 snapshot into ``book``; a bbo (``top_only``) replaces the top and
     keeps the deeper levels that are worse than the new top."""
-    depth = book.shape[1]
-    if not top_only:
-        for lvl in range(depth):
-            book[0, lvl] = bid_px[row, lvl]
-            book[1, lvl] = bid_sz[row, lvl]
-            book[2, lvl] = ask_px[row, lvl]
-            book[3, lvl] = ask_sz[row, lvl]
+    if top_only:
+        _merge_top(book, 0, bid_px[row, 0], bid_sz[row, 0])
+        _merge_top(book, 2, ask_px[row, 0], ask_sz[row, 0])
         return
-    for px_row, top_px, top_sz in ((0, bid_px[row, 0], bid_sz[row, 0]),
-                                   (2, ask_px[row, 0], ask_sz[row, 0])):
-        if math.isnan(top_px):
-            continue
-        scratch[0] = top_px
-        scratch[depth] = top_sz
-        k = 1
-        for lvl in range(depth):
-            lpx = book[px_row, lvl]
-            if math.isnan(lpx) or k >= depth:
-                break
-            worse = lpx < top_px if px_row == 0 else lpx > top_px
-            if worse:
-                scratch[k] = lpx
-                scratch[depth + k] = book[px_row + 1, lvl]
-                k += 1
-        for lvl in range(depth):
-            if lvl < k:
-                book[px_row, lvl] = scratch[lvl]
-                book[px_row + 1, lvl] = scratch[depth + lvl]
-            else:
-                book[px_row, lvl] = np.nan
-                book[px_row + 1, lvl] = 0.0
+    for lvl in range(book.shape[1]):
+        book[0, lvl] = bid_px[row, lvl]
+        book[1, lvl] = bid_sz[row, lvl]
+        book[2, lvl] = ask_px[row, lvl]
+        book[3, lvl] = ask_sz[row, lvl]

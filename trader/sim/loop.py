@@ -47,6 +47,7 @@ from trader.sim.config import (
     CI_ENTRY_LATENCY,
     CI_EQUITY_INTERVAL,
     CI_REQUOTE_INTERVAL,
+    CI_REQUOTE_PHASE,
     CI_RESPONSE_LATENCY,
     CROSS_FILL,
     LATENCY_RECORDED,
@@ -85,7 +86,7 @@ from trader.sim.exchange import (
     push_response,
 )
 
-__all__ = ["OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop"]
+__all__ = ["OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "send_quotes"]
 
 OP_PLACE = 0
 OP_MODIFY = 1
@@ -98,14 +99,14 @@ I_LEN = 2
 _NEVER = np.iinfo(np.int64).max
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _ring_head_ts(ring_ts: np.ndarray, ptr: np.ndarray) -> int:
     if ptr[0] >= ptr[1]:
         return _NEVER
     return ring_ts[ptr[0] % ring_ts.shape[0]]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _free_slot(orders: np.ndarray, acct: np.ndarray) -> int:
     # Lowest free slot first keeps the used slots packed, so the per-event scans over
     # our orders stop early (A_SLOTS_USED).
@@ -116,7 +117,7 @@ def _free_slot(orders: np.ndarray, acct: np.ndarray) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _on_response(
     orders: np.ndarray, ring: np.ndarray, k: int, work: np.ndarray, lot: float
 ) -> float:
@@ -149,7 +150,7 @@ def _on_response(
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _send(
     vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray, t_arrive: int,
     op: int, slot: int, px: float, qty: float, tif: float,
@@ -157,7 +158,7 @@ def _send(
     push_response(vring_ts, vring, vptr, t_arrive, op, slot, px, qty, tif)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _requote(
     strategy: Any, params: np.ndarray, state: np.ndarray, out: np.ndarray, t_loc: int,
     orders: np.ndarray, work: np.ndarray, cfg: np.ndarray, counts: np.ndarray,
@@ -168,6 +169,19 @@ def _requote(
     shared modify-or-replace rule."""
     counts[K_REQUOTES] += 1
     strategy(state, params, out)
+    send_quotes(out, state, t_loc, orders, work, cfg, counts, acct, vring_ts, vring, vptr,
+                entry_lat)
+
+
+@njit(cache=True)
+def send_quotes(
+    out: np.ndarray, state: np.ndarray, t_loc: int, orders: np.ndarray, work: np.ndarray,
+    cfg: np.ndarray, counts: np.ndarray, acct: np.ndarray, vring_ts: np.ndarray,
+    vring: np.ndarray, vptr: np.ndarray, entry_lat: int,
+) -> None:
+    """Turn the wanted quotes in ``out`` into venue operations (the modify-or-replace
+    rule); shared by the backtest loop and the live trader's step (trader.live.step),
+    which calls the GLFT kernel directly so its compiled code can be cached."""
     tick = cfg[C_TICK]
     lot = cfg[C_LOT]
     max_pos = cfg[C_MAX_POSITION]
@@ -254,8 +268,6 @@ def run_loop(
     n = ts.shape[0]
     if n == 0:
         return
-    depth = book.shape[1]
-    scratch = np.empty(2 * depth)
     work = np.full(2, -1, dtype=np.int64)
     vptr = np.zeros(3, dtype=np.int64)
     rptr = np.zeros(3, dtype=np.int64)
@@ -267,7 +279,10 @@ def run_loop(
     interval = cfg_ns[CI_REQUOTE_INTERVAL]
     eq_interval = cfg_ns[CI_EQUITY_INTERVAL]
     last_loc = loc_ts[n - 1]
-    next_timer = (loc_ts[0] // interval + 1) * interval if interval > 0 else _NEVER
+    phase = cfg_ns[CI_REQUOTE_PHASE]
+    next_timer = (
+        ((loc_ts[0] - phase) // interval + 1) * interval + phase if interval > 0 else _NEVER
+    )
     next_eq = (ts[0] // eq_interval + 1) * eq_interval
     n_eq = 0
     at_limit_ns = 0
@@ -302,7 +317,7 @@ def run_loop(
                 on_trade(orders, price[i_ex], size[i_ex], side[i_ex], t_ex, cfg, acct,
                          fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
             elif k in (KIND_BOOK, KIND_BBO):
-                apply_snapshot(book, scratch, bid_px, bid_sz, ask_px, ask_sz,
+                apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz,
                                level_row[i_ex], k == KIND_BBO)
                 if book[0, 0] == book[0, 0] and book[2, 0] == book[2, 0]:
                     new_mid = 0.5 * (book[0, 0] + book[2, 0])

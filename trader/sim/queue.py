@@ -3,7 +3,8 @@ and, under the probabilistic models, by cancellations.
 
 ``queue_ahead`` is the displayed size (base units) ahead of our order at its level. NaN
 means unknown: the order rests beyond the displayed depth, and its queue is set the first
-time a snapshot shows the level.
+time a snapshot shows the level. Negative means nothing is ahead and that much traded
+size has reached our order without yet making a whole lot (see :func:`queue_after_trade`).
 """
 
 from __future__ import annotations
@@ -41,21 +42,28 @@ def prob_behind(model: int, param: float, front: float, back: float) -> float:
     return fb / total
 
 
-@njit(cache=True)
-def queue_after_trade(queue_ahead: float, trade_qty: float) -> tuple[float, float]:
-    """Queue ahead after a trade of ``trade_qty`` at our level, and the qty left for us.
+@njit(cache=True, inline="always")
+def queue_after_trade(queue_ahead: float, trade_qty: float, lot: float) -> tuple[float, float]:
+    """Queue ahead after a trade of ``trade_qty`` at our level, and the qty that fills us.
 
-    The trade eats the queue ahead first; whatever exceeds it reaches our order.
+    The trade eats the queue ahead first; what goes beyond it reaches our order. Fills
+    come in whole lots: ``floor(reach / lot)`` lots (with a 1e-6 lot tolerance, so the
+    float residue of summing lot-sized quantities, e.g. ``0.003 - 0.001 - 0.002``, is
+    neither a fill nor a lost lot). A reach short of a lot is carried as a negative
+    ``queue_ahead`` (size that reached us but did not yet make a lot), so later trades
+    complete it, as hftbacktest's queue models do (they fill when the negative front
+    queue rounds to at least one lot).
     """
     if math.isnan(queue_ahead):
         return queue_ahead, 0.0
-    reach = trade_qty - queue_ahead
-    if reach > 0.0:
-        return 0.0, reach
-    return queue_ahead - trade_qty, 0.0
+    left = queue_ahead - trade_qty
+    if left >= 0.0:
+        return left, 0.0
+    fill = math.floor(-left / lot + 1e-6) * lot
+    return min(left + fill, 0.0), fill
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def queue_after_depth_change(
     model: int,
     param: float,
@@ -88,6 +96,8 @@ def queue_after_depth_change(
     """
     if math.isnan(queue_ahead):
         return new_qty
+    if queue_ahead < 0.0:
+        return queue_ahead  # nothing ahead of us to cancel; keep the carried reach
     if model != QUEUE_PROB_POWER and model != QUEUE_PROB_LOG:
         return min(queue_ahead, new_qty)
     chg = prev_qty - new_qty - traded_since

@@ -107,7 +107,7 @@ _BPS = 1e-4
 _SECONDS_PER_HOUR = 3600.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def glft_core_bps(gamma: float, kappa: float, a: float) -> tuple[float, float]:
     """The closed form's ``(c1, c2)`` for one side: depth ``c1``, inventory slope ``c2``.
 
@@ -143,7 +143,7 @@ def glft_core_bps(gamma: float, kappa: float, a: float) -> tuple[float, float]:
     return c1, c2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fat_tail_factor(student_t_df: float) -> float:
     """Multiplier of sigma for Student-t returns with ``student_t_df`` degrees of freedom.
 
@@ -164,7 +164,7 @@ def fat_tail_factor(student_t_df: float) -> float:
     return min(math.sqrt(student_t_df / (student_t_df - 2.0)), FAT_TAIL_MAX_FACTOR)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def addon_at_depth_bps(params: np.ndarray, depth_bps: float) -> float:
     """The adverse-selection add-on at ``depth_bps``, interpolated on the params' curve.
 
@@ -198,12 +198,12 @@ def addon_at_depth_bps(params: np.ndarray, depth_bps: float) -> float:
     return params[P_AS_ADDON_0 + n - 1]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _positive(x: float) -> bool:
     return math.isfinite(x) and x > 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _excess_intensity(ratio: float, floor: float) -> float:
     # NaN means "unknown" in the state contract (read as calm); a ratio under 1 never
     # narrows: widening reacts to bursts only.
@@ -212,14 +212,14 @@ def _excess_intensity(ratio: float, floor: float) -> float:
     return max(ratio, floor) - 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _clamp_depth(depth: float, usable: bool, low: float, high: float) -> float:
     if not usable or not math.isfinite(depth):
         return high
     return min(max(depth, low), high)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def quote_depths(state: np.ndarray, params: np.ndarray) -> tuple[float, float, float, float]:
     """Centre, reference mid and the clamped bid and ask depths before rounding.
 
@@ -350,17 +350,17 @@ def quote_depths(state: np.ndarray, params: np.ndarray) -> tuple[float, float, f
     return centre, mid, bid_depth, ask_depth
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _round_down(x: float, step: float) -> float:
     return math.floor(x / step + ROUNDING_SLACK) * step
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _round_up(x: float, step: float) -> float:
     return math.ceil(x / step - ROUNDING_SLACK) * step
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _size_within(room: float, order_size: float, lot: float) -> float:
     """The order size cut to what keeps |inventory| within the limit, down to the lot."""
     size = min(order_size, room)
