@@ -29,6 +29,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from data_lake.registry.backtest_record import BacktestComparison
+
 __all__ = [
     "FIT_EXCLUDED_FIELDS",
     "HASH_EXCLUDED_FIELDS",
@@ -329,7 +331,9 @@ class ValidationScores(_Frozen):
     ``neg_rmse_bps``), against the current published set. When ``baseline_version`` names
     the published set, ``baseline`` holds *its* scores on the same held-out partitions,
     which is the fair comparison; otherwise ``baseline`` is a naive model's (e.g. Poisson
-    flow, mid as fair price), kept for the record.
+    flow, mid as fair price), kept for the record. ``backtest`` holds the candidate's and
+    the published set's replays of the held-out day (None in documents validated before
+    the backtest joined the gate).
     """
 
     primary: str = Field(min_length=1)
@@ -337,6 +341,7 @@ class ValidationScores(_Frozen):
     baseline: dict[str, float] = Field(default_factory=dict)
     baseline_version: str | None = Field(default=None, pattern=VERSION_PATTERN)
     held_out: list[str] = Field(default_factory=list)
+    backtest: BacktestComparison | None = None
 
     @field_validator("held_out")
     @classmethod
