@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +48,7 @@ __all__ = ["BacktestResult", "PnlAttribution", "run_backtest"]
 
 _HOUR_NS = 3_600_000_000_000
 _RING = 1 << 16
+_PROGRESS_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -192,8 +196,32 @@ def _max_drawdown(equity: np.ndarray) -> float:
     return float(np.max(peak - equity))
 
 
+def _run_reporting(
+    loop: Callable[[], None], counts: np.ndarray, total: int,
+    progress: Callable[[int, int], None],
+) -> None:
+    """Run the compiled loop in a worker thread (it releases the GIL) while this thread
+    reads its event counter: progress costs the loop nothing."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            loop()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            failure.append(exc)
+
+    worker = threading.Thread(target=target, name="backtest-loop", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(_PROGRESS_POLL_S)
+        progress(int(counts[K_EVENTS]), total)
+    if failure:
+        raise failure[0]
+
+
 def run_backtest(
-    events: EventStream, strategy: Any, params: np.ndarray, config: BacktestConfig
+    events: EventStream, strategy: Any, params: np.ndarray, config: BacktestConfig,
+    *, progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Replay ``events`` through the simulated venue with ``strategy`` quoting.
 
@@ -207,6 +235,9 @@ def run_backtest(
     params : float64 array
         Passed to the strategy untouched.
     config : BacktestConfig
+    progress : callable, optional
+        ``progress(events_done, events_total)``, called about five times a second from
+        this thread while the loop runs in a worker thread, and once at the end.
 
     Returns
     -------
@@ -243,7 +274,7 @@ def run_backtest(
         eq = np.zeros((n_eq_cap, 3))
         mids = np.full(n, np.nan)
         ints = np.zeros(I_LEN, dtype=np.int64)
-        run_loop(
+        args = (
             strategy, params, events.ts_ns, loc_ts, recorded, events.kind, events.price,
             events.size, events.side, events.level_row, events.interval_s, events.bid_px,
             events.bid_sz, events.ask_px, events.ask_sz, cfg, cfg_ns, orders, book, acct,
@@ -251,9 +282,15 @@ def run_backtest(
             np.zeros((_RING, R_LEN)), np.zeros(_RING, dtype=np.int64), np.zeros((_RING, R_LEN)),
             new_state(), new_quote(), ints,
         )
+        if progress is None:
+            run_loop(*args)
+        else:
+            _run_reporting(functools.partial(run_loop, *args), counts, n, progress)
         if counts[K_FILLS] <= fill_cap:
             break
         fill_cap = int(counts[K_FILLS])  # the fill log overflowed: rerun with room for all
+    if progress is not None:
+        progress(n, n)
 
     n_fills = int(counts[K_FILLS])
     fill_ts, fills = fill_ts[:n_fills], fills[:n_fills]

@@ -228,7 +228,7 @@ def _requote(
             acct[A_QUOTED_QTY] += want_sz
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: a caller's thread can report progress meanwhile
 def run_loop(
     strategy: Any, params: np.ndarray,
     ts: np.ndarray, loc_ts: np.ndarray, rec_lat: np.ndarray, kind: np.ndarray,
