@@ -31,8 +31,6 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
-from trader.backtesting import BacktestReport, StrategyOverride, backtest_param_set
-from trader.settings import default_settings
 
 from assets.history import HISTORY_DAYS
 from assets.partitions import DEFAULT_START
@@ -45,6 +43,8 @@ from data_lake.sources.synthetic import DEFAULT_MARKET, generate_to_lake
 from data_lake.writer import day_window_ns
 from orchestration.main_job import ingest_is_current
 from trader.backtest_compare import paired_mean_difference
+from trader.backtesting import BacktestReport, StrategyOverride, backtest_param_set
+from trader.settings import default_settings
 from trader.sim import load_events
 from trader.strategy import compute_quotes, market_state_vector
 
