@@ -14,7 +14,6 @@ page shows both equity curves and the attribution table (docs/architecture.md §
 Units: P&L in quote currency, times in ns UTC, scores dimensionless.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 from typing import Any
