@@ -166,31 +166,21 @@ class VariantResult:
 Log = Callable[[str], None]
 
 
-def _ingest_and_calibrate(config: StudyConfig, symbol: str, log: Log) -> None:
+def _run_job(config: StudyConfig, instance: dg.DagsterInstance, job: str, day: dt.date,
+             symbol: str, log: Log) -> None:
     from orchestration.definitions import defs, resources
 
-    lake = Lake.at(config.home)
+    t0 = time.perf_counter()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    with dg.DagsterInstance.ephemeral() as instance:
-
-        def run(job: str, day: dt.date) -> None:
-            t0 = time.perf_counter()
-            key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
-            result = defs.resolve_job_def(job).execute_in_process(
-                partition_key=key, instance=instance, resources=resources(str(config.home)),
-                run_config=quiet, raise_on_error=False,
-            )
-            if not result.success:
-                failures = [
-                    str(e.step_failure_data.error) for e in result.all_events if e.is_step_failure
-                ]
-                raise RuntimeError(f"{job} {day}|{symbol} failed: {' '.join(failures)}")
-            log(f"{job} {day}|{symbol}: ok ({time.perf_counter() - t0:.1f} s)")
-
-        for day in config.days:
-            if not ingest_is_current(lake, VENUE, symbol, day):
-                run("ingest", day)
-        run("nightly_calibration", config.fit_day)
+    key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
+    result = defs.resolve_job_def(job).execute_in_process(
+        partition_key=key, instance=instance, resources=resources(str(config.home)),
+        run_config=quiet, raise_on_error=False,
+    )
+    if not result.success:
+        failures = [str(e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
+        raise RuntimeError(f"{job} {day}|{symbol} failed: {' '.join(failures)}")
+    log(f"{job} {day}|{symbol}: ok ({time.perf_counter() - t0:.1f} s)")
 
 
 def prepare_history(config: StudyConfig, log: Log = print) -> dict[str, ParamSet]:
@@ -210,8 +200,15 @@ def prepare_history(config: StudyConfig, log: Log = print) -> dict[str, ParamSet
     lake.refresh()
     published = {}
     registry = ParamRegistry(lake.paths, refresh_catalog=False)
+    with dg.DagsterInstance.ephemeral() as instance:
+        # Every symbol's days first: the correlation fit reads the other symbols' bbo.
+        for symbol in config.symbols:
+            for day in config.days:
+                if not ingest_is_current(lake, VENUE, symbol, day):
+                    _run_job(config, instance, "ingest", day, symbol, log)
+        for symbol in config.symbols:
+            _run_job(config, instance, "nightly_calibration", config.fit_day, symbol, log)
     for symbol in config.symbols:
-        _ingest_and_calibrate(config, symbol, log)
         version = registry.latest_version(symbol)
         if version is None:
             raise RuntimeError(
