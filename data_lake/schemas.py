@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 __all__ = [
+    "BACKTESTS",
     "BBO",
     "BOOK",
     "DEFAULT_BOOK_DEPTH",
@@ -191,8 +192,48 @@ VOLUME_1H = TableSpec(
 
 DERIVED_TABLES: tuple[TableSpec, ...] = (MID_1S, RV_5M, VOLUME_1H)
 
+# One row per backtest run (trader backtest, the nightly backtest), partitioned by the
+# backtested window's first day (data_lake/backtests.py writes it). ``run_id`` hashes the
+# run's inputs, so the same backtest twice is one row; the first keeps its created_at and
+# a rerun leaves the partition byte-identical. P&L in quote currency.
+BACKTESTS = TableSpec(
+    name="backtests",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),  # window start, ns UTC (the partition day)
+            pa.field("run_id", pa.string(), nullable=False),  # hash of the run's inputs
+            pa.field("created_at", _i64, nullable=False),  # ns UTC, the first run's
+            pa.field("param_version", pa.string()),  # registry version; null for a file
+            pa.field("param_hash", pa.string(), nullable=False),  # param set content hash
+            pa.field("window_start_ns", _i64, nullable=False),
+            pa.field("window_end_ns", _i64, nullable=False),  # exclusive
+            pa.field("settings_json", pa.string(), nullable=False),  # trader settings
+            pa.field("overrides_json", pa.string(), nullable=False),  # strategy overrides
+            pa.field("spread_capture", _f64, nullable=False),
+            pa.field("adverse_selection", _f64, nullable=False),
+            pa.field("inventory_carry", _f64, nullable=False),
+            pa.field("funding", _f64, nullable=False),
+            pa.field("fees", _f64, nullable=False),
+            pa.field("total", _f64, nullable=False),  # the five parts' sum
+            pa.field("fills", _i64, nullable=False),
+            pa.field("fill_ratio", _f64, nullable=False),  # filled / quoted size
+            pa.field("max_drawdown", _f64, nullable=False),
+            pa.field("time_at_limit_s", _f64, nullable=False),
+            pa.field("score", _f64),  # mean/std of 60 s P&L; null when not estimable
+            pa.field("score_stderr", _f64),
+            pa.field("events", _i64, nullable=False),
+            pa.field("fallbacks_json", pa.string(), nullable=False),
+            pa.field("code_version", pa.string(), nullable=False),
+            pa.field("png_path", pa.string()),  # equity-curve picture, if written
+        ]
+    ),
+    key=("run_id",),
+    sort=("ts", "run_id"),
+    keep="first",
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (TRADES, BOOK, BBO, FUNDING, QUARANTINE, *DERIVED_TABLES)
+    t.name: t for t in (TRADES, BOOK, BBO, FUNDING, QUARANTINE, *DERIVED_TABLES, BACKTESTS)
 }
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "ParamSetNotFoundError",
     "ProgressCallback",
     "backtest_param_set",
+    "quoting_of",
     "resolve_param_set",
     "risk_adjusted_score",
 ]
@@ -212,6 +213,19 @@ def _apply_overrides(
     return dataclasses.replace(params, **values), values
 
 
+def quoting_of(param_set: ParamSet) -> dict[str, Any]:
+    """The quoting block as :func:`trader.strategy.from_quoting` reads it.
+
+    Schema 2 fields a schema 1 document cannot have stay absent (``from_quoting`` then
+    derives them from the schema 1 fields), also when the registry wrote them out as
+    null; in a schema 2 document a null field is a failed fit and takes its fallback.
+    """
+    quoting = param_set.quoting.model_dump(mode="json", exclude_unset=True)
+    if param_set.schema_version == 1:
+        quoting = {k: v for k, v in quoting.items() if v is not None}
+    return quoting
+
+
 def backtest_param_set(
     param_set: ParamSet,
     events: EventStream,
@@ -226,8 +240,7 @@ def backtest_param_set(
     Parameters
     ----------
     param_set : ParamSet
-        The document; its quoting block is read with ``exclude_unset`` so a schema 1
-        document's absent fields stay absent (:func:`trader.strategy.from_quoting`).
+        The document; its quoting block is read by :func:`quoting_of`.
     events : EventStream
         The market to replay (:func:`trader.sim.load_events`).
     settings : TraderSettings
@@ -259,8 +272,7 @@ def backtest_param_set(
         )
     if len(events) == 0:
         raise ValueError(f"no events to replay for {settings.venue}/{settings.symbol}")
-    quoting = param_set.quoting.model_dump(mode="json", exclude_unset=True)
-    params = from_quoting(quoting, **settings.strategy_kwargs())
+    params = from_quoting(quoting_of(param_set), **settings.strategy_kwargs())
     applied: dict[str, Any] = {}
     if strategy_overrides:
         params, applied = _apply_overrides(params, strategy_overrides)

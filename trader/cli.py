@@ -3,6 +3,9 @@
 One Typer app; each area is a sub-app or a command on it, in its own section below:
 
 - ``trader params list|show|rollback``: the param registry (:mod:`data_lake.registry`).
+- ``trader backtest``: replay lake events with the GLFT strategy quoting a param set
+  (:mod:`trader.backtesting`), print the P&L attribution, store the run in the lake's
+  ``backtests`` table and draw the equity curve.
 
 Every command finds its data under ``$MMCAL_HOME`` (or ``--home``). Errors a person can
 fix (unknown symbol or version, corrupt file, refused rollback) print one line saying
@@ -11,22 +14,43 @@ what exists or what to do, and exit with status 2.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from data_lake.lake import Lake
 from data_lake.paths import LakePaths
 from data_lake.registry import LATEST, ParamRegistry, ParamRegistryError, VersionInfo
 from data_lake.registry.document import QUOTING_UNITS, ParamSet, ParamStatus
 from data_lake.registry.gate import NON_STATUS_CODES
+from trader.backtest_output import (
+    backtest_record,
+    default_png_path,
+    run_id_of,
+    store_backtest,
+    write_equity_png,
+)
+from trader.backtest_window import BacktestWindow, NoLakeDataError, default_window, parse_time
+from trader.backtesting import (
+    BacktestReport,
+    ProgressCallback,
+    backtest_param_set,
+    resolve_param_set,
+)
+from trader.settings import UnknownInstrumentError, default_settings
+from trader.sim import load_events
 
 __all__ = ["EXIT_USAGE", "app", "params_app"]
 
@@ -311,3 +335,225 @@ def _fmt_value(value: Any) -> str:
 
 def _fmt_time(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+# -- trader backtest -------------------------------------------------------------------------
+
+_PROGRESS_MIN_EVENTS = 500_000
+"""Replays at least this long show a progress bar (on stderr)."""
+
+
+@app.command("backtest")
+def backtest(
+    ctx: typer.Context,
+    params: str = typer.Option(
+        ..., "--params", "-p", help="'latest', a version id, or the path of a param set JSON."
+    ),
+    symbol: str = typer.Option(..., "--symbol", "-s", help="Symbol, e.g. BTC or BTCUSDT."),
+    venue: str | None = typer.Option(
+        None, "--venue", help="Venue of the lake data (default: the param set's venue)."
+    ),
+    start: str | None = typer.Option(
+        None, "--start", help="Window start, UTC: 2026-01-06, 2026-01-06T12:00 or ns."
+    ),
+    end: str | None = typer.Option(None, "--end", help="Window end (exclusive), same forms."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document instead."),
+    png: Path | None = typer.Option(
+        None, "--png", help="Equity-curve PNG (default: $MMCAL_HOME/backtests/...).",
+        dir_okay=False,
+    ),
+    record: bool = typer.Option(
+        True, "--record/--no-record", help="Store the run in the lake's backtests table."
+    ),
+) -> None:
+    """Backtest a param set on lake events: P&L attribution, fills, drawdown, per hour.
+
+    The window defaults to the set's held-out day, else the day after its fit window,
+    else the newest lake day for the symbol (docs/architecture.md §2, trader).
+    """
+    paths = _paths(ctx)
+    registry = ParamRegistry(paths, refresh_catalog=False)
+    with _human_errors():
+        doc = resolve_param_set(params, symbol, registry)
+    venue = venue or doc.venue
+    try:
+        settings = default_settings(venue, symbol)
+        window = _window(doc, paths, venue, start, end)
+    except (UnknownInstrumentError, NoLakeDataError, ValueError) as exc:
+        _fail(str(exc))
+    t0 = time.perf_counter()
+    events = load_events(Lake(paths), venue, symbol, window.start_ns, window.end_ns)
+    if len(events) == 0:
+        _fail(f"no {venue}/{symbol} events in {_fmt_ns(window.start_ns)} -> "
+              f"{_fmt_ns(window.end_ns)} UTC ({window.source}); lake days: see `lake ls`")
+    t_load = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    with _progress_bar(len(events)) as progress:
+        report = backtest_param_set(
+            doc, events, settings, progress=progress,
+            window_ns=(window.start_ns, window.end_ns),
+        )
+    t_replay = time.perf_counter() - t1
+    run_id = run_id_of(report, doc, _code_version())
+    png_path = png if png is not None else default_png_path(paths, report, run_id)
+    write_equity_png(report, png_path)
+    if record:
+        store_backtest(paths, backtest_record(report, doc, png_path=png_path,
+                                              code_version=_code_version()))
+    timing = {"load_s": t_load, "replay_s": t_replay,
+              "events_per_s": len(events) / t_replay if t_replay > 0 else None}
+    if as_json:
+        document = {**report.summary(), "run_id": run_id, "png_path": str(png_path),
+                    "recorded": record, "window_source": window.source, "timing": timing}
+        typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+        return
+    _print_backtest(_out(), report, window, timing)
+    out = _out()
+    out.print(f"equity curve: {png_path}")
+    if record:
+        out.print(f"recorded as run {run_id}: lake sql \"select * from backtests "
+                  f"where run_id = '{run_id}'\"")
+
+
+_CODE_VERSION: list[str] = []
+
+
+def _code_version() -> str:
+    """The code version, asked of git once per process."""
+    if not _CODE_VERSION:
+        from data_lake.registry import current_code_version
+
+        _CODE_VERSION.append(current_code_version())
+    return _CODE_VERSION[0]
+
+
+def _window(
+    doc: ParamSet, paths: LakePaths, venue: str, start: str | None, end: str | None
+) -> BacktestWindow:
+    if start is None and end is None:
+        return default_window(doc, paths, venue)
+    if start is None or end is None:
+        raise ValueError("give both --start and --end, or neither (the default window)")
+    start_ns, end_ns = parse_time(start), parse_time(end)
+    if end_ns <= start_ns:
+        raise ValueError(f"--end ({end}) must be after --start ({start})")
+    return BacktestWindow(start_ns, end_ns, "--start/--end")
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator[ProgressCallback | None]:
+    if total < _PROGRESS_MIN_EVENTS:
+        with nullcontext():
+            yield None
+        return
+    bar = Progress(
+        TextColumn("replaying"), BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} events"), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+    with bar:
+        task = bar.add_task("replay", total=total)
+
+        def update(done: int, _total: int) -> None:
+            bar.update(task, completed=done)
+
+        yield update
+
+
+def _fmt_ns(ts_ns: int) -> str:
+    return datetime.fromtimestamp(ts_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _money(value: float) -> str:
+    return f"{value + 0.0:,.4f}" if math.isfinite(value) else str(value)  # no "-0.0000"
+
+
+def _print_backtest(
+    out: Console, report: BacktestReport, window: BacktestWindow, timing: dict[str, Any]
+) -> None:
+    res = report.result
+    att = res.attribution
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("instrument", f"{report.symbol} on {report.venue}")
+    head.add_row("param set", report.param_version or "(file, unversioned)")
+    head.add_row("window", f"{_fmt_ns(window.start_ns)} -> {_fmt_ns(window.end_ns)} UTC "
+                           f"({window.source})")
+    rate = timing["events_per_s"]
+    head.add_row("events", f"{res.events_processed:,} replayed in {timing['replay_s']:.2f} s"
+                           + (f" ({rate:,.0f}/s)" if rate else "")
+                           + f"; loaded in {timing['load_s']:.2f} s")
+    s = report.settings
+    head.add_row("settings", f"gamma {s.gamma:g}/bps, order {s.order_size:g}, max position "
+                             f"{s.max_position:g}, fees {s.maker_fee_bps:g}/{s.taker_fee_bps:g} "
+                             f"bps, queue {s.queue_model}, "
+                             f"markout {s.markout_horizon_ns / 1e9:g} s")
+    out.print(head)
+
+    notional = float(sum(abs(p * q) for p, q in zip(res.fill_px, res.fill_qty, strict=True)))
+    parts = Table(title="P&L attribution (quote currency; parts sum to the total)")
+    parts.add_column("part")
+    parts.add_column("P&L", justify="right")
+    parts.add_column("bps of traded notional", justify="right")
+    for name, value in (
+        ("spread capture", att.spread_capture),
+        ("adverse selection", att.adverse_selection),
+        ("inventory carry", att.inventory_carry),
+        ("funding", att.funding),
+        ("fees", att.fees),
+        ("total", att.total),
+    ):
+        bps = f"{value / notional * 1e4 + 0.0:.3f}" if notional > 0 else "-"
+        style = "bold" if name == "total" else ""
+        parts.add_row(name, _money(value), bps, style=style)
+    out.print(parts)
+
+    span_s = max((window.end_ns - window.start_ns) / 1e9, 1e-9)
+    stats = Table(title="Trading")
+    stats.add_column("figure")
+    stats.add_column("value", justify="right")
+    score_text = "-" if report.score is None else (
+        f"{report.score:.4f}" + ("" if report.score_stderr is None
+                                 else f" +- {report.score_stderr:.4f}")
+    )
+    for name, text in (
+        ("fills", f"{res.n_fills:,}"),
+        ("filled / quoted size", f"{res.filled_qty:g} / {res.quoted_qty:g}"),
+        ("fill ratio", f"{res.fill_ratio:.4%}"),
+        ("time at position limit", f"{res.time_at_limit_s:,.1f} s "
+                                   f"({res.time_at_limit_s / span_s:.2%})"),
+        ("max drawdown", _money(res.max_drawdown)),
+        ("final position", f"{res.final_position:g}"),
+        ("orders / modifies / cancels / rejects",
+         f"{res.orders_sent:,} / {res.modifies_sent:,} / {res.cancels_sent:,} / {res.rejects:,}"),
+        (f"score (mean/std of 60 s P&L, {report.n_score_buckets} buckets)", score_text),
+    ):
+        stats.add_row(name, text)
+    out.print(stats)
+
+    if len(res.hour_start_ns):
+        hours = Table(title="Per hour")
+        for col in ("hour (UTC)", "P&L", "fills"):
+            hours.add_column(col, justify="right")
+        for h, pnl, n in zip(res.hour_start_ns, res.hour_pnl, res.hour_fills, strict=True):
+            hours.add_row(_fmt_ns(int(h))[:-3], _money(float(pnl)), f"{int(n):,}")
+        pnl = res.hour_pnl
+        if pnl.size > 1:
+            hours.caption = (f"mean {np.mean(pnl):,.4f}, std {np.std(pnl, ddof=1):,.4f}, "
+                             f"positive {int(np.sum(pnl > 0))}/{pnl.size} hours")
+        out.print(hours)
+
+    if report.fallbacks or report.param_set_fallbacks:
+        fb = Table(title="Fallbacks (conservative values in place of unusable fits)")
+        fb.add_column("where")
+        fb.add_column("field: reason -> value", overflow="fold")
+        for text in report.fallbacks:
+            fb.add_row("trader", text)
+        for text in report.param_set_fallbacks:
+            fb.add_row("param set", text)
+        out.print(fb)
+    else:
+        out.print("Fallbacks: none (every quoting field came from the fit).")
+    if report.overrides:
+        out.print(f"Strategy overrides: {report.overrides}")

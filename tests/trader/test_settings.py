@@ -21,7 +21,7 @@ def test_synthetic_settings_use_the_generators_tick_and_lot() -> None:
 @pytest.mark.parametrize(
     ("venue", "symbol", "tick", "lot"),
     [("binance", "BTCUSDT", 0.1, 0.001), ("binance", "ETHUSDT", 0.01, 0.001),
-     ("hyperliquid", "BTC", 1.0, 1e-5)],
+     ("hyperliquid", "BTC", 1.0, 1e-5), ("lobster", "GOOG", 0.01, 1.0)],
 )
 def test_real_venues_grid(venue: str, symbol: str, tick: float, lot: float) -> None:
     settings = default_settings(venue, symbol)
@@ -46,7 +46,7 @@ def test_every_default_gamma_keeps_the_spread_term_near_one_over_kappa() -> None
     """gamma = 0.1 kappa: c1 = ln(1 + gamma/kappa)/gamma within 5 % of 1/kappa."""
     kappa_of = {"BTC": 0.4, "ETH": 0.5, "SOL": 0.08}
     for (venue, symbol), fields in KNOWN_SETTINGS.items():
-        kappa = kappa_of.get(symbol, 1.0) if venue == "synthetic" else 1.0
+        kappa = kappa_of[symbol] if venue == "synthetic" else 0.5  # Binance sample: 0.43-0.65
         gamma = fields["gamma"]
         c1 = math.log(1.0 + gamma / kappa) / gamma
         assert abs(c1 * kappa - 1.0) < 0.05, (venue, symbol)

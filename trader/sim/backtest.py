@@ -282,10 +282,11 @@ def run_backtest(
             np.zeros((_RING, R_LEN)), np.zeros(_RING, dtype=np.int64), np.zeros((_RING, R_LEN)),
             new_state(), new_quote(), ints,
         )
+        loop = functools.partial(run_loop, *args)
         if progress is None:
-            run_loop(*args)
+            loop()
         else:
-            _run_reporting(functools.partial(run_loop, *args), counts, n, progress)
+            _run_reporting(loop, counts, n, progress)
         if counts[K_FILLS] <= fill_cap:
             break
         fill_cap = int(counts[K_FILLS])  # the fill log overflowed: rerun with room for all
