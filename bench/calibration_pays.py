@@ -8,7 +8,7 @@ orchestration/calibration_pays.py: P&L per day with its standard error, the pair
 difference from the calibrated set, the attribution. A second run reuses the lake.
 
     python bench/calibration_pays.py [--home DIR] [--symbols BTC ETH SOL]
-        [--held-out-days 2] [--hours H] [--seed 7] [--out FILE.md]
+        [--held-out-days 2] [--hours H] [--seed 7] [--recalibrate] [--out FILE.md]
 """
 
 from __future__ import annotations
@@ -43,11 +43,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="replay only the first H hours of each held-out day")
     parser.add_argument("--seed", type=int, default=StudyConfig.seed)
     parser.add_argument("--start", type=dt.date.fromisoformat, default=StudyConfig.start)
+    parser.add_argument("--recalibrate", action="store_true",
+                        help="rerun the nightly job even if the fit day's set is published")
     parser.add_argument("--out", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
     config = StudyConfig(
         home=args.home, symbols=tuple(args.symbols), history_days=args.history_days,
         held_out_days=args.held_out_days, seed=args.seed, start=args.start, hours=args.hours,
+        recalibrate=args.recalibrate,
     )
     os.environ.setdefault("DAGSTER_HOME", str(args.home / "dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
