@@ -331,9 +331,7 @@ class ValidationScores(_Frozen):
     ``neg_rmse_bps``), against the current published set. When ``baseline_version`` names
     the published set, ``baseline`` holds *its* scores on the same held-out partitions,
     which is the fair comparison; otherwise ``baseline`` is a naive model's (e.g. Poisson
-    flow, mid as fair price), kept for the record. ``backtest`` holds the candidate's and
-    the published set's replays of the held-out day (None in documents validated before
-    the backtest joined the gate).
+    flow, mid as fair price), kept for the record.
     """
 
     primary: str = Field(min_length=1)
@@ -341,6 +339,8 @@ class ValidationScores(_Frozen):
     baseline: dict[str, float] = Field(default_factory=dict)
     baseline_version: str | None = Field(default=None, pattern=VERSION_PATTERN)
     held_out: list[str] = Field(default_factory=list)
+    # The candidate's and the published set's replays of the held-out day
+    # (assets/backtest_gate.py); None in documents validated before the backtest gate.
     backtest: BacktestComparison | None = None
 
     @field_validator("held_out")

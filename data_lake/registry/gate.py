@@ -66,7 +66,7 @@ class GateConfig:
         difference) and one worse by 3 standard errors about 84 % of the time.
     backtest_margin_abs : float
         Absolute slack in score units (the score is a per-minute information ratio of the
-        P&L; 0.01 is small against the 0.1-0.3 a quoting day scores on the synthetic market).
+        P&L: a synthetic quoting day scores 0.8-1.3 with a standard error near 0.03).
     require_backtest : bool
         Refuse a set with no backtest comparison against the set published now when there
         is one. Off by default for documents submitted by hand; the nightly job turns it
