@@ -34,6 +34,7 @@ from calibration.order_flow.adverse_selection import AdverseSelectionFit, fit_ad
 from calibration.order_flow.markouts import MarkoutTable, markouts
 from calibration.order_flow.microprice import MicropriceFit, fit_microprice
 from calibration.volatility import VolatilityEstimate, estimate_volatility
+from calibration.volatility.jump_sign import jump_signs
 from calibration.volatility.rv_series import RvBars, series_from_bars
 from calibration.volatility.stochastic_vol import HestonFit, fit_heston, fit_heston_series
 from data_lake.writer import day_window_ns
@@ -50,6 +51,8 @@ __all__ = [
     "fit_model",
     "hawkes_inputs",
     "hourly_profile",
+    "print_depths",
+    "snapshot_jump_signs",
     "trade_depths",
     "typed_fit",
 ]
@@ -57,6 +60,7 @@ __all__ = [
 _NS = 1_000_000_000
 HESTON_MEASURE = "bipower"  # 5-minute variance the Heston fit reads (see _heston)
 PROFILE_PRIOR_WEIGHT = 1.0  # no forgetting inside the trailing window (see _volume_profile)
+MICROPRICE_SAMPLE_INTERVAL_S = None  # the micro-price samples every book snapshot
 
 
 class FitResult(Protocol):
@@ -196,31 +200,53 @@ def _markouts(f: DayFeatures) -> MarkoutTable:
     )
 
 
-def _adverse_selection(f: DayFeatures) -> AdverseSelectionFit:
-    t, q = f.trades, f.quotes
+def print_depths(f: DayFeatures) -> np.ndarray:
+    """Each trade print's order depth, bps (>= 0; 0 where its order has no depth).
+
+    A sweep prints many trades at one timestamp and side: each print carries its order's
+    depth (same ts and side), as the adverse-selection add-on reads them.
+    """
+    t = f.trades
     depths = trade_depths(f)
-    # Per-print depth: each print carries its order's depth (same ts and side).
     order_key = depths.ts_ns * 4 + (depths.side + 1)
     print_key = t["ts"].to_numpy(np.int64) * 4 + (t["side"].to_numpy(np.int64) + 1)
     pos = np.searchsorted(order_key, print_key)
     pos = np.clip(pos, 0, max(len(order_key) - 1, 0))
     matched = order_key[pos] == print_key if len(order_key) else np.zeros(len(t), bool)
     depth = np.where(matched, depths.depth_bps[pos] if len(order_key) else 0.0, np.nan)
+    return np.where(np.isfinite(depth), np.maximum(depth, 0.0), 0.0)
+
+
+def _adverse_selection(f: DayFeatures) -> AdverseSelectionFit:
+    t, q = f.trades, f.quotes
     return fit_adverse_selection(
         t["ts"].to_numpy(np.int64),
         t["side"].to_numpy(np.int64),
         q["ts"].to_numpy(np.int64),
         q["mid"].to_numpy(float),
-        trade_depth_bps=np.where(np.isfinite(depth), np.maximum(depth, 0.0), 0.0),
+        trade_depth_bps=print_depths(f),
         n_boot=100,
     )
+
+
+def snapshot_jump_signs(f: DayFeatures) -> np.ndarray:
+    """The jump state at each book snapshot: +1/-1 while a jump of the quotes' mid is in
+    progress, else 0 (calibration.volatility.jump_sign: 1 s returns beyond 5 local
+    bipower sigmas, held 5 s; past quotes only)."""
+    q = f.quotes
+    snaps = f.book_levels["ts"]
+    if not len(q) or not snaps.shape[0]:
+        return np.zeros(snaps.shape[0])
+    return jump_signs(q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float), snaps)
 
 
 def _microprice(f: DayFeatures) -> MicropriceFit:
     """Ridge micro-price at every book snapshot, the target read from the quotes.
 
     Snapshots can be sparser than the 300 ms horizon (1 s on the synthetic venue); the
-    quotes (bbo, every change) give the mid at t + 300 ms instead.
+    quotes (bbo, every change) give the mid at t + 300 ms instead. The jump state
+    (:func:`snapshot_jump_signs`) is a regressor: a mid that just jumped may keep going
+    or revert.
     """
     levels, t, q = f.book_levels, f.trades, f.quotes
     return fit_microprice(
@@ -232,7 +258,8 @@ def _microprice(f: DayFeatures) -> MicropriceFit:
         trade_ts_ns=t["ts"].to_numpy(np.int64),
         trade_side=t["side"].to_numpy(np.int64),
         trade_size=t["size"].to_numpy(float),
-        sample_interval_s=None,
+        jump_sign=snapshot_jump_signs(f),
+        sample_interval_s=MICROPRICE_SAMPLE_INTERVAL_S,
         target_ts_ns=q["ts"].to_numpy(np.int64),
         target_mid=q["mid"].to_numpy(float),
     )

@@ -21,7 +21,7 @@ from assets.inputs import (
     merged_quality,
     require_inputs,
 )
-from assets.model_fits import FitResult, ModelFit, day_fits
+from assets.model_fits import DayFits, FitResult, ModelFit, day_fits
 from assets.param_building import build_document
 from assets.partitions import (
     partition_date,
@@ -29,9 +29,10 @@ from assets.partitions import (
     symbol_day_partitions,
     symbol_partitions,
 )
+from assets.profile_borrowing import ProfileChoice, choose_profile, donor_correlations
 from assets.quoting_fallbacks import PreviousSet
 from assets.resources import LakeResource
-from assets.validation import PRIMARY_SCORE, score_document
+from assets.validation import PRIMARY_SCORE, depth_support, score_document
 from calibration.errors import CalibrationError
 from data_lake.quality_store import QualityGateError
 from data_lake.registry import (
@@ -88,12 +89,16 @@ def param_candidate(
         interval_s = funding.column("interval_s")[-1].as_py()
         last_funding = float(rate) * 3600.0 / float(interval_s)
     previous = _previous_set(ParamRegistry(lake.paths), symbol)
+    typed = day_fits(by_model)
+    choice = _profile_choice(context, lake, symbol, day, typed)
+    if choice is not None:
+        inputs = inputs + choice.inputs
     try:
         document = build_document(
             symbol=symbol,
             venue=lake.venue,
             window_ns=_window(inputs, day),
-            fits=day_fits(by_model),
+            fits=typed,
             inputs=inputs,
             code_version=current_code_version(),
             last_funding_per_hour=last_funding,
@@ -101,6 +106,11 @@ def param_candidate(
         )
     except CalibrationError as exc:
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
+    if choice is not None:
+        document["models"]["volume_profile_choice"] = {
+            **choice.borrowed.to_dict(),
+            "skipped_donors": choice.skipped,
+        }
     failed = sorted(m for m, f in by_model.items() if not f.ok)
     return dg.Output(
         document,
@@ -111,6 +121,28 @@ def param_candidate(
             "partitions_read": dg.MetadataValue.json(document["partitions"]),
         },
     )
+
+
+def _profile_choice(
+    context: dg.AssetExecutionContext, lake: LakeResource, symbol: str, day: dt.date,
+    fits: DayFits,
+) -> ProfileChoice | None:
+    """Own hour-of-week profile, or a correlated donor's when the own history is short."""
+    own = fits["volume_profile"].result
+    if own is None:
+        return None
+    correlation = fits["correlation"].result
+    try:
+        choice = choose_profile(
+            lake.lake, lake.venue, symbol, day, own, donor_correlations(correlation, symbol)
+        )
+    except CalibrationError as exc:
+        context.log.warning(f"{symbol} {day}: volume profile not borrowed: {exc}")
+        return None
+    context.log.info(f"{symbol} {day}: volume profile: {choice.borrowed.reason}")
+    for donor, why in choice.skipped.items():
+        context.log.warning(f"{symbol} {day}: donor {donor} skipped: {why}")
+    return choice
 
 
 def _previous_set(registry: ParamRegistry, symbol: str) -> PreviousSet | None:
@@ -147,18 +179,25 @@ def param_validation(
             description=f"cannot validate {symbol} {day}: no data for the held-out day "
             f"{next_day} yet; ingest it first (job `ingest`, partition {next_day}|{symbol})"
         )
-    scores = score_document(param_candidate, held_out)
+    registry = ParamRegistry(lake.paths)
+    try:
+        current: dict[str, Any] | None = registry.load(symbol, "latest").model_dump(mode="json")
+    except (UnknownSymbolError, UnknownVersionError):
+        current = None
+        context.log.info(f"{symbol}: no published set yet; nothing to compare with")
+    # Both sets scored on the same held-out fill depths: the larger of their supports.
+    support = depth_support(param_candidate)
+    if current is not None:
+        theirs = depth_support(current)
+        support = {side: max(lo, theirs[side]) for side, lo in support.items()}
+    scores = score_document(param_candidate, held_out, support)
     if PRIMARY_SCORE not in scores:
         raise dg.Failure(description=f"{symbol} {next_day}: too few events to score ({scores})")
-    registry = ParamRegistry(lake.paths)
     baseline: dict[str, float] = {}
     baseline_version = None
-    try:
-        current = registry.load(symbol, "latest")
-        baseline = score_document(current.model_dump(mode="json"), held_out)
-        baseline_version = current.version
-    except (UnknownSymbolError, UnknownVersionError):
-        context.log.info(f"{symbol}: no published set yet; nothing to compare with")
+    if current is not None:
+        baseline = score_document(current, held_out, support)
+        baseline_version = current["version"]
     document = {
         **param_candidate,
         "quality": merged_quality(param_candidate["quality"], checked.quality()),

@@ -184,7 +184,10 @@ class QuotingParams(_Frozen):
     vpin_toxicity : float
         VPIN at the end of the window, in [0, 1]; it raises the jump weight of the blend.
     student_t_df : float
-        Degrees of freedom of the Student-t fitted to returns (fat-tailed touch risk).
+        Degrees of freedom of the Student-t of returns at the volatility scale (fat-tailed
+        touch risk): the one-sided 95 % profile-likelihood lower limit of the fit (the
+        fattest tail the data do not reject), so an uncertain tail quotes wider; the MLE
+        is in ``models.volatility``.
     as_addon_curve_depth_bps, as_addon_curve_bps : list of float
         The adverse-selection add-on as a curve over quote depth, bps at bps.
     hawkes_mu_per_s : list of float
@@ -332,6 +335,12 @@ class ValidationScores(_Frozen):
     the published set, ``baseline`` holds *its* scores on the same held-out partitions,
     which is the fair comparison; otherwise ``baseline`` is a naive model's (e.g. Poisson
     flow, mid as fair price), kept for the record.
+
+    ``scores`` and ``baseline`` are free-form (older documents carry other names and still
+    load); the gate also compares, on the same held-out data, each score named in
+    ``data_lake.registry.gate.DEFAULT_SCORE_RULES`` (all higher is better): the Hawkes,
+    depth-law and return log scores, minus the add-on curve's squared error and the
+    micro-price's R^2 against the mid (assets/validation.py computes them).
     """
 
     primary: str = Field(min_length=1)

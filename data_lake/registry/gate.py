@@ -22,13 +22,83 @@ from pydantic import ValidationError
 from data_lake.registry.document import ParamSet, ParamStatus
 
 __all__ = [
+    "DEFAULT_SCORE_RULES",
     "NON_STATUS_CODES",
+    "SCORE_ADDON",
+    "SCORE_DEPTH",
+    "SCORE_HAWKES",
+    "SCORE_MICROPRICE",
+    "SCORE_SIGMA",
     "Decision",
     "GateConfig",
+    "ScoreRule",
     "backtest_problems",
     "describe_validation_error",
     "gate_problems",
 ]
+
+SCORE_HAWKES = "hawkes_oos_loglik_per_event"
+"""Log-likelihood per event of the held-out flow under the quoting block's Hawkes, nats."""
+SCORE_DEPTH = "depth_oos_loglik_per_order"
+"""Mean log density (per bps) of the held-out fill depths under the chosen law, nats."""
+SCORE_SIGMA = "sigma_oos_logscore_per_return"
+"""Mean log density (per bps) of held-out returns, two-piece Student-t at the per-side
+sigmas and the df, nats."""
+SCORE_ADDON = "addon_oos_neg_mse_bps2"
+"""Minus the squared error of the add-on curve against held-out markouts, bps^2."""
+SCORE_MICROPRICE = "microprice_oos_r2"
+"""R^2 of the micro-price against the mid (0 = no model) on the held-out day."""
+
+
+@dataclass(frozen=True)
+class ScoreRule:
+    """One out-of-sample score the gate compares, higher is better.
+
+    The candidate is refused when its score is below ``ref - margin_rel * |ref| -
+    margin_abs``, ``ref`` the published set's score (on the same held-out data when
+    recorded). ``why`` says where the margin comes from.
+    """
+
+    metric: str
+    margin_rel: float
+    margin_abs: float
+    why: str
+
+    def __post_init__(self) -> None:
+        if not (self.margin_rel >= 0 and self.margin_abs >= 0):
+            raise ValueError(f"{self.metric}: gate margins must be >= 0")
+
+
+DEFAULT_SCORE_RULES: tuple[ScoreRule, ...] = (
+    ScoreRule(
+        SCORE_HAWKES, 0.0, 0.02,
+        "0.02 nats per event: a likelihood ratio of e^0.02 per trade, well above the "
+        "day-to-day refit noise on ~10^4 events and far below a broken kernel",
+    ),
+    ScoreRule(
+        SCORE_DEPTH, 0.0, 0.02,
+        "0.02 nats per fill depth: a kappa off by ~20 % costs about that much",
+    ),
+    ScoreRule(
+        SCORE_SIGMA, 0.0, 0.02,
+        "0.02 nats per return: a sigma off by ~20 % (or a df from 4 to Gaussian) costs "
+        "about that much",
+    ),
+    ScoreRule(
+        SCORE_ADDON, 0.25, 0.25,
+        "25 % of the published curve's squared error plus (0.5 bps)^2: the add-on's own "
+        "standard error is of that order, a half-bps bias is not",
+    ),
+    ScoreRule(
+        SCORE_MICROPRICE, 0.0, 0.01,
+        "one point of R^2: the fit's own floor for being used at all (r2_floor 0.01)",
+    ),
+)
+"""The scores of what the trader quotes with, each gated on its own: a candidate worse
+than the published set on ANY of them beyond its margin is refused. One combined score
+would let a better Hawkes buy a worse sigma, and the trader reads them separately. The
+margins are absolute in each score's units (likelihood scores are differences of mean log
+densities, so a relative margin would depend on the density's units, bps here)."""
 
 _BOUND_ERRORS = frozenset(
     {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
@@ -71,6 +141,9 @@ class GateConfig:
         Refuse a set with no backtest comparison against the set published now when there
         is one. Off by default for documents submitted by hand; the nightly job turns it
         on (``assets.backtest_gate.NIGHTLY_GATE``), where the backtest always runs.
+    score_rules : tuple of ScoreRule
+        The scores of what the trader uses, each compared with the published set's when
+        both sets have it (:data:`DEFAULT_SCORE_RULES`); on top of the primary score.
     """
 
     oos_margin_rel: float = 0.05
@@ -80,6 +153,7 @@ class GateConfig:
     backtest_margin_se: float = 2.0
     backtest_margin_abs: float = 0.0
     require_backtest: bool = False
+    score_rules: tuple[ScoreRule, ...] = DEFAULT_SCORE_RULES
 
     def __post_init__(self) -> None:
         margins = (
@@ -187,18 +261,26 @@ def gate_problems(
 def _oos_problems(
     document: ParamSet, current: ParamSet, config: GateConfig
 ) -> list[tuple[str, str]]:
+    """The primary score against the margin of ``config``, then every score rule.
+
+    The primary is compared with the published set scored on the same held-out data
+    (``baseline``), else with its own validation. The score rules are compared on the same
+    held-out data only, each when the baseline has it; a candidate that lacks a score its
+    baseline has is refused, since it cannot show it is not worse.
+    """
     validation = document.validation
     if validation is None:
         if config.require_validation:
             msg = f"no out-of-sample validation to compare with {current.version}"
             return [("no_validation", msg)]
         return []
-    metric, score = validation.primary, validation.scores[validation.primary]
-    if validation.baseline_version == current.version and metric in validation.baseline:
+    metric = validation.primary
+    same_data = validation.baseline_version == current.version and metric in validation.baseline
+    if same_data:
         # Same held-out data for both: the fair comparison.
-        ref, source = validation.baseline[metric], f"{current.version} on the same held-out data"
+        scores, source = validation.baseline, f"{current.version} on the same held-out data"
     elif current.validation is not None and metric in current.validation.scores:
-        ref, source = current.validation.scores[metric], f"{current.version} at its own validation"
+        scores, source = current.validation.scores, f"{current.version} at its own validation"
     elif current.validation is None:
         return []  # nothing recorded to compare with: the current set was never validated
     else:
@@ -207,14 +289,32 @@ def _oos_problems(
             f"cannot compare: {current.version} has no {metric!r} score; validate against it "
             "on the same held-out data (baseline_version)",
         )]
-    floor = ref - config.oos_margin_rel * abs(ref) - config.oos_margin_abs
-    if score < floor:
-        return [(
-            "worse_oos",
-            f"out-of-sample {metric} = {score:.6g} is worse than {ref:.6g} ({source}) by more "
-            f"than the margin (floor {floor:.6g}, margin {config.oos_margin_rel:.1%})",
-        )]
-    return []
+    rules = [ScoreRule(metric, config.oos_margin_rel, config.oos_margin_abs, "primary")]
+    if same_data:
+        # Only on the same held-out day: another day's calm or busy market moves every score.
+        rules += [r for r in config.score_rules if r.metric != metric and r.metric in scores]
+    problems = []
+    for rule in rules:
+        ref = scores[rule.metric]
+        score = validation.scores.get(rule.metric)
+        if score is None:
+            problems.append((
+                "worse_oos",
+                f"out-of-sample {rule.metric} missing, while {current.version} scores "
+                f"{ref:.6g} ({source})",
+            ))
+            continue
+        floor = ref - rule.margin_rel * abs(ref) - rule.margin_abs
+        if score < floor:
+            margin = f"{rule.margin_rel:.1%}" + (
+                f" + {rule.margin_abs:g}" if rule.margin_abs else ""
+            )
+            problems.append((
+                "worse_oos",
+                f"out-of-sample {rule.metric} = {score:.6g} is worse than {ref:.6g} "
+                f"({source}) by more than the margin (floor {floor:.6g}, margin {margin})",
+            ))
+    return problems
 
 
 def backtest_problems(

@@ -21,7 +21,9 @@ FIT_DAY = dt.date(2026, 1, 12)
 SYMBOL = "SOL"
 
 
-def _ingest(lake: Lake, day: dt.date, *, checked: bool = True, passed: bool = True) -> None:
+def _ingest(
+    lake: Lake, day: dt.date, *, checked: bool = True, passed: bool = True, symbol: str = SYMBOL
+) -> None:
     """A small day of trades and bbo, its quality record (optional), then its derived tables."""
     rng = np.random.default_rng(day.toordinal())
     start, _ = day_window_ns(day)
@@ -48,16 +50,16 @@ def _ingest(lake: Lake, day: dt.date, *, checked: bool = True, passed: bool = Tr
             "recv_ts": ts,
         }
     )
-    key = PartitionKey("synthetic", SYMBOL, day)
+    key = PartitionKey("synthetic", symbol, day)
     lake.write_day("trades", key, trades, refresh=False)
     lake.write_day("bbo", key, bbo, refresh=False)
     if checked:
-        files = fingerprints(lake.paths, "synthetic", SYMBOL, day, ("trades", "bbo"))
+        files = fingerprints(lake.paths, "synthetic", symbol, day, ("trades", "bbo"))
         outcomes = [
             CheckOutcome("positive_trade_prices", passed, True, "price > 0", table="trades"),
             CheckOutcome("bbo_not_crossed", True, True, "ask > bid", table="bbo"),
         ]
-        save_quality(lake.paths, "synthetic", SYMBOL, day, outcomes, files=files)
+        save_quality(lake.paths, "synthetic", symbol, day, outcomes, files=files)
     frame = trades.to_pandas()
     quotes = pd.DataFrame({"ts": ts, "mid": price})
     write_derived(lake.root, key, derive_day(day, frame, quotes))

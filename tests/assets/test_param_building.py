@@ -19,7 +19,8 @@ def _fits(**overrides: ModelFit) -> dict[str, ModelFit]:
         sigma_bps=1.2, sigma_bid_bps=1.3, sigma_ask_bps=1.25, sigma_clean_bps=1.0,
         sigma_total_bps=1.4,
     )
-    scale = SimpleNamespace(sigma_effective=lambda tox: blend, student_t=SimpleNamespace(df=4.0))
+    student_t = SimpleNamespace(df=6.0, df_lower=4.0)
+    scale = SimpleNamespace(sigma_effective=lambda tox: blend, student_t=student_t)
     vol = SimpleNamespace(primary_label="10s", scale=lambda label: scale)
     depth = SimpleNamespace(bid=_side(0.5, 2.0), ask=_side(0.6, 3.0))
     # Planted BTC excitation: self 0.5 at decay 2/s, cross 0.1 at 1/s.
@@ -56,7 +57,7 @@ def test_quoting_block_takes_fitted_estimates_and_safe_fallbacks() -> None:
     assert (q["sigma_bid_bps_per_sqrt_s"], q["sigma_ask_bps_per_sqrt_s"]) == (1.3, 1.25)
     assert q["sigma_diffusion_bps_per_sqrt_s"] <= q["sigma_bps_per_sqrt_s"]
     assert q["sigma_bps_per_sqrt_s"] <= q["sigma_total_bps_per_sqrt_s"]
-    assert q["student_t_df"] == 4.0
+    assert q["student_t_df"] == 4.0  # the lower limit (fat end), not the MLE 6.0
     assert q["as_addon_bps"] == 50.0  # no AS fit: the stated bound, never 0
     assert q["funding_rate_per_hour"] == 1e-5  # OU failed: the last published rate
     assert q["microprice_fallback_to_mid"] is True

@@ -38,7 +38,7 @@ def _vol(df: float | None = 4.0) -> SimpleNamespace:
     def effective(toxicity: float) -> Any:
         return sigma_effective(1.0, 1.4, sigma_up_bps=1.35, sigma_down_bps=1.45, toxicity=toxicity)
 
-    student_t = None if df is None else SimpleNamespace(df=df)
+    student_t = None if df is None else SimpleNamespace(df=df, df_lower=df)
     scale = SimpleNamespace(sigma_effective=effective, student_t=student_t)
     return SimpleNamespace(primary_label="10s", scale=lambda label: scale)
 

@@ -153,6 +153,21 @@ def test_student_t_on_gaussian_returns_runs_to_large_df() -> None:
     assert fit.sigma_bps == pytest.approx(1.0, rel=0.03)
 
 
+@pytest.mark.parametrize("df", [4.0, 10.0])
+def test_student_t_lower_limit_covers_the_true_df_at_its_level(df: float) -> None:
+    # One day of one-minute returns: the lower limit sits under the true df about 95 %
+    # of the time (binomial sd of the rate over 200 draws: 1.5 %).
+    rng = np.random.default_rng(100 + int(df))
+    below = [fit_student_t(rng.standard_t(df, 1_440)).df_lower <= df for _ in range(200)]
+    assert 0.90 <= np.mean(below) <= 0.99
+
+
+def test_student_t_lower_limit_exists_when_the_mle_is_gaussian() -> None:
+    fit = fit_student_t(np.random.default_rng(2).normal(0, 1, 1_440))  # MLE on its bound
+    assert fit.at_bound and fit.df_stderr is None
+    assert 5.0 < fit.df_lower < fit.df
+
+
 def test_estimate_volatility_skips_scales_with_too_few_returns() -> None:
     rng = np.random.default_rng(2)
     ts, px = brownian_prices(rng, 600, sigma_bps=1.0)

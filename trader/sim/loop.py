@@ -228,7 +228,12 @@ def _requote(
             acct[A_QUOTED_QTY] += want_sz
 
 
-@njit(cache=True, nogil=True)  # nogil: a caller's thread can report progress meanwhile
+# nogil: a caller's thread can report progress meanwhile. No on-disk cache: numba keys
+# the strategy argument (a first-class function) by the running process's dispatcher,
+# so a cached entry never matches in another process, the index only grows, and saving
+# it re-pickles entries whose dispatchers are gone (ReferenceError: "underlying object
+# has vanished"). The helpers it calls stay cached.
+@njit(nogil=True)
 def run_loop(
     strategy: Any, params: np.ndarray,
     ts: np.ndarray, loc_ts: np.ndarray, rec_lat: np.ndarray, kind: np.ndarray,

@@ -318,6 +318,7 @@ def generate_symbol_day(
         funding_rate=funding.rate,
         rows={**{name: t.num_rows for name, t in tables.items()}, "book": snapshots.n},
         informed=cfg.informed,
+        variance=variance,
     )
     truth["quoting"] = quoting_truth(truth)  # every quoting field's truth, planted or derived
     end_state = SymbolState(price=end_price, variance=v_end, funding_rate=funding.rate_end)

@@ -40,8 +40,10 @@ Derivations (``how``):
 - microprice_coef: the planted top-1 imbalance coefficient; the pipeline's fit reads
   1 s snapshots against a 0.3 s horizon and is attenuated, so only its sign is a truth;
   the intercept is 0 (symmetric book), the fit should not fall back to the mid, and its
-  out-of-sample R^2 is positive. Feature names, regime edges and per-regime coefficients
-  are estimator settings: no truth.
+  out-of-sample R^2 is positive. The jump-sign coefficient's truth is 0: the Kou jumps
+  are compound-Poisson increments of the efficient price, with no drift after them (a
+  jump predicts nothing about the next mid change). Feature names, regime edges and
+  per-regime coefficients are estimator settings: no truth.
 - funding_rate_per_hour: the planted OU level ``theta * 3600 / interval_s``; sd the
   stationary sd per hour (one day of prints sits anywhere in it).
 - volume_bucket_size: the day's expected volume over 200 buckets (the pipeline's VPIN
@@ -203,6 +205,8 @@ def quoting_truth(doc: dict[str, Any]) -> dict[str, Any]:
         "microprice_coef_bps": {
             "value": float(doc["microprice"]["imbalance_coef_bps"]),
             "how": "planted top-1 imbalance coefficient (sign only at the pipeline's horizon)",
+            "jump_sign": 0.0,
+            "jump_sign_how": "the Kou jumps are martingale increments (no drift after them)",
         },
         "microprice_fallback_to_mid": {
             "value": False,

@@ -102,6 +102,16 @@ def expected_markout_given_flow(
     return out
 
 
+def variance_path(variance: np.ndarray, step_s: float, every_s: float = 60.0) -> list[float]:
+    """Means of the annualised variance path over consecutive ``every_s`` windows (the last
+    one may be shorter), 5 significant digits: the day's variance mixture, compactly."""
+    every = max(1, round(every_s / step_s))
+    starts = np.arange(0, variance.size, every)
+    sums = np.add.reduceat(variance, starts)
+    counts = np.diff(np.append(starts, variance.size))
+    return [float(f"{m:.5g}") for m in sums / counts]
+
+
 def realised_summary(
     *,
     flow: OrderFlow,
@@ -120,8 +130,15 @@ def realised_summary(
     funding_rate: np.ndarray,
     rows: dict[str, int],
     informed: InformedParams,
+    variance: np.ndarray,
 ) -> dict[str, Any]:
-    """Summary statistics of what the day realised, computed on the true (published) mid."""
+    """Summary statistics of what the day realised, computed on the true (published) mid.
+
+    ``variance`` is the Heston variance path (annualised, one value per step); its
+    1-minute means go into the document because a day's returns mix only the variances
+    that day visited, which is narrower than the stationary law (the truth of the
+    Student-t df is conditioned on it).
+    """
     n_steps = mid.size
     every_5min = max(1, round(RV_INTERVAL_S / step_s))
     every_1s = max(1, round(1.0 / step_s))
@@ -182,6 +199,7 @@ def realised_summary(
         "jumps": {"count": int(jump_bps.size), "sum_sq_bps2": float(np.sum(jump_bps**2))},
         "variance_bps2": rv,
         "annualised_variance_5min": rv["mid_5min"] * 1e-8 * 365 * 86_400 / (n_steps * step_s),
+        "variance_path_1min": variance_path(variance, step_s),
         "markout_bps": markouts,
         "imbalance": imbalance_slope(imbalance[ok], move),
         "depth_bps": {
