@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"command: `python bench/calibration_pays.py --symbols {' '.join(config.symbols)} "
         f"--held-out-days {config.held_out_days} --seed {config.seed}"
-        + (f" --hours {config.hours:g}" if config.hours else "") + "`"
+        + (f" --hours {config.hours:g}" if config.hours else "")
+        + (" --recalibrate" if config.recalibrate else "") + "`"
         f" ({time.perf_counter() - t0:.0f} s)",
     ]
     print("\n".join(text))
