@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-fast test-slow bench bench-peer lint venv clean dagster docs
+.PHONY: run test test-fast test-slow bench bench-peer pays lint venv clean dagster docs
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test-fast: $(STAMP)
 bench: $(STAMP) bench-peer
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 	@echo "== bench/crosscheck_hftbacktest.py"; $(PY) bench/crosscheck_hftbacktest.py
+
+# Does calibration pay? The calibrated set beside perturbed ones on held-out synthetic days
+# (its own lake under $(MMCAL_HOME)/bench_pays; a second run reuses it). Table in bench/out/.
+pays: $(STAMP)
+	@mkdir -p bench/out
+	$(PY) bench/calibration_pays.py --out bench/out/calibration_pays.md
 
 # hftbacktest pins numpy<2.3: it runs from its own venv, never the project's.
 PEER := bench/.venv-hftbacktest/bin/python

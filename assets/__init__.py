@@ -2,7 +2,14 @@
 
 from types import ModuleType
 
-from assets import calibration_assets, checks, derived_assets, ingest, param_assets
+from assets import (
+    backtest_gate,
+    calibration_assets,
+    checks,
+    derived_assets,
+    ingest,
+    param_assets,
+)
 
 ASSET_MODULES: list[ModuleType] = [
     ingest,
@@ -10,6 +17,7 @@ ASSET_MODULES: list[ModuleType] = [
     derived_assets,
     calibration_assets,
     param_assets,
+    backtest_gate,
 ]
 
 __all__ = ["ASSET_MODULES"]

@@ -1,4 +1,5 @@
-"""Candidate param set -> out-of-sample validation on the next day -> publish gate.
+"""Candidate param set -> out-of-sample validation on the next day -> (backtest of the
+next day, assets/backtest_gate.py) -> publish gate.
 
 The candidate and the validation re-run the quality gate (assets.inputs) on every
 partition read when they write the document, so its ``partitions``/``quality`` list
@@ -10,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.backtest_gate import NIGHTLY_GATE
 from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit, load_features
 from assets.history import HISTORY_DAYS, HistoryError, history_days, history_input_keys
 from assets.inputs import (
@@ -220,14 +222,14 @@ def param_validation(
 @dg.asset(
     partitions_def=symbol_day_partitions,
     group_name="params",
-    description="The publish gate's decision: the validated candidate published as "
-    "`latest`, rejected with the reason stored, or `unchanged` (same fit as the "
-    "published set: nothing new written).",
+    description="The publish gate's decision: the validated and backtested candidate "
+    "published as `latest`, rejected with the reason stored, or `unchanged` (same fit as "
+    "the published set: nothing new written).",
 )
 def published_params(
-    context: dg.AssetExecutionContext, lake: LakeResource, param_validation: dict[str, Any]
+    context: dg.AssetExecutionContext, lake: LakeResource, param_backtest: dict[str, Any]
 ) -> dg.MaterializeResult:
-    decision = ParamRegistry(lake.paths).submit(param_validation)
+    decision = ParamRegistry(lake.paths, gate=NIGHTLY_GATE).submit(param_backtest)
     log = context.log.info if decision.accepted else context.log.warning
     log(f"{decision.symbol}: {decision.status} {decision.version}: {decision.reason or ''}")
     return dg.MaterializeResult(

@@ -25,7 +25,7 @@ def test_package_graph_doc_is_current() -> None:
 
 
 def test_package_graph_points_down_the_layers() -> None:
-    order = {"orchestration": 0, "assets": 1, "trader": 1, "data_lake": 2, "calibration": 2}
+    order = {"orchestration": 0, "assets": 1, "trader": 2, "data_lake": 3, "calibration": 3}
     nodes, edges = _tool().package_edges()
     assert "calibration.hawkes" in nodes and "data_lake.registry" in nodes
     for a, b in edges:

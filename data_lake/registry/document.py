@@ -29,6 +29,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from data_lake.registry.backtest_record import BacktestComparison
+
 __all__ = [
     "FIT_EXCLUDED_FIELDS",
     "HASH_EXCLUDED_FIELDS",
@@ -346,6 +348,9 @@ class ValidationScores(_Frozen):
     baseline: dict[str, float] = Field(default_factory=dict)
     baseline_version: str | None = Field(default=None, pattern=VERSION_PATTERN)
     held_out: list[str] = Field(default_factory=list)
+    # The candidate's and the published set's replays of the held-out day
+    # (assets/backtest_gate.py); None in documents validated before the backtest gate.
+    backtest: BacktestComparison | None = None
 
     @field_validator("held_out")
     @classmethod

@@ -19,7 +19,9 @@ existing version can never be overwritten. The pointer moves by ``os.replace``.
 The publish gate (:meth:`ParamRegistry.submit`, :meth:`ParamRegistry.publish`) refuses a
 set that fails schema or sanity bounds, was fitted or validated on partitions whose
 blocking checks failed (or were never checked), or scores worse out of sample than the
-current published set by more than :attr:`GateConfig.oos_margin_rel`. Every refusal is
+current published set by more than :attr:`GateConfig.oos_margin_rel`, or trades the
+held-out day worse than it beyond :attr:`GateConfig.backtest_margin_se` standard errors
+(:func:`~data_lake.registry.gate.backtest_problems`). Every refusal is
 logged with its reason. The loader re-validates every document and its hash, so a
 corrupt or out-of-bounds file on disk is refused with the file named.
 
