@@ -23,6 +23,8 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m orchestration.main_job
+	@echo "== make run ends with the live trader on the paper venue for 30 s: trader run --params latest --duration 30 --speed 10"
+	$(PY) -m trader run --params latest --duration 30 --speed 10 --metrics-port 0 --fresh
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache

@@ -47,6 +47,20 @@ class DayFeatures:
     def window_ns(self) -> tuple[int, int]:
         return day_window_ns(self.day)
 
+    @property
+    def observed_ns(self) -> tuple[int, int]:
+        """``[first, last]`` quote or trade time of the day (the calendar day without any):
+        the span the market was recorded, which rates per second must divide by. A
+        partial recording (a 345 s sample) is not a quiet day."""
+        stamps = [
+            frame["ts"].to_numpy(np.int64) for frame in (self.quotes, self.trades) if len(frame)
+        ]
+        if not stamps:
+            return self.window_ns
+        first = min(int(s.min()) for s in stamps)
+        last = max(int(s.max()) for s in stamps)
+        return first, max(last, first + 1)
+
     def summary(self) -> dict[str, float | int]:
         return {
             "trades": len(self.trades),

@@ -178,7 +178,7 @@ def _fill_depth(f: DayFeatures, *, n_boot: int = 200, seed: int = 0) -> FillDept
         book = book_depth_kappa(
             levels["bid_px"], levels["bid_sz"], levels["ask_px"], levels["ask_sz"]
         )
-    start, end = f.window_ns
+    start, end = f.observed_ns  # fills per second of recorded market, not of the calendar
     return fit_fill_depth_sides(
         depths.depth_bps[keep],
         depths.side[keep],

@@ -10,8 +10,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from data_lake.backtests import BacktestRecord, backtest_run_id, record_backtest
 from data_lake.paths import LakePaths
 from data_lake.registry import ParamSet, current_code_version
@@ -127,8 +125,7 @@ def write_equity_png(report: BacktestReport, path: Path) -> Path:
         bottom.set_ylabel("position, base")
         bottom.set_xlabel("UTC")
         bottom.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
-        if np.all(np.isfinite(res.equity)):
-            fig.tight_layout()
+        fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         fig.savefig(tmp, dpi=110, format="png")

@@ -35,6 +35,7 @@ __all__ = [
     "BacktestReport",
     "ParamSetNotFoundError",
     "ProgressCallback",
+    "StrategyOverride",
     "backtest_param_set",
     "quoting_of",
     "resolve_param_set",

@@ -557,3 +557,205 @@ def _print_backtest(
         out.print("Fallbacks: none (every quoting field came from the fit).")
     if report.overrides:
         out.print(f"Strategy overrides: {report.overrides}")
+
+
+# -- trader run / kill / reset / status (the live trader, trader.live) ------------------------
+# Imports stay inside the commands: `trader params` and `trader backtest` do not pay for
+# the live trader's modules, and `trader run` does not pay for matplotlib.
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    params: str = typer.Option(
+        "latest", "--params", "-p",
+        help="'latest' (follows new publications), a version id, or a param set JSON path.",
+    ),
+    venue: str = typer.Option("paper", "--venue", help="Execution venue: 'paper' only."),
+    symbols: str | None = typer.Option(
+        None, "--symbols", help="Comma-separated, e.g. BTC,ETH (default: every published)."
+    ),
+    duration: float | None = typer.Option(
+        None, "--duration", help="Wall seconds to run (default: until the replay ends)."
+    ),
+    speed: float = typer.Option(
+        1.0, "--speed", help="Replay speed, x real time; 0 = as fast as possible."
+    ),
+    metrics_port: int = typer.Option(
+        9464, "--metrics-port", help="Prometheus endpoint on 127.0.0.1; 0 = off."
+    ),
+    max_drawdown: float | None = typer.Option(
+        None, "--max-drawdown", help="Kill when equity falls this far below its peak "
+        "(quote currency, per symbol)."
+    ),
+    max_notional: float | None = typer.Option(
+        None, "--max-notional", help="Kill above this |position| x mid (quote currency)."
+    ),
+    position_factor: float = typer.Option(
+        1.5, "--position-factor", help="Kill above this multiple of the max position."
+    ),
+    stale_after: float = typer.Option(
+        10.0, "--stale-after", help="Kill after this many wall seconds without a book update."
+    ),
+    flatten_on_kill: bool = typer.Option(
+        False, "--flatten-on-kill", help="On a kill, also send an IOC order to go flat."
+    ),
+    collateral: float | None = typer.Option(
+        None, "--collateral", help="Margin per symbol, quote currency: the position limit "
+        "then follows leverage and the liquidation buffer (default: no margin sizing)."
+    ),
+    leverage: float = typer.Option(10.0, "--leverage", help="Largest notional / collateral."),
+    maintenance_rate: float = typer.Option(
+        0.005, "--maintenance-rate", help="Maintenance margin, fraction of notional."
+    ),
+    liq_buffer: float = typer.Option(
+        0.05, "--liq-buffer", help="Smallest mark-to-liquidation distance sized for (fraction)."
+    ),
+    save_every: float = typer.Option(5.0, "--save-every", help="State save period, seconds."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Ignore the saved state (start flat; it is overwritten)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Quote live on the paper venue: the newest lake day replayed at --speed.
+
+    Params are resolved at start; with 'latest' a newly published version is checked and
+    swapped in between quote cycles (a bad one is refused and logged). State is saved
+    under $MMCAL_HOME/trader/ and resumed on restart. SIGTERM cancels all orders, saves
+    and exits 0. Logs are JSON lines on stderr (docs/architecture.md §8).
+    """
+    from trader.live.feed import NoLakeDataError
+    from trader.live.files import TraderAlreadyRunningError
+    from trader.live.logs import configure_json_logging
+    from trader.live.params import ParamsRefusedError
+    from trader.live.runner import RunConfig, run_trader
+    from trader.risk import MarginConfig, RiskLimits
+
+    configure_json_logging()
+    try:
+        limits = RiskLimits(
+            position_factor=position_factor,
+            max_notional=math.inf if max_notional is None else max_notional,
+            max_drawdown=math.inf if max_drawdown is None else max_drawdown,
+            stale_after_s=stale_after, flatten_on_kill=flatten_on_kill,
+        )
+        if speed < 0 or (duration is not None and duration <= 0):
+            raise ValueError("--speed must be >= 0 and --duration > 0")
+        config = RunConfig(
+            paths=_paths(ctx), params=params, venue=venue,
+            symbols=tuple(s.strip() for s in symbols.split(",") if s.strip()) if symbols else (),
+            duration_s=duration, speed=speed, metrics_port=metrics_port, limits=limits,
+            save_every_s=save_every, resume=not fresh,
+            margin=None if collateral is None else MarginConfig(
+                collateral=collateral, leverage=leverage, maintenance_rate=maintenance_rate,
+                buffer=liq_buffer),
+        )
+        summary = run_trader(config)
+    except (ParamRegistryError, ParamsRefusedError, NoLakeDataError, UnknownInstrumentError,
+            TraderAlreadyRunningError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc} (is --metrics-port {metrics_port} in use? pick another or 0)")
+    if as_json:
+        typer.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+        return
+    _print_run_summary(_out(), summary)
+
+
+def _print_run_summary(out: Console, summary: dict[str, Any]) -> None:
+    lat = summary["tick_to_quote_us"]
+    lat_text = (f", tick-to-quote p50 {lat['p50']:.1f} us p99 {lat['p99']:.1f} us"
+                if lat else "")
+    out.print(f"stopped: {summary['stopped_by']} after {summary['wall_s']:.1f} s{lat_text}")
+    symbols = summary["symbols"]
+    table = Table(title="Live run (paper venue)")
+    table.add_column("")
+    for s in symbols:
+        table.add_column(s["symbol"], justify="right")
+    table.add_row("params", *(str(s["params_version"]) for s in symbols))
+    table.add_row("position", *(f"{s['position']:g}" for s in symbols))
+    table.add_row("fills (run/total)",
+                  *(f"{s['fills_this_run']:,}/{s['fills_total']:,}" for s in symbols))
+    for key, label in (("spread_capture", "spread capture"), ("adverse_selection",
+                       "adverse selection"), ("inventory_carry", "inventory carry"),
+                       ("funding", "funding"), ("fees", "fees"), ("total", "P&L total")):
+        table.add_row(label, *(_money(s["pnl"][key]) for s in symbols))
+    out.print(table)
+    kill = summary["kill_switch"]
+    if kill["active"]:
+        out.print("[red]kill switch DOWN[/red]: " + "; ".join(
+            f"{r['trigger']}: {r['detail']}" for r in kill["reasons"]) + " (trader reset)")
+
+
+@app.command("kill")
+def kill(
+    ctx: typer.Context,
+    reason: str = typer.Option(..., "--reason", "-r", help="Why (logged and kept)."),
+) -> None:
+    """Trip the kill switch of the running trader (picked up within one loop iteration):
+    cancel all orders and stop quoting until `trader reset`."""
+    from trader.live.files import TraderFiles
+
+    files = TraderFiles(_paths(ctx))
+    files.send("kill", reason=reason)
+    pid = files.running_pid()
+    _out().print(f"kill sent to the trader (pid {pid})" if pid else
+                 "kill queued: no trader is running; the next `trader run` starts killed")
+
+
+@app.command("reset")
+def reset(ctx: typer.Context) -> None:
+    """Reset the kill switch of the running trader (or of the next one to start)."""
+    from trader.live.files import TraderFiles
+
+    files = TraderFiles(_paths(ctx))
+    files.send("reset", by="trader reset")
+    pid = files.running_pid()
+    _out().print(f"reset sent to the trader (pid {pid})" if pid else
+                 "reset queued: no trader is running; the next `trader run` applies it")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the saved state as JSON."),
+) -> None:
+    """The trader's saved state: running or not, kill switch, per symbol position, P&L,
+    fills, params version."""
+    from trader.live.files import TraderFiles
+
+    files = TraderFiles(_paths(ctx))
+    try:
+        state = files.load_state()
+    except ValueError as exc:
+        _fail(str(exc))
+    pid = files.running_pid()
+    if state is None:
+        if as_json:
+            typer.echo(orjson.dumps({"running": pid is not None, "pid": pid, "state": None}))
+            return
+        _out().print(f"No trader state under {files.root}: start one with `trader run`.")
+        return
+    document = {"running": pid is not None, "pid": pid, "state_path": str(files.state_path),
+                **{k: v for k, v in state.items() if k != "running"}}
+    if as_json:
+        typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        return
+    out = _out()
+    out.print(f"trader {'running (pid ' + str(pid) + ')' if pid else 'stopped'}; state saved "
+              f"{state['saved_at']} ({files.state_path})")
+    kill_state = state["kill"]
+    out.print("kill switch: " + ("[red]DOWN[/red]: " + "; ".join(
+        f"{r['trigger']}: {r['detail']}" for r in kill_state["reasons"])
+        if kill_state["active"] else "[green]up[/green]"))
+    table = Table(title="Per symbol")
+    for col in ("symbol", "venue", "params", "position", "mid", "fills", "open orders",
+                "P&L total", "replay at"):
+        table.add_column(col, justify="right")
+    for symbol, row in sorted(state["symbols"].items()):
+        at = row["feed"]["last_ts_ns"]
+        table.add_row(symbol, row["venue"], str(row["params_version"]), f"{row['position']:g}",
+                      "-" if row["mid"] is None else f"{row['mid']:,.4f}", f"{row['fills']:,}",
+                      str(len(row["open_orders"])), _money(row["pnl"]["total"]),
+                      _fmt_ns(at) if at >= 0 else "-")
+    out.print(table)

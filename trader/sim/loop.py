@@ -86,7 +86,7 @@ from trader.sim.exchange import (
     push_response,
 )
 
-__all__ = ["OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop"]
+__all__ = ["OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "send_quotes"]
 
 OP_PLACE = 0
 OP_MODIFY = 1
@@ -169,6 +169,19 @@ def _requote(
     shared modify-or-replace rule."""
     counts[K_REQUOTES] += 1
     strategy(state, params, out)
+    send_quotes(out, state, t_loc, orders, work, cfg, counts, acct, vring_ts, vring, vptr,
+                entry_lat)
+
+
+@njit(cache=True)
+def send_quotes(
+    out: np.ndarray, state: np.ndarray, t_loc: int, orders: np.ndarray, work: np.ndarray,
+    cfg: np.ndarray, counts: np.ndarray, acct: np.ndarray, vring_ts: np.ndarray,
+    vring: np.ndarray, vptr: np.ndarray, entry_lat: int,
+) -> None:
+    """Turn the wanted quotes in ``out`` into venue operations (the modify-or-replace
+    rule); shared by the backtest loop and the live trader's step (trader.live.step),
+    which calls the GLFT kernel directly so its compiled code can be cached."""
     tick = cfg[C_TICK]
     lot = cfg[C_LOT]
     max_pos = cfg[C_MAX_POSITION]

@@ -1,0 +1,85 @@
+"""Risk thresholds and the market-data watch.
+
+The hard limits (position, notional, drawdown) are checked by the jitted step on every
+market event, before any requote (:func:`trader.live.step.step_event`); staleness and
+sequence gaps are watched here, on the wall clock and the feed's sequence numbers.
+Units: position in base units, notional and drawdown in quote currency, times in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+__all__ = ["FeedWatch", "RiskLimits"]
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """Thresholds that trip the kill switch.
+
+    Attributes
+    ----------
+    position_factor : float
+        Hard |position| limit as a multiple of the strategy's ``max_position`` (> 1: the
+        strategy trims its own sizes at ``max_position``; crossing this means something
+        went wrong, e.g. fills of orders in flight).
+    max_notional : float
+        Largest |position| x mid, quote currency; ``inf`` for none.
+    max_drawdown : float
+        Largest fall of equity (cash + position x mid) from its running peak, quote
+        currency; ``inf`` for none.
+    stale_after_s : float
+        No book or bbo update for this long (wall clock) trips ``stale_market_data``.
+    flatten_on_kill : bool
+        On a trip, also send one IOC order taking the position to zero.
+    flatten_band_bps : float
+        That order's limit price: this far through the opposite best, bps.
+    max_margin_utilisation : float
+        With margin configured: maintenance margin over equity above this trips
+        ``margin_utilisation`` (fraction; 1 is liquidation).
+    min_liquidation_distance : float
+        With margin configured: a liquidation price closer to the mark than this fraction
+        trips ``liquidation_distance``.
+    """
+
+    position_factor: float = 1.5
+    max_notional: float = math.inf
+    max_drawdown: float = math.inf
+    stale_after_s: float = 10.0
+    flatten_on_kill: bool = False
+    flatten_band_bps: float = 50.0
+    max_margin_utilisation: float = 0.5
+    min_liquidation_distance: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not self.position_factor >= 1.0:
+            raise ValueError(f"position_factor must be >= 1, got {self.position_factor}")
+        for name in ("max_notional", "max_drawdown", "stale_after_s", "flatten_band_bps",
+                     "max_margin_utilisation", "min_liquidation_distance"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
+class FeedWatch:
+    """Last book update time (wall clock) and the next expected sequence number."""
+
+    def __init__(self) -> None:
+        self.last_book_wall = time.monotonic()
+        self.expected_seq: int | None = None
+
+    def book_seen(self) -> None:
+        self.last_book_wall = time.monotonic()
+
+    def check_seq(self, seq: int) -> int | None:
+        """The missing count when ``seq`` skips ahead of the expected one, else None."""
+        expected = self.expected_seq
+        self.expected_seq = seq + 1
+        if expected is not None and seq > expected:
+            return seq - expected
+        return None
+
+    def stale_for(self, now: float | None = None) -> float:
+        """Wall seconds since the last book update."""
+        return (time.monotonic() if now is None else now) - self.last_book_wall
