@@ -132,7 +132,7 @@ def displayed_qty(book: np.ndarray, side: float, px: float, tick: float) -> floa
     return 0.0 if inside else np.nan
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def push_response(
     ring_ts: np.ndarray, ring: np.ndarray, ptr: np.ndarray, ts: int,
     kind: int, slot: int, px: float, qty: float, remaining: float,
@@ -352,7 +352,7 @@ def cancel_order(
     push_response(ring_ts, ring, ptr, ts + resp_lat, R_DONE, slot, np.nan, 0.0, 0.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def on_trade(
     orders: np.ndarray, px: float, size: float, aggressor: int, ts: int,
     cfg: np.ndarray, acct: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
@@ -378,7 +378,7 @@ def on_trade(
                            fill_ts, fills, counts, ring_ts, ring, ptr, resp_lat)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def on_depth(orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.ndarray) -> None:
     """A new snapshot: move each resting order's queue by the chosen queue model."""
     tick = cfg[C_TICK]
@@ -399,7 +399,7 @@ def on_depth(orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.nda
         orders[s, O_TRADED] = 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def on_cross(
     orders: np.ndarray, book: np.ndarray, ts: int, cfg: np.ndarray, acct: np.ndarray,
     fill_ts: np.ndarray, fills: np.ndarray, counts: np.ndarray, ring_ts: np.ndarray,

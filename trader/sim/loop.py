@@ -106,7 +106,7 @@ def _ring_head_ts(ring_ts: np.ndarray, ptr: np.ndarray) -> int:
     return ring_ts[ptr[0] % ring_ts.shape[0]]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _free_slot(orders: np.ndarray, acct: np.ndarray) -> int:
     # Lowest free slot first keeps the used slots packed, so the per-event scans over
     # our orders stop early (A_SLOTS_USED).
@@ -117,7 +117,7 @@ def _free_slot(orders: np.ndarray, acct: np.ndarray) -> int:
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _on_response(
     orders: np.ndarray, ring: np.ndarray, k: int, work: np.ndarray, lot: float
 ) -> float:
@@ -150,7 +150,7 @@ def _on_response(
     return 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _send(
     vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray, t_arrive: int,
     op: int, slot: int, px: float, qty: float, tif: float,
@@ -158,7 +158,7 @@ def _send(
     push_response(vring_ts, vring, vptr, t_arrive, op, slot, px, qty, tif)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _requote(
     strategy: Any, params: np.ndarray, state: np.ndarray, out: np.ndarray, t_loc: int,
     orders: np.ndarray, work: np.ndarray, cfg: np.ndarray, counts: np.ndarray,
