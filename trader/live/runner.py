@@ -199,6 +199,9 @@ class Trader:
 
     async def _run_feed(self, engine: SymbolEngine) -> None:
         on_event = engine.on_event
+        # Staleness counts from the feed's start, not from set-up: a cold start spends tens
+        # of seconds compiling, which is no silence of the market.
+        engine.watch.book_seen()
         try:
             async for seq, i in engine.feed.events():
                 on_event(seq, i)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,16 @@ def _run(trader: Trader, until: object) -> dict[str, object]:
 
 
 def test_stale_market_data_trips(day_events: EventStream, tmp_path: Path,
-                                 live_home: Path) -> None:
+                                 live_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A set-up slower than the limit (a cold compile) is no silence of the market: the
+    # switch must wait for the feed to start and then stop.
+    warm_up = SymbolEngine.warm_up
+
+    def slow_warm_up(engine: SymbolEngine) -> None:
+        warm_up(engine)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(SymbolEngine, "warm_up", slow_warm_up)
     home = new_home(tmp_path, live_home)
     trader = _trader(home, _PausingFeed, head(day_events, 10_000), stale_after_s=0.3)
     _run(trader, lambda: trader.kill.active)
