@@ -38,22 +38,17 @@ from trader.market_state import (
     S_TS_S,
 )
 from trader.sim.config import (
-    C_CROSS_RULE,
     C_LOT,
     C_REQUOTE_ON_BOOK,
     CI_ENTRY_LATENCY,
     CI_FEED_LATENCY,
     CI_REQUOTE_INTERVAL,
     CI_RESPONSE_LATENCY,
-    CROSS_FILL,
     TIF_IOC,
 )
-from trader.sim.events import KIND_BBO, KIND_BOOK, KIND_FUNDING, KIND_TRADE
+from trader.sim.events import KIND_BBO, KIND_BOOK, KIND_FUNDING
 from trader.sim.exchange import (
-    A_CARRY,
-    A_CARRY_C,
     A_CASH,
-    A_FUNDING,
     A_MID,
     A_POS,
     K_CANCELS,
@@ -65,23 +60,17 @@ from trader.sim.exchange import (
     O_LOC_SZ,
     O_SIDE,
     O_STATE,
-    apply_snapshot,
-    arrive_order,
-    cancel_order,
-    modify_order,
-    on_cross,
-    on_depth,
-    on_trade,
 )
 from trader.sim.loop import (
     OP_CANCEL,
-    OP_MODIFY,
     OP_PLACE,
     _free_slot,
     _on_response,
     _ring_head_ts,
     _send,
     send_quotes,
+    venue_market_event,
+    venue_message,
 )
 from trader.strategy import glft_quote
 
@@ -137,30 +126,6 @@ _NEVER = np.iinfo(np.int64).max
 
 
 @njit(cache=True)
-def _venue_message(
-    orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, cfg_ns: np.ndarray,
-    acct: np.ndarray, counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
-    vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray,
-    rring_ts: np.ndarray, rring: np.ndarray, rptr: np.ndarray,
-) -> None:
-    """One of our messages reaches the venue (the batch loop's second branch)."""
-    t_v = _ring_head_ts(vring_ts, vptr)
-    q = vptr[0] % vring_ts.shape[0]
-    vptr[0] += 1
-    op = int(vring[q, 0])
-    slot = int(vring[q, 1])
-    resp_lat = cfg_ns[CI_RESPONSE_LATENCY]
-    if op == OP_PLACE:
-        arrive_order(orders, slot, vring[q, 2], vring[q, 3], int(vring[q, 4]), t_v,
-                     book, cfg, acct, fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
-    elif op == OP_MODIFY:
-        modify_order(orders, slot, vring[q, 2], vring[q, 3], t_v, book, cfg, acct,
-                     fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
-    else:
-        cancel_order(orders, slot, t_v, counts, rring_ts, rring, rptr, resp_lat)
-
-
-@njit(cache=True)
 def deliver(
     t: int, inclusive: bool, venue_side: bool,
     orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, cfg_ns: np.ndarray,
@@ -180,52 +145,13 @@ def deliver(
         if t_next == _NEVER or t_next > t or (t_next == t and not inclusive):
             return
         if t_v <= t_r:
-            _venue_message(orders, book, cfg, cfg_ns, acct, counts, fill_ts, fills,
-                           vring_ts, vring, vptr, rring_ts, rring, rptr)
+            venue_message(orders, book, cfg, acct, counts, fill_ts, fills,
+                          vring_ts, vring, vptr, rring_ts, rring, rptr,
+                          cfg_ns[CI_RESPONSE_LATENCY])
         else:
             q = rptr[0] % rring_ts.shape[0]
             rptr[0] += 1
             state[S_INVENTORY] += _on_response(orders, rring, q, work, lot)
-
-
-@njit(cache=True)
-def _venue_market_event(
-    t: int, k: int, price: float, size: float, side: int, row: int, interval_s: float,
-    bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
-    cfg: np.ndarray, cfg_ns: np.ndarray, orders: np.ndarray, book: np.ndarray,
-    acct: np.ndarray, counts: np.ndarray, fill_ts: np.ndarray,
-    fills: np.ndarray, rring_ts: np.ndarray, rring: np.ndarray, rptr: np.ndarray,
-    lv: np.ndarray,
-) -> None:
-    """The venue sees one market event (the batch loop's first branch, less its curves)."""
-    resp_lat = cfg_ns[CI_RESPONSE_LATENCY]
-    pos = acct[A_POS]
-    mid = acct[A_MID]
-    if k == KIND_TRADE:
-        on_trade(orders, price, size, side, t, cfg, acct, fill_ts, fills, counts,
-                 rring_ts, rring, rptr, resp_lat)
-    elif k in (KIND_BOOK, KIND_BBO):
-        apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz, row, k == KIND_BBO)
-        if book[0, 0] == book[0, 0] and book[2, 0] == book[2, 0]:
-            new_mid = 0.5 * (book[0, 0] + book[2, 0])
-            if mid == mid:
-                y = pos * (new_mid - mid) - acct[A_CARRY_C]
-                total = acct[A_CARRY] + y
-                acct[A_CARRY_C] = (total - acct[A_CARRY]) - y
-                acct[A_CARRY] = total
-            acct[A_MID] = new_mid
-        on_depth(orders, book, cfg, acct)
-        if cfg[C_CROSS_RULE] == CROSS_FILL:
-            on_cross(orders, book, t, cfg, acct, fill_ts, fills, counts,
-                     rring_ts, rring, rptr, resp_lat)
-    elif k == KIND_FUNDING:
-        last = lv[LV_LAST_FUNDING_TS]
-        if last >= 0:
-            frac = min((t - last) / (interval_s * 1e9), 1.0)
-            paid = pos * size * price * frac
-            acct[A_CASH] -= paid
-            acct[A_FUNDING] += paid
-        lv[LV_LAST_FUNDING_TS] = t
 
 
 @njit(cache=True)
@@ -309,9 +235,11 @@ def step_event(
     fills_before = counts[K_FILLS]
     deliver(t, False, True, orders, book, cfg, cfg_ns, acct, counts, fill_ts, fills,
             vring_ts, vring, vptr, rring_ts, rring, rptr, state, work)
-    _venue_market_event(t, k, price, size, side, row, interval_s, bid_px, bid_sz, ask_px,
-                        ask_sz, cfg, cfg_ns, orders, book, acct, counts, fill_ts,
-                        fills, rring_ts, rring, rptr, lv)
+    lv[LV_LAST_FUNDING_TS] = venue_market_event(
+        t, k, price, size, side, row, interval_s, bid_px, bid_sz, ask_px, ask_sz, cfg,
+        orders, book, acct, counts, fill_ts, fills, rring_ts, rring, rptr,
+        cfg_ns[CI_RESPONSE_LATENCY], int(lv[LV_LAST_FUNDING_TS]),
+    )
     t_loc = t + cfg_ns[CI_FEED_LATENCY]
     # Only the venue's answers may arrive early: our own orders must meet the next
     # market events at the venue first.

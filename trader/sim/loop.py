@@ -86,7 +86,10 @@ from trader.sim.exchange import (
     push_response,
 )
 
-__all__ = ["OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "send_quotes"]
+__all__ = [
+    "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "send_quotes", "venue_market_event",
+    "venue_message",
+]
 
 OP_PLACE = 0
 OP_MODIFY = 1
@@ -247,6 +250,75 @@ def send_quotes(
 # so a cached entry never matches in another process, the index only grows, and saving
 # it re-pickles entries whose dispatchers are gone (ReferenceError: "underlying object
 # has vanished"). The helpers it calls stay cached.
+@njit(cache=True, inline="always")
+def venue_market_event(
+    t: int, k: int, price: float, size: float, side: int, row: int, interval_s: float,
+    bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
+    cfg: np.ndarray, orders: np.ndarray, book: np.ndarray, acct: np.ndarray,
+    counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
+    rring_ts: np.ndarray, rring: np.ndarray, rptr: np.ndarray, resp_lat: int,
+    last_funding_ts: int,
+) -> int:
+    """The venue sees one market event; returns the time of the last funding row seen.
+
+    Shared by the batch loop and the live step, so both fill, mark and pay alike.
+    """
+    pos = acct[A_POS]
+    mid = acct[A_MID]
+    if k == KIND_TRADE:
+        on_trade(orders, price, size, side, t, cfg, acct, fill_ts, fills, counts,
+                 rring_ts, rring, rptr, resp_lat)
+    elif k in (KIND_BOOK, KIND_BBO):
+        apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz, row, k == KIND_BBO)
+        if book[0, 0] == book[0, 0] and book[2, 0] == book[2, 0]:
+            new_mid = 0.5 * (book[0, 0] + book[2, 0])
+            if mid == mid:
+                # Kahan: the carry must match the fills' markouts to 1e-9
+                y = pos * (new_mid - mid) - acct[A_CARRY_C]
+                total = acct[A_CARRY] + y
+                acct[A_CARRY_C] = (total - acct[A_CARRY]) - y
+                acct[A_CARRY] = total
+            acct[A_MID] = new_mid
+        on_depth(orders, book, cfg, acct)
+        if cfg[C_CROSS_RULE] == CROSS_FILL:
+            on_cross(orders, book, t, cfg, acct, fill_ts, fills, counts,
+                     rring_ts, rring, rptr, resp_lat)
+    elif k == KIND_FUNDING:
+        # Accrue pro rata since the previous funding row (capped at one interval),
+        # so settlement rows (one per interval) pay the full rate and frequent
+        # predicted-rate rows do not pay it many times over.
+        if last_funding_ts >= 0:
+            frac = min((t - last_funding_ts) / (interval_s * 1e9), 1.0)
+            paid = pos * size * price * frac
+            acct[A_CASH] -= paid
+            acct[A_FUNDING] += paid
+        return t
+    return last_funding_ts
+
+
+@njit(cache=True, inline="always")
+def venue_message(
+    orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.ndarray,
+    counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
+    vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray,
+    rring_ts: np.ndarray, rring: np.ndarray, rptr: np.ndarray, resp_lat: int,
+) -> None:
+    """The oldest of our messages in flight reaches the venue (batch loop and live step)."""
+    t_v = _ring_head_ts(vring_ts, vptr)
+    q = vptr[0] % vring_ts.shape[0]
+    vptr[0] += 1
+    op = int(vring[q, 0])
+    slot = int(vring[q, 1])
+    if op == OP_PLACE:
+        arrive_order(orders, slot, vring[q, 2], vring[q, 3], int(vring[q, 4]), t_v,
+                     book, cfg, acct, fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
+    elif op == OP_MODIFY:
+        modify_order(orders, slot, vring[q, 2], vring[q, 3], t_v, book, cfg, acct,
+                     fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
+    else:
+        cancel_order(orders, slot, t_v, counts, rring_ts, rring, rptr, resp_lat)
+
+
 @njit(nogil=True)
 def run_loop(
     strategy: Any, params: np.ndarray,
@@ -274,7 +346,6 @@ def run_loop(
     lot = cfg[C_LOT]
     max_pos = cfg[C_MAX_POSITION]
     recorded = cfg[C_LATENCY_MODE] == LATENCY_RECORDED
-    cross_fill = cfg[C_CROSS_RULE] == CROSS_FILL
     requote_on_book = cfg[C_REQUOTE_ON_BOOK] != 0.0
     interval = cfg_ns[CI_REQUOTE_INTERVAL]
     eq_interval = cfg_ns[CI_EQUITY_INTERVAL]
@@ -312,55 +383,19 @@ def run_loop(
                 at_limit_ns += t_ex - prev_ts
             prev_ts = t_ex
             resp_lat = cfg_ns[CI_RESPONSE_LATENCY] + (latest_lat if recorded else 0)
-            k = kind[i_ex]
-            if k == KIND_TRADE:
-                on_trade(orders, price[i_ex], size[i_ex], side[i_ex], t_ex, cfg, acct,
-                         fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
-            elif k in (KIND_BOOK, KIND_BBO):
-                apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz,
-                               level_row[i_ex], k == KIND_BBO)
-                if book[0, 0] == book[0, 0] and book[2, 0] == book[2, 0]:
-                    new_mid = 0.5 * (book[0, 0] + book[2, 0])
-                    if mid == mid:
-                        # Kahan: the carry must match the fills' markouts to 1e-9
-                        y = pos * (new_mid - mid) - acct[A_CARRY_C]
-                        total = acct[A_CARRY] + y
-                        acct[A_CARRY_C] = (total - acct[A_CARRY]) - y
-                        acct[A_CARRY] = total
-                    acct[A_MID] = new_mid
-                on_depth(orders, book, cfg, acct)
-                if cross_fill:
-                    on_cross(orders, book, t_ex, cfg, acct, fill_ts, fills, counts,
-                             rring_ts, rring, rptr, resp_lat)
-            elif k == KIND_FUNDING:
-                # Accrue pro rata since the previous funding row (capped at one interval),
-                # so settlement rows (one per interval) pay the full rate and frequent
-                # predicted-rate rows do not pay it many times over.
-                if last_funding_ts >= 0:
-                    frac = min((t_ex - last_funding_ts) / (interval_s[i_ex] * 1e9), 1.0)
-                    paid = pos * size[i_ex] * price[i_ex] * frac
-                    acct[A_CASH] -= paid
-                    acct[A_FUNDING] += paid
-                last_funding_ts = t_ex
+            last_funding_ts = venue_market_event(
+                t_ex, kind[i_ex], price[i_ex], size[i_ex], side[i_ex], level_row[i_ex],
+                interval_s[i_ex], bid_px, bid_sz, ask_px, ask_sz, cfg, orders, book, acct,
+                counts, fill_ts, fills, rring_ts, rring, rptr, resp_lat, last_funding_ts,
+            )
             mids[i_ex] = acct[A_MID]
             counts[K_EVENTS] += 1
             i_ex += 1
         elif t_v <= t_r and t_v <= t_loc and t_v <= t_tm:
             # --- one of our messages reaches the venue
-            q = vptr[0] % vring_ts.shape[0]
-            vptr[0] += 1
-            op = int(vring[q, 0])
-            slot = int(vring[q, 1])
             resp_lat = cfg_ns[CI_RESPONSE_LATENCY] + (latest_lat if recorded else 0)
-            if op == OP_PLACE:
-                arrive_order(orders, slot, vring[q, 2], vring[q, 3], int(vring[q, 4]), t_v,
-                             book, cfg, acct, fill_ts, fills, counts, rring_ts, rring, rptr,
-                             resp_lat)
-            elif op == OP_MODIFY:
-                modify_order(orders, slot, vring[q, 2], vring[q, 3], t_v, book, cfg, acct,
-                             fill_ts, fills, counts, rring_ts, rring, rptr, resp_lat)
-            else:
-                cancel_order(orders, slot, t_v, counts, rring_ts, rring, rptr, resp_lat)
+            venue_message(orders, book, cfg, acct, counts, fill_ts, fills,
+                          vring_ts, vring, vptr, rring_ts, rring, rptr, resp_lat)
         elif t_r <= t_loc and t_r <= t_tm:
             # --- the venue's answer reaches us
             q = rptr[0] % rring_ts.shape[0]
