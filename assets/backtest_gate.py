@@ -32,8 +32,6 @@ from data_lake.registry import (
     GateConfig,
     ParamRegistry,
     ParamSet,
-    UnknownSymbolError,
-    UnknownVersionError,
 )
 from data_lake.registry.backtest_record import (
     ATTRIBUTION_PARTS,
@@ -190,13 +188,6 @@ def attribution_markdown(record: BacktestComparison) -> str:
     return "\n".join(lines)
 
 
-def _current(registry: ParamRegistry, symbol: str) -> ParamSet | None:
-    try:
-        return registry.load(symbol, "latest")
-    except (UnknownSymbolError, UnknownVersionError):
-        return None
-
-
 @dg.asset(
     partitions_def=symbol_day_partitions,
     group_name="params",
@@ -229,7 +220,7 @@ def param_backtest(
             description=f"cannot backtest {symbol} {day}: no events on the held-out day "
             f"{next_day}; ingest it first (job `ingest`, partition {next_day}|{symbol})"
         )
-    current = _current(ParamRegistry(lake.paths), symbol)
+    current = ParamRegistry(lake.paths).published(symbol)
     held_out = [f"{lake.venue}/{symbol}/{next_day.isoformat()}"]
     record, cand, base = compare_on_events(
         candidate, current, events, settings, window_ns=window, held_out=held_out

@@ -37,8 +37,6 @@ from calibration.errors import CalibrationError
 from data_lake.quality_store import QualityGateError
 from data_lake.registry import (
     ParamRegistry,
-    UnknownSymbolError,
-    UnknownVersionError,
     current_code_version,
 )
 from data_lake.writer import day_window_ns
@@ -147,11 +145,8 @@ def _profile_choice(
 
 def _previous_set(registry: ParamRegistry, symbol: str) -> PreviousSet | None:
     """The symbol's last published set (failed models fall back on it), or None."""
-    try:
-        current = registry.load(symbol, "latest")
-    except (UnknownSymbolError, UnknownVersionError):
-        return None
-    if current.version is None:
+    current = registry.published(symbol)
+    if current is None or current.version is None:
         return None
     return PreviousSet(current.version, current.quoting.model_dump(mode="json"))
 
@@ -180,10 +175,9 @@ def param_validation(
             f"{next_day} yet; ingest it first (job `ingest`, partition {next_day}|{symbol})"
         )
     registry = ParamRegistry(lake.paths)
-    try:
-        current: dict[str, Any] | None = registry.load(symbol, "latest").model_dump(mode="json")
-    except (UnknownSymbolError, UnknownVersionError):
-        current = None
+    published = registry.published(symbol)
+    current = None if published is None else published.model_dump(mode="json")
+    if current is None:
         context.log.info(f"{symbol}: no published set yet; nothing to compare with")
     # Both sets scored on the same held-out fill depths: the larger of their supports.
     support = depth_support(param_candidate)

@@ -176,6 +176,13 @@ class ParamRegistry:
         status, reason = self._status_of(symbol, resolved)
         return document.model_copy(update={"status": status, "reason": reason})
 
+    def published(self, symbol: str) -> ParamSet | None:
+        """The symbol's current set (``LATEST``), or None when it has none yet."""
+        try:
+            return self.load(symbol, LATEST)
+        except (UnknownSymbolError, UnknownVersionError):
+            return None
+
     def decisions(self, symbol: str) -> list[Decision]:
         """The symbol's decisions log, oldest first. A torn last line (crash) is skipped."""
         return param_log.read_decisions(self._dir(symbol))
