@@ -28,10 +28,8 @@ import numpy as np
 from numba import njit
 
 from trader.market_state import (
-    S_ASK_SZ,
     S_BEST_ASK,
     S_BEST_BID,
-    S_BID_SZ,
     S_FUNDING_PER_HOUR,
     S_INVENTORY,
     S_MID,
@@ -68,6 +66,7 @@ from trader.sim.loop import (
     _on_response,
     _ring_head_ts,
     _send,
+    see_book,
     send_quotes,
     venue_market_event,
     venue_message,
@@ -250,13 +249,7 @@ def step_event(
         code |= STEP_FILLED
     state[S_TS_S] = t_loc * 1e-9
     if k in (KIND_BOOK, KIND_BBO):
-        if k == KIND_BOOK or bid_px[row, 0] == bid_px[row, 0]:
-            state[S_BEST_BID] = bid_px[row, 0]
-            state[S_BID_SZ] = bid_sz[row, 0]
-        if k == KIND_BOOK or ask_px[row, 0] == ask_px[row, 0]:
-            state[S_BEST_ASK] = ask_px[row, 0]
-            state[S_ASK_SZ] = ask_sz[row, 0]
-        state[S_MID] = 0.5 * (state[S_BEST_BID] + state[S_BEST_ASK])
+        see_book(state, k, row, bid_px, bid_sz, ask_px, ask_sz)
         if (quoting and (code & 255) == TRIP_NONE and cfg[C_REQUOTE_ON_BOOK] != 0.0
                 and state[S_MID] == state[S_MID]):
             _quote(params, state, out, t_loc, orders, work, cfg, cfg_ns, counts, acct,

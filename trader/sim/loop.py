@@ -87,8 +87,8 @@ from trader.sim.exchange import (
 )
 
 __all__ = [
-    "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "send_quotes", "venue_market_event",
-    "venue_message",
+    "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "see_book", "send_quotes",
+    "venue_market_event", "venue_message",
 ]
 
 OP_PLACE = 0
@@ -297,6 +297,22 @@ def venue_market_event(
 
 
 @njit(cache=True, inline="always")
+def see_book(
+    state: np.ndarray, k: int, row: int, bid_px: np.ndarray, bid_sz: np.ndarray,
+    ask_px: np.ndarray, ask_sz: np.ndarray,
+) -> None:
+    """Our side sees a book or bbo row: the touch and the mid of the market state (a bbo
+    row with one side missing keeps that side's last value)."""
+    if k == KIND_BOOK or bid_px[row, 0] == bid_px[row, 0]:
+        state[S_BEST_BID] = bid_px[row, 0]
+        state[S_BID_SZ] = bid_sz[row, 0]
+    if k == KIND_BOOK or ask_px[row, 0] == ask_px[row, 0]:
+        state[S_BEST_ASK] = ask_px[row, 0]
+        state[S_ASK_SZ] = ask_sz[row, 0]
+    state[S_MID] = 0.5 * (state[S_BEST_BID] + state[S_BEST_ASK])
+
+
+@njit(cache=True, inline="always")
 def venue_message(
     orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.ndarray,
     counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
@@ -407,14 +423,7 @@ def run_loop(
             k = kind[i_loc]
             state[S_TS_S] = t_loc * 1e-9
             if k in (KIND_BOOK, KIND_BBO):
-                row = level_row[i_loc]
-                if k == KIND_BOOK or bid_px[row, 0] == bid_px[row, 0]:
-                    state[S_BEST_BID] = bid_px[row, 0]
-                    state[S_BID_SZ] = bid_sz[row, 0]
-                if k == KIND_BOOK or ask_px[row, 0] == ask_px[row, 0]:
-                    state[S_BEST_ASK] = ask_px[row, 0]
-                    state[S_ASK_SZ] = ask_sz[row, 0]
-                state[S_MID] = 0.5 * (state[S_BEST_BID] + state[S_BEST_ASK])
+                see_book(state, k, level_row[i_loc], bid_px, bid_sz, ask_px, ask_sz)
                 if requote_on_book and state[S_MID] == state[S_MID]:
                     entry_lat = cfg_ns[CI_ENTRY_LATENCY] + (latest_lat if recorded else 0)
                     _requote(strategy, params, state, out, t_loc, orders, work,
