@@ -4,8 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export MMCAL_HOME ?= $(CURDIR)/data
-# numba caches compiled kernels here (writable in CI and fresh clones).
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba_cache
+# numba caches compiled kernels here (writable in CI and fresh clones), in a folder per
+# version of the sources: numba checks only the timestamp of a kernel's own file, so a slot
+# constant changed in another module (trader.strategy.params, say) would otherwise be read
+# stale from the cache.
+SRC_HASH := $(shell git ls-files -z '*.py' 2>/dev/null | xargs -0 cat 2>/dev/null | sha1sum | cut -c1-12)
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba_cache/$(SRC_HASH)
 # Keep BLAS to one thread per process: xdist workers already fill both cores.
 export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1

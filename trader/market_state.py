@@ -23,9 +23,16 @@ __all__ = [
     "S_FUNDING_PER_HOUR",
     "S_HAWKES_BUY_RATIO",
     "S_HAWKES_SELL_RATIO",
+    "S_HK_EXC_BUY",
+    "S_HK_EXC_SELL",
+    "S_HK_T",
     "S_INVENTORY",
     "S_JUMP_REGIME",
+    "S_JUMP_UNTIL",
     "S_MID",
+    "S_RV_MID",
+    "S_RV_T",
+    "S_RV_VAR",
     "S_SIGMA_SCALE",
     "S_TS_S",
     "new_quote",
@@ -54,8 +61,21 @@ S_FUNDING_PER_HOUR = 11
 """Live funding rate, fraction per hour; NaN means use the param set's."""
 S_SIGMA_SCALE = 12
 """Live realised volatility over the calibrated sigma (1 = as calibrated)."""
-STATE_LEN = 16
-"""Slots 13-15 are reserved."""
+S_HK_EXC_BUY = 16
+"""Hawkes excitation of the buy intensity at ``S_HK_T``, 1/s (trader.strategy.live_inputs)."""
+S_HK_EXC_SELL = 17
+S_HK_T = 18
+"""Time of the last Hawkes update, seconds since the epoch (NaN before the first trade)."""
+S_RV_VAR = 19
+"""EWMA of the sampled realised variance, bps^2 per second (NaN before the first sample)."""
+S_RV_MID = 20
+"""Mid at the last realised-vol sample."""
+S_RV_T = 21
+"""Time of the last realised-vol sample, seconds since the epoch."""
+S_JUMP_UNTIL = 22
+"""The jump regime lasts until this time, seconds since the epoch."""
+STATE_LEN = 32
+"""Slots 13-15 and 23-31 are reserved."""
 
 OUT_BID_PX = 0
 OUT_BID_SZ = 1
@@ -73,6 +93,9 @@ def new_state() -> np.ndarray:
     state[S_HAWKES_SELL_RATIO] = 1.0
     state[S_JUMP_REGIME] = 0.0
     state[S_SIGMA_SCALE] = 1.0
+    state[S_HK_EXC_BUY] = 0.0
+    state[S_HK_EXC_SELL] = 0.0
+    state[S_JUMP_UNTIL] = -np.inf
     return state
 
 

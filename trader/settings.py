@@ -27,7 +27,7 @@ bps fills within about 1 bps: kappa about 1/bps).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from trader.sim.config import (
@@ -38,6 +38,7 @@ from trader.sim.config import (
     QUEUE_RISK_AVERSE,
     BacktestConfig,
 )
+from trader.strategy.live_params import RegimeSettings
 
 __all__ = [
     "KNOWN_SETTINGS",
@@ -108,6 +109,8 @@ class TraderSettings:
     hawkes_widening_per_excess_ratio, jump_widening_multiplier, carry_horizon_s : float
         The strategy's adjustment settings (:class:`trader.strategy.StrategyParams`);
         the horizon in seconds.
+    regime : RegimeSettings
+        The live realised-vol and jump filters (:mod:`trader.strategy.live_inputs`).
     """
 
     venue: str
@@ -134,6 +137,7 @@ class TraderSettings:
     hawkes_widening_per_excess_ratio: float = 0.5
     jump_widening_multiplier: float = 2.0
     carry_horizon_s: float = 3600.0
+    regime: RegimeSettings = field(default_factory=RegimeSettings)
 
     def __post_init__(self) -> None:
         if self.queue_model not in _QUEUE_MODELS:
@@ -159,7 +163,7 @@ class TraderSettings:
         # a bad settings object fails where it is built, not at the first backtest.
         self.backtest_config()
 
-    def strategy_kwargs(self) -> dict[str, float]:
+    def strategy_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`trader.strategy.from_quoting` set by the trader."""
         return {
             "gamma": self.gamma,
@@ -172,6 +176,7 @@ class TraderSettings:
             "carry_horizon_s": self.carry_horizon_s,
             "min_half_spread_bps": self.min_half_spread_bps,
             "max_half_spread_bps": self.max_half_spread_bps,
+            "regime": self.regime,
         }
 
     def backtest_config(self) -> BacktestConfig:

@@ -30,7 +30,6 @@ from numba import njit
 from trader.market_state import (
     S_BEST_ASK,
     S_BEST_BID,
-    S_FUNDING_PER_HOUR,
     S_INVENTORY,
     S_MID,
     S_TS_S,
@@ -44,7 +43,7 @@ from trader.sim.config import (
     CI_RESPONSE_LATENCY,
     TIF_IOC,
 )
-from trader.sim.events import KIND_BBO, KIND_BOOK, KIND_FUNDING
+from trader.sim.events import KIND_BBO, KIND_BOOK
 from trader.sim.exchange import (
     A_CASH,
     A_MID,
@@ -66,12 +65,13 @@ from trader.sim.loop import (
     _on_response,
     _ring_head_ts,
     _send,
-    see_book,
+    see_market,
     send_quotes,
     venue_market_event,
     venue_message,
 )
 from trader.strategy import glft_quote
+from trader.strategy.live_inputs import refresh_live_inputs
 
 __all__ = [
     "LV_LAST_FUNDING_TS",
@@ -161,6 +161,7 @@ def _quote(
 ) -> None:
     """One quote cycle: the GLFT kernel, then the backtest's modify-or-replace rule."""
     counts[K_REQUOTES] += 1
+    refresh_live_inputs(state, params, t_loc * 1e-9)
     glft_quote(state, params, out)
     send_quotes(out, state, t_loc, orders, work, cfg, counts, acct, vring_ts, vring, vptr,
                 cfg_ns[CI_ENTRY_LATENCY])
@@ -191,9 +192,12 @@ def step_timers(
     fill_ts: np.ndarray, fills: np.ndarray, vring_ts: np.ndarray, vring: np.ndarray,
     vptr: np.ndarray, rring_ts: np.ndarray, rring: np.ndarray, rptr: np.ndarray,
     state: np.ndarray, out: np.ndarray, work: np.ndarray, lv: np.ndarray,
+    venue_side: bool = True,
 ) -> int:
     """Fire the requote timer for every interval boundary before ``t``; returns how many
-    times it quoted."""
+    times it quoted. ``venue_side=False`` delivers only the venue's answers before each
+    timer: for the timers that fire while a market event is on its way to us, after the
+    venue has seen it (the venue's next event may come before our message does)."""
     interval = cfg_ns[CI_REQUOTE_INTERVAL]
     if interval <= 0:
         return 0
@@ -203,8 +207,8 @@ def step_timers(
     n = 0
     while lv[LV_NEXT_TIMER] < t:
         t_tm = lv[LV_NEXT_TIMER]
-        deliver(t_tm, True, True, orders, book, cfg, cfg_ns, acct, counts, fill_ts, fills,
-                vring_ts, vring, vptr, rring_ts, rring, rptr, state, work)
+        deliver(t_tm, True, venue_side, orders, book, cfg, cfg_ns, acct, counts, fill_ts,
+                fills, vring_ts, vring, vptr, rring_ts, rring, rptr, state, work)
         if quoting and state[S_MID] == state[S_MID]:
             state[S_TS_S] = t_tm * 1e-9
             _quote(params, state, out, t_tm, orders, work, cfg, cfg_ns, counts, acct,
@@ -240,6 +244,12 @@ def step_event(
         cfg_ns[CI_RESPONSE_LATENCY], int(lv[LV_LAST_FUNDING_TS]),
     )
     t_loc = t + cfg_ns[CI_FEED_LATENCY]
+    # Timers due while the event travels to us quote without it, as in the batch loop
+    # (whose live inputs would otherwise differ: a trade seen early moves the Hawkes ratio).
+    if lv[LV_NEXT_TIMER] >= 0 and t_loc > lv[LV_NEXT_TIMER]:
+        step_timers(t_loc, quoting, params, cfg, cfg_ns, orders, book, acct, counts, fill_ts,
+                    fills, vring_ts, vring, vptr, rring_ts, rring, rptr, state, out, work,
+                    lv, False)
     # Only the venue's answers may arrive early: our own orders must meet the next
     # market events at the venue first.
     deliver(t_loc, True, False, orders, book, cfg, cfg_ns, acct, counts, fill_ts, fills,
@@ -247,16 +257,13 @@ def step_event(
     code = _risk_trip(acct, risk)
     if counts[K_FILLS] != fills_before:
         code |= STEP_FILLED
-    state[S_TS_S] = t_loc * 1e-9
-    if k in (KIND_BOOK, KIND_BBO):
-        see_book(state, k, row, bid_px, bid_sz, ask_px, ask_sz)
-        if (quoting and (code & 255) == TRIP_NONE and cfg[C_REQUOTE_ON_BOOK] != 0.0
-                and state[S_MID] == state[S_MID]):
-            _quote(params, state, out, t_loc, orders, work, cfg, cfg_ns, counts, acct,
-                   vring_ts, vring, vptr)
-            code |= STEP_QUOTED
-    elif k == KIND_FUNDING:
-        state[S_FUNDING_PER_HOUR] = size / interval_s * 3600.0
+    see_market(state, params, t_loc, k, size, side, row, interval_s,
+               bid_px, bid_sz, ask_px, ask_sz)
+    if (k in (KIND_BOOK, KIND_BBO) and quoting and (code & 255) == TRIP_NONE
+            and cfg[C_REQUOTE_ON_BOOK] != 0.0 and state[S_MID] == state[S_MID]):
+        _quote(params, state, out, t_loc, orders, work, cfg, cfg_ns, counts, acct,
+               vring_ts, vring, vptr)
+        code |= STEP_QUOTED
     return code
 
 

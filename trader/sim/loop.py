@@ -85,9 +85,10 @@ from trader.sim.exchange import (
     on_trade,
     push_response,
 )
+from trader.strategy.live_inputs import observe_mid, observe_trade, refresh_live_inputs
 
 __all__ = [
-    "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "see_book", "send_quotes",
+    "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "see_book", "see_market", "send_quotes",
     "venue_market_event", "venue_message",
 ]
 
@@ -171,6 +172,7 @@ def _requote(
     """Ask the strategy for quotes and turn each side into venue operations with the
     shared modify-or-replace rule."""
     counts[K_REQUOTES] += 1
+    refresh_live_inputs(state, params, t_loc * 1e-9)
     strategy(state, params, out)
     send_quotes(out, state, t_loc, orders, work, cfg, counts, acct, vring_ts, vring, vptr,
                 entry_lat)
@@ -313,6 +315,26 @@ def see_book(
 
 
 @njit(cache=True, inline="always")
+def see_market(
+    state: np.ndarray, params: np.ndarray, t_loc: int, k: int, size: float, side: int,
+    row: int, interval_s: float, bid_px: np.ndarray, bid_sz: np.ndarray,
+    ask_px: np.ndarray, ask_sz: np.ndarray,
+) -> None:
+    """Our side sees one market event: the touch and mid, the live inputs (Hawkes
+    intensity from trades; realised vol and jumps from the mid), the live funding rate.
+    Shared by the batch loop and the live step."""
+    t_s = t_loc * 1e-9
+    state[S_TS_S] = t_s
+    if k in (KIND_BOOK, KIND_BBO):
+        see_book(state, k, row, bid_px, bid_sz, ask_px, ask_sz)
+        observe_mid(state, params, t_s)
+    elif k == KIND_TRADE:
+        observe_trade(state, params, t_s, side)
+    elif k == KIND_FUNDING:
+        state[S_FUNDING_PER_HOUR] = size / interval_s * 3600.0
+
+
+@njit(cache=True, inline="always")
 def venue_message(
     orders: np.ndarray, book: np.ndarray, cfg: np.ndarray, acct: np.ndarray,
     counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
@@ -421,15 +443,12 @@ def run_loop(
             # --- a market event reaches us
             latest_lat = rec_lat[i_loc]
             k = kind[i_loc]
-            state[S_TS_S] = t_loc * 1e-9
-            if k in (KIND_BOOK, KIND_BBO):
-                see_book(state, k, level_row[i_loc], bid_px, bid_sz, ask_px, ask_sz)
-                if requote_on_book and state[S_MID] == state[S_MID]:
-                    entry_lat = cfg_ns[CI_ENTRY_LATENCY] + (latest_lat if recorded else 0)
-                    _requote(strategy, params, state, out, t_loc, orders, work,
-                                         cfg, counts, acct, vring_ts, vring, vptr, entry_lat)
-            elif k == KIND_FUNDING:
-                state[S_FUNDING_PER_HOUR] = size[i_loc] / interval_s[i_loc] * 3600.0
+            see_market(state, params, t_loc, k, size[i_loc], side[i_loc], level_row[i_loc],
+                       interval_s[i_loc], bid_px, bid_sz, ask_px, ask_sz)
+            if k in (KIND_BOOK, KIND_BBO) and requote_on_book and state[S_MID] == state[S_MID]:
+                entry_lat = cfg_ns[CI_ENTRY_LATENCY] + (latest_lat if recorded else 0)
+                _requote(strategy, params, state, out, t_loc, orders, work,
+                         cfg, counts, acct, vring_ts, vring, vptr, entry_lat)
             i_loc += 1
         else:
             # --- the requote timer fires in our clock

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from trader.strategy.live_params import LIVE_LEN, LiveInputs, RegimeSettings, live_from_quoting
 from trader.strategy.quoting_fields import FUNDING_FALLBACK_ABS_PER_HOUR, read_quoting_block
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "P_JUMP_WIDENING",
     "P_KAPPA_ASK",
     "P_KAPPA_BID",
+    "P_LIVE_0",
     "P_LOT_SIZE",
     "P_MAX_HALF_SPREAD_BPS",
     "P_MAX_POSITION",
@@ -102,7 +104,9 @@ P_AS_DEPTH_0 = 21
 """First of ``AS_CURVE_POINTS`` increasing depths, bps."""
 P_AS_ADDON_0 = P_AS_DEPTH_0 + AS_CURVE_POINTS
 """First of ``AS_CURVE_POINTS`` add-ons, bps, at the depths above."""
-PARAMS_LEN = P_AS_ADDON_0 + AS_CURVE_POINTS
+P_LIVE_0 = P_AS_ADDON_0 + AS_CURVE_POINTS
+"""First of the live inputs' ``LIVE_LEN`` slots (``trader.strategy.live_params``)."""
+PARAMS_LEN = P_LIVE_0 + LIVE_LEN
 
 MAX_HALF_SPREAD_LIMIT_BPS = 5000.0
 """Upper limit of ``max_half_spread_bps``: a bid 50 % under the mid still has a positive price."""
@@ -166,6 +170,10 @@ class StrategyParams:
         MAX_HALF_SPREAD_LIMIT_BPS``.
     fallbacks : tuple of str
         ``"field: reason -> value used"`` for each field replaced by a conservative value.
+    live : LiveInputs
+        The Hawkes kernel and reference sigma the live inputs are computed with
+        (:mod:`trader.strategy.live_inputs`); the default has every live filter off, so
+        the state's neutral values stand (ratio 1, no jump, calibrated vol).
     """
 
     gamma: float
@@ -192,6 +200,7 @@ class StrategyParams:
     min_half_spread_bps: float = 0.1
     max_half_spread_bps: float = 50.0
     fallbacks: tuple[str, ...] = field(default=())
+    live: LiveInputs = field(default=LiveInputs())
 
     def __post_init__(self) -> None:
         _finite("gamma", self.gamma)
@@ -291,6 +300,7 @@ class StrategyParams:
         n = len(self.as_addon_depth_bps)
         packed[P_AS_DEPTH_0 : P_AS_DEPTH_0 + n] = self.as_addon_depth_bps
         packed[P_AS_ADDON_0 : P_AS_ADDON_0 + n] = self.as_addon_bps
+        packed[P_LIVE_0:] = self.live.pack()
         return packed
 
 
@@ -309,6 +319,7 @@ def from_quoting(
     max_half_spread_bps: float = 50.0,
     microprice_min_r2: float = 0.0,
     funding_fallback_abs_per_hour: float = FUNDING_FALLBACK_ABS_PER_HOUR,
+    regime: RegimeSettings | None = None,
 ) -> StrategyParams:
     """Strategy params from a param set's quoting block, with conservative fallbacks.
 
@@ -332,6 +343,10 @@ def from_quoting(
         Centre on the fair price only when its out-of-sample R^2 exceeds this.
     funding_fallback_abs_per_hour : float
         Bound on |funding| that widens both sides when the calibrated rate is unusable.
+    regime : RegimeSettings, optional
+        Settings of the live realised-vol and jump filters (defaults when None); the
+        Hawkes kernel and the reference sigma come from ``quoting``
+        (:func:`trader.strategy.live_params.live_from_quoting`).
 
     Returns
     -------
@@ -382,5 +397,6 @@ def from_quoting(
         carry_horizon_s=carry_horizon_s,
         min_half_spread_bps=min_half_spread_bps,
         max_half_spread_bps=max_half_spread_bps,
+        live=live_from_quoting(quoting, regime),
         **fields,
     )
