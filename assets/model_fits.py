@@ -6,6 +6,7 @@ whole calibration; the candidate decides which models it cannot do without.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from calibration.fill_depth.book_depth import TradeDepths, book_depth_kappa, tra
 from calibration.funding import FundingOUFit, fit_funding_ou
 from calibration.hawkes import HawkesFit, fit_hawkes
 from calibration.order_flow.adverse_selection import AdverseSelectionFit, fit_adverse_selection
+from calibration.order_flow.burst_toxicity import fit_burst_toxicity
 from calibration.order_flow.markouts import MarkoutTable, markouts
 from calibration.order_flow.microprice import MicropriceFit, fit_microprice
 from calibration.volatility import VolatilityEstimate, estimate_volatility
@@ -116,10 +118,26 @@ def hawkes_inputs(f: DayFeatures) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _hawkes(f: DayFeatures) -> HawkesFit:
+    """The bivariate (buy, sell) kernel, then the burst toxicity it implies on the same
+    day (the extra markout per unit excess intensity; None where it cannot be measured,
+    and the quoter then widens by its setting instead)."""
     times, marks, window = hawkes_inputs(f)
     # Hourly baseline: intraday seasonality otherwise leaks into alpha and beta.
     edges = np.arange(0.0, window + 1.0, 3600.0)
-    return fit_hawkes(times, marks, window=(0.0, window), baseline_edges=edges)
+    fit = fit_hawkes(times, marks, window=(0.0, window), baseline_edges=edges)
+    decay = fit.effective_decay_per_s()
+    if decay is None or fit.dim != 2 or not 0.0 <= fit.branching_ratio < 1.0:
+        return fit
+    t, q = f.trades, f.quotes
+    try:
+        toxicity = fit_burst_toxicity(
+            t["ts"].to_numpy(np.int64), t["side"].to_numpy(np.int64),
+            q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float),
+            mu=fit.mu, branching=np.nan_to_num(fit.alpha), decay_per_s=decay,
+        )
+    except CalibrationError:
+        return fit
+    return dataclasses.replace(fit, burst_toxicity=toxicity)
 
 
 def _volatility(f: DayFeatures) -> VolatilityEstimate:

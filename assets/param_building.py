@@ -25,6 +25,7 @@ from assets.quoting_fallbacks import (
 )
 from calibration.clock.vpin import VPINResult
 from calibration.errors import CalibrationError
+from calibration.hawkes.result import published_decay
 from calibration.order_flow.microprice import MicropriceFit
 from calibration.volatility.stochastic_vol import HestonFit
 
@@ -225,7 +226,10 @@ def _addon_fields(fits: DayFits, sides: QuotingBlock, fb: Fallbacks) -> QuotingB
     }
 
 
-_HAWKES_FIELDS = ("hawkes_decay_per_s", "hawkes_mu_per_s", "hawkes_branching_matrix")
+_HAWKES_FIELDS = (
+    "hawkes_decay_per_s", "hawkes_mu_per_s", "hawkes_branching_matrix",
+    "hawkes_toxicity_bps_per_excess",
+)
 
 
 def _hawkes_fields(fits: DayFits, fb: Fallbacks) -> QuotingBlock:
@@ -241,10 +245,23 @@ def _hawkes_fields(fits: DayFits, fb: Fallbacks) -> QuotingBlock:
         return out
     return {
         "hawkes_branching_ratio": ratio,
-        "hawkes_decay_per_s": _hawkes_decay(hawkes.alpha, hawkes.beta),
+        "hawkes_decay_per_s": published_decay(hawkes.alpha, hawkes.beta),
         "hawkes_mu_per_s": _finite_list(hawkes.mu),
         "hawkes_branching_matrix": _finite_matrix(hawkes.alpha),
+        "hawkes_toxicity_bps_per_excess": _toxicity(fits, fb),
     }
+
+
+def _toxicity(fits: DayFits, fb: Fallbacks) -> float | None:
+    """The burst toxicity, floored at 0 (a burst never narrows the quotes); None (the
+    quoter widens by its setting instead) where it was not measured."""
+    hawkes = fits["hawkes"].result
+    tox = None if hawkes is None else hawkes.burst_toxicity
+    value = None if tox is None else _finite(tox.slope_bps_per_excess)
+    if value is None:
+        why = _why(fits["hawkes"], "burst toxicity not measured (too few markouts)")
+        return fb.take("hawkes_toxicity_bps_per_excess", why, None, "none")
+    return min(max(value, 0.0), 500.0)
 
 
 def _funding_rate(fits: DayFits, last_print: float | None, fb: Fallbacks) -> float:
@@ -283,17 +300,6 @@ def _finite_list(values: Any) -> list[float] | None:
 def _finite_matrix(values: Any) -> list[list[float]] | None:
     rows = [_finite_list(row) for row in np.asarray(values, float)]
     return None if any(r is None for r in rows) else [r for r in rows if r is not None]
-
-
-def _hawkes_decay(alpha: Any, beta: Any) -> float | None:
-    """``sum n_ij / sum (n_ij / beta_ij)``: the reciprocal of the branching-weighted mean
-    lag, 1/s. Channels with no excitation (or an unidentified beta) carry no weight, so an
-    empty cross channel cannot drag the decay the way a plain mean of beta does."""
-    a, b = np.asarray(alpha, float), np.asarray(beta, float)
-    use = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
-    if not use.any():
-        return None
-    return float(a[use].sum() / (a[use] / b[use]).sum())
 
 
 def _vpin_toxicity(fit: VPINResult | None) -> float | None:

@@ -127,12 +127,15 @@ def params_list(
     show_all: bool = typer.Option(
         False, "--all", help="Also rejected versions and documents refused before versioning."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the versions and last decisions as one JSON document."
+    ),
 ) -> None:
     """Versions per symbol with status, ``latest`` marked, and each symbol's last decision."""
     registry = ParamRegistry(_paths(ctx), refresh_catalog=False)
     with _human_errors():
         symbols = [symbol] if symbol is not None else registry.symbols()
-        if not symbols:
+        if not symbols and not as_json:
             _out().print(
                 f"No param sets under {registry.root}. The nightly calibration publishes "
                 "them (`make run`)."
@@ -141,6 +144,15 @@ def params_list(
         rows = [row for s in symbols for row in registry.versions(s)]
         logs = {s: registry.decisions(s) for s in symbols}
         refusals = [d for s in symbols for d in logs[s] if d.version is None] if show_all else []
+    if as_json:
+        shown = [r for r in rows if show_all or r.status is not ParamStatus.REJECTED]
+        typer.echo(orjson.dumps({
+            "root": str(registry.root),
+            "versions": [_version_json(r) for r in shown],
+            "refused": [d.to_dict() for d in refusals],
+            "last_decision": {s: log[-1].to_dict() if log else None for s, log in logs.items()},
+        }, option=orjson.OPT_INDENT_2, default=str))
+        return
 
     hidden = sum(r.status is ParamStatus.REJECTED for r in rows) if not show_all else 0
     table = Table(title=f"Param sets in {registry.root}")
@@ -253,6 +265,20 @@ def _guess_symbol(registry: ParamRegistry, version: str) -> str:
         _fail(f"version {version} exists for {', '.join(owners)}; pass --symbol")
     _fail(f"no symbol has version {version!r}; symbols: {', '.join(symbols)} "
           "(trader params list shows their versions)")
+
+
+def _version_json(row: VersionInfo) -> dict[str, Any]:
+    return {
+        "symbol": row.symbol, "version": row.version, "status": row.status.value,
+        "latest": row.is_latest, "path": str(row.path),
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "code_version": row.code_version,
+        "primary_score": (
+            {"name": row.primary_score[0], "value": row.primary_score[1]}
+            if row.primary_score else None
+        ),
+        "reason": row.reason, "error": row.error,
+    }
 
 
 def _version_cells(row: VersionInfo) -> list[str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "FLOW_BUCKETS",
+    "MP_MAX_FEATURES",
     "OUT_ASK_PX",
     "OUT_ASK_SZ",
     "OUT_BID_PX",
@@ -20,6 +22,9 @@ __all__ = [
     "S_BEST_BID",
     "S_BID_SZ",
     "S_FAIR_PX",
+    "S_FLOW_BUCKET",
+    "S_FLOW_GROSS_0",
+    "S_FLOW_SIGNED_0",
     "S_FUNDING_PER_HOUR",
     "S_HAWKES_BUY_RATIO",
     "S_HAWKES_SELL_RATIO",
@@ -28,13 +33,20 @@ __all__ = [
     "S_HK_T",
     "S_INVENTORY",
     "S_JUMP_REGIME",
+    "S_JUMP_SIGN",
     "S_JUMP_UNTIL",
     "S_MID",
+    "S_MP_X_0",
     "S_RV_MID",
     "S_RV_T",
     "S_RV_VAR",
     "S_SIGMA_SCALE",
     "S_TS_S",
+    "S_VOL_BUCKET",
+    "S_VOL_LAST_MID",
+    "S_VOL_SQ_0",
+    "S_VOL_T0",
+    "VOL_BUCKETS",
     "new_quote",
     "new_state",
 ]
@@ -74,8 +86,29 @@ S_RV_T = 21
 """Time of the last realised-vol sample, seconds since the epoch."""
 S_JUMP_UNTIL = 22
 """The jump regime lasts until this time, seconds since the epoch."""
-STATE_LEN = 32
-"""Slots 13-15 and 23-31 are reserved."""
+S_JUMP_SIGN = 23
+"""Sign of the last jump return (+1 up, -1 down; 0 before any)."""
+S_MP_X_0 = 32
+"""First of ``MP_MAX_FEATURES`` micro-price book features read at the last book row."""
+S_FLOW_BUCKET = 40
+"""Absolute index of the newest trade-flow bucket (trader.strategy.microprice_live)."""
+S_VOL_BUCKET = 41
+"""Absolute index of the newest regime-vol bucket."""
+S_VOL_LAST_MID = 42
+"""Mid of the last book row, for the regime vol's squared log changes."""
+S_VOL_T0 = 43
+"""Time of the first book row, seconds since the epoch (the regime vol needs a full window)."""
+S_FLOW_SIGNED_0 = 48
+"""``FLOW_BUCKETS`` buckets of signed aggressor volume over the flow window."""
+S_FLOW_GROSS_0 = 68
+"""``FLOW_BUCKETS`` buckets of aggressor volume."""
+S_VOL_SQ_0 = 88
+"""``VOL_BUCKETS`` buckets of squared log mid changes over the regime-vol window."""
+FLOW_BUCKETS = 20
+VOL_BUCKETS = 30
+MP_MAX_FEATURES = 6
+STATE_LEN = 128
+"""Slots 13-15, 24-31, 38-39, 44-47 and 118-127 are reserved."""
 
 OUT_BID_PX = 0
 OUT_BID_SZ = 1
@@ -96,6 +129,10 @@ def new_state() -> np.ndarray:
     state[S_HK_EXC_BUY] = 0.0
     state[S_HK_EXC_SELL] = 0.0
     state[S_JUMP_UNTIL] = -np.inf
+    state[S_JUMP_SIGN] = 0.0
+    state[S_FLOW_SIGNED_0 : S_FLOW_SIGNED_0 + FLOW_BUCKETS] = 0.0
+    state[S_FLOW_GROSS_0 : S_FLOW_GROSS_0 + FLOW_BUCKETS] = 0.0
+    state[S_VOL_SQ_0 : S_VOL_SQ_0 + VOL_BUCKETS] = 0.0
     return state
 
 

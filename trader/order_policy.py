@@ -43,6 +43,7 @@ def requote_action(
     tick: float,
     lot: float,
     max_modify_ticks: float,
+    keep_within_ticks: float = 0.0,
 ) -> int:
     """What to do with one side's open order given the wanted quote.
 
@@ -59,6 +60,11 @@ def requote_action(
         Largest price move, in ticks, done as a modify. Larger moves cancel and replace,
         because a far move loses queue priority anyway and a cancel is the safer message
         if the venue rejects the new price. ``0`` never modifies a price.
+    keep_within_ticks : float
+        Requote tolerance: an open order of the wanted size within this many ticks of
+        the wanted price is kept. Live inputs (the Hawkes ratio moves at every trade)
+        would otherwise move the quotes by a tick or two on most requotes, paying queue
+        priority and rate limit for a change worth less than either. ``0``: exact.
 
     Returns
     -------
@@ -74,7 +80,7 @@ def requote_action(
     move_ticks = abs(want_px - open_px) / tick
     same_px = move_ticks < 0.5
     same_sz = abs(want_sz - open_sz) < 0.5 * lot
-    if same_px and same_sz:
+    if same_sz and (same_px or move_ticks <= keep_within_ticks + 1e-9):
         return ACTION_KEEP
     if move_ticks <= max_modify_ticks + 1e-9:
         return ACTION_MODIFY

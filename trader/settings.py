@@ -104,6 +104,9 @@ class TraderSettings:
         Exponent n of ``"prob_power"``, > 0; ignored by the others.
     modify_keeps_priority : bool
         A size-down modify at the same price keeps queue priority (False on Hyperliquid).
+    requote_tolerance_bps : float
+        Keep an open order within this many bps of the wanted price (the simulator's and
+        the order manager's requote tolerance); 0.25 bps is ~10 % of a typical half-spread.
     min_half_spread_bps, max_half_spread_bps : float
         The strategy's clamps of each side's depth from the centre, bps.
     hawkes_widening_per_excess_ratio, jump_widening_multiplier, carry_horizon_s : float
@@ -132,6 +135,7 @@ class TraderSettings:
     queue_model: str = "risk_averse"
     queue_param: float = 2.0
     modify_keeps_priority: bool = True
+    requote_tolerance_bps: float = 0.25
     min_half_spread_bps: float = 0.1
     max_half_spread_bps: float = 50.0
     hawkes_widening_per_excess_ratio: float = 0.5
@@ -187,6 +191,7 @@ class TraderSettings:
             queue_model=_QUEUE_MODELS[self.queue_model],
             queue_param=self.queue_param,
             modify_keeps_priority=self.modify_keeps_priority,
+            requote_tolerance_bps=self.requote_tolerance_bps,
             maker_fee_bps=self.maker_fee_bps,
             taker_fee_bps=self.taker_fee_bps,
             max_position=self.max_position,

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from calibration.hawkes.diagnostics import LJUNG_BOX_LAGS
 from calibration.hawkes.solver import ALPHA_ZERO
 from calibration.types import Float64Array
+
+if TYPE_CHECKING:
+    from calibration.order_flow.burst_toxicity import BurstToxicity
 
 __all__ = [
     "HawkesFit",
@@ -26,6 +29,18 @@ __all__ = [
     "frozen_array",
     "to_plain",
 ]
+
+
+def published_decay(alpha: Any, beta: Any) -> float | None:
+    """``sum n_ij / sum (n_ij / beta_ij)``: the reciprocal of the branching-weighted mean
+    lag, 1/s (the one decay the quoting block publishes). Channels with no excitation or
+    an unidentified beta carry no weight, so an empty cross channel cannot drag the decay
+    the way a plain mean of beta does; None when none is left."""
+    a, b = np.asarray(alpha, float), np.asarray(beta, float)
+    use = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+    if not use.any():
+        return None
+    return float(a[use].sum() / (a[use] / b[use]).sum())
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,14 @@ class HawkesFit:
     converged: bool
     n_iter: int
     kernel: str
+    burst_toxicity: BurstToxicity | None = None
+    """Extra adverse selection per unit excess intensity on the fit's own day, set by the
+    caller that has the mids (``calibration.order_flow.burst_toxicity``); None if not
+    measured."""
+
+    def effective_decay_per_s(self) -> float | None:
+        """:func:`published_decay` of this fit, 1/s."""
+        return published_decay(self.alpha, self.beta)
 
     @property
     def dim(self) -> int:
@@ -147,6 +170,9 @@ class HawkesFit:
             out[key] = to_plain(getattr(self, key))
         for key in ("stderr", "ci_lower", "ci_upper"):
             out[key] = {k: to_plain(v) for k, v in getattr(self, key).items()}
+        out["burst_toxicity"] = (
+            None if self.burst_toxicity is None else self.burst_toxicity.to_dict()
+        )
         out.update(ci_level=self.ci_level, n_obs=self.n_obs,
                    n_per_component=list(self.n_per_component), n_merged=self.n_merged,
                    T=self.T, t_start=self.t_start, converged=self.converged,

@@ -197,6 +197,9 @@ class QuotingParams(_Frozen):
     hawkes_decay_per_s : float
         Schema 2: the branching-weighted reciprocal of the kernels' mean lag,
         ``sum n_ij / sum (n_ij / beta_ij)``, 1/s (schema 1: the plain mean of beta).
+    hawkes_toxicity_bps_per_excess : float
+        Extra markout of a passive fill per unit of live intensity over its stationary
+        mean, bps (``calibration.order_flow.burst_toxicity``): how far a burst widens.
     microprice_feature_names, microprice_coef_bps, microprice_intercept_bps : ...
         The ridge micro-price: fair price minus mid, bps, is ``intercept + coef . x``.
     microprice_regime_edges_bps_per_sqrt_s, microprice_regime_coef_bps : ...
@@ -229,6 +232,7 @@ class QuotingParams(_Frozen):
     as_addon_curve_bps: list[float] | None = None
     hawkes_mu_per_s: list[float] | None = None
     hawkes_branching_matrix: list[list[float]] | None = None
+    hawkes_toxicity_bps_per_excess: float | None = Field(default=None, ge=0, le=500)
     microprice_feature_names: list[str] | None = None
     microprice_coef_bps: list[float] | None = None
     microprice_intercept_bps: float | None = None
@@ -286,6 +290,7 @@ QUOTING_UNITS: dict[str, str] = {
     "as_addon_curve_bps": "bps",
     "hawkes_mu_per_s": "events/s",
     "hawkes_branching_matrix": "",
+    "hawkes_toxicity_bps_per_excess": "bps per unit excess intensity",
     "microprice_feature_names": "",
     "microprice_coef_bps": "bps",
     "microprice_intercept_bps": "bps",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assets.model_fits import ModelFit
-from assets.param_building import quoting_block
+from assets.param_building import quoting_block, quoting_with_fallbacks
 from calibration.errors import CalibrationError
 
 
@@ -29,6 +29,7 @@ def _fits(**overrides: ModelFit) -> dict[str, ModelFit]:
         mu=np.array([0.2, 0.25]),
         alpha=np.array([[0.5, 0.1], [0.1, 0.5]]),
         beta=np.array([[2.0, 1.0], [1.0, 2.0]]),
+        burst_toxicity=SimpleNamespace(slope_bps_per_excess=-0.2),
     )
     fits = {
         "volatility": ModelFit("volatility", vol),
@@ -77,6 +78,19 @@ def test_no_candidate_without_volatility_or_fill_depth() -> None:
         quoting_block(_fits(fill_depth=ModelFit("fill_depth", None, "no depths")))
 
 
+def test_burst_toxicity_is_floored_at_zero_and_a_missing_one_is_a_recorded_fallback() -> None:
+    q = quoting_block(_fits())
+    assert q["hawkes_toxicity_bps_per_excess"] == 0.0  # -0.2 measured: bursts never narrow
+    hawkes = SimpleNamespace(
+        branching_ratio=0.5, mu=np.array([0.2, 0.25]),
+        alpha=np.array([[0.5, 0.1], [0.1, 0.5]]), beta=np.array([[2.0, 1.0], [1.0, 2.0]]),
+        burst_toxicity=None,
+    )
+    block, fallbacks = quoting_with_fallbacks(_fits(hawkes=ModelFit("hawkes", hawkes)), None, None)
+    assert block["hawkes_toxicity_bps_per_excess"] is None
+    assert any(f["field"] == "hawkes_toxicity_bps_per_excess" for f in fallbacks)
+
+
 def test_decay_ignores_channels_without_excitation() -> None:
     """An unidentified cross channel (alpha 0, beta at a search bound) carries no weight."""
     hawkes = SimpleNamespace(
@@ -84,6 +98,7 @@ def test_decay_ignores_channels_without_excitation() -> None:
         mu=np.array([0.2, 0.25]),
         alpha=np.array([[0.5, 0.0], [0.0, 0.5]]),
         beta=np.array([[0.5, 1e4], [float("nan"), 0.5]]),
+        burst_toxicity=None,
     )
     q = quoting_block(_fits(hawkes=ModelFit("hawkes", hawkes)))
     assert q["hawkes_decay_per_s"] == pytest.approx(0.5)

@@ -54,6 +54,23 @@ def test_list_shows_versions_and_marks_latest(home: Path, published: dict[str, s
     assert "1 rejected hidden" in out
 
 
+def test_list_json_is_parseable_and_says_what_the_table_says(
+    home: Path, published: dict[str, str]
+) -> None:
+    code, out, _ = _run(home, "params", "list", "--json")
+    assert code == 0
+    doc = orjson.loads(out)
+    shown = {(v["symbol"], v["version"]): v for v in doc["versions"]}
+    assert set(shown) == {("BTC", published["btc1"]), ("BTC", published["btc2"]),
+                          ("ETH", published["eth1"])}
+    assert shown[("BTC", published["btc2"])]["latest"] is True
+    assert shown[("BTC", published["btc1"])]["latest"] is False
+    assert doc["last_decision"]["BTC"]["version"] == published["btc3"]
+    code, out, _ = _run(home, "params", "list", "--json", "--all", "--symbol", "BTC")
+    statuses = {v["version"]: v["status"] for v in orjson.loads(out)["versions"]}
+    assert statuses[published["btc3"]] == "rejected"
+
+
 def test_list_all_for_one_symbol_shows_rejections_with_reasons(
     home: Path, published: dict[str, str]
 ) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from trader.market_state import OUT_ASK_PX, OUT_ASK_SZ, OUT_BID_PX, OUT_BID_SZ, new_quote
-from trader.order_policy import ACTION_MODIFY, ACTION_REPLACE, requote_action
+from trader.order_policy import ACTION_KEEP, ACTION_MODIFY, ACTION_REPLACE, requote_action
 from trader.orders import (
     Cancel,
     Modify,
@@ -303,3 +303,13 @@ def test_config_refuses_nonsense():
         OrderManagerConfig(symbol="BTC", tick=0.5, lot=0.001, unknown_venue_orders="ignore")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="bid_px"):
         WantedQuotes(np.nan, 0.01, 101.0, 0.01)
+
+
+def test_a_requote_within_the_tolerance_keeps_the_order_and_beyond_it_moves_it():
+    # 100.0 open, tick 0.01: 3 ticks away, tolerance 5 ticks -> keep; 6 ticks -> replace.
+    assert requote_action(100.0, 0.01, 100.03, 0.01, 0.01, 0.001, 2.0, 5.0) == ACTION_KEEP
+    assert requote_action(100.0, 0.01, 100.06, 0.01, 0.01, 0.001, 2.0, 5.0) == ACTION_REPLACE
+    # A size change is never absorbed by the price tolerance.
+    assert requote_action(100.0, 0.01, 100.03, 0.02, 0.01, 0.001, 2.0, 5.0) == ACTION_REPLACE
+    # Tolerance 0 is the exact rule.
+    assert requote_action(100.0, 0.01, 100.01, 0.01, 0.01, 0.001, 2.0, 0.0) == ACTION_MODIFY

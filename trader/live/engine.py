@@ -42,8 +42,15 @@ from trader.live.step import (
     step_event,
     step_timers,
 )
-from trader.market_state import S_INVENTORY, S_MID, new_quote, new_state
-from trader.risk import FeedWatch, KillSwitch, RiskLimits
+from trader.market_state import (
+    S_HAWKES_BUY_RATIO,
+    S_HAWKES_SELL_RATIO,
+    S_INVENTORY,
+    S_MID,
+    new_quote,
+    new_state,
+)
+from trader.risk import CascadeDetector, FeedWatch, KillSwitch, RiskLimits
 from trader.risk.margin import (
     MarginConfig,
     liquidation_price,
@@ -52,7 +59,7 @@ from trader.risk.margin import (
 )
 from trader.settings import TraderSettings
 from trader.sim.config import C_MAX_POSITION
-from trader.sim.events import KIND_BBO, KIND_BOOK
+from trader.sim.events import KIND_BBO, KIND_BOOK, KIND_TRADE
 from trader.sim.exchange import (
     A_CARRY,
     A_CASH,
@@ -134,6 +141,7 @@ class SymbolEngine:
         self.kill = kill
         self.latency = latency
         self.watch = FeedWatch()
+        self.cascade = CascadeDetector(limits.cascade)
         cfg, cfg_ns = settings.backtest_config().packed()
         self.cfg, self.cfg_ns = cfg, cfg_ns
         self.orders = new_orders()
@@ -207,6 +215,8 @@ class SymbolEngine:
             self.vring, self.vptr, self.rring_ts, self.rring, self.rptr, self.state,
             self.out, self.work, self.lv,
         )
+        if k == KIND_TRADE:
+            self._check_cascade(t, int(s.side[i]), float(s.size[i]))
         if k in (KIND_BOOK, KIND_BBO):
             self.latency.record(time.perf_counter_ns() - t0)
             self.watch.book_seen()
@@ -220,6 +230,15 @@ class SymbolEngine:
         if trip and (quoting or _TRIP_NAMES[trip] not in {r.trigger for r in self.kill.reasons}):
             self._trip_limit(trip)
         return code
+
+    def _check_cascade(self, t: int, side: int, size: float) -> None:
+        why = self.cascade.on_trade(t, side, size) or self.cascade.on_intensity(
+            float(self.state[S_HAWKES_BUY_RATIO]), float(self.state[S_HAWKES_SELL_RATIO]))
+        # Once down for a cascade, the rest of the burst adds nothing to the reasons.
+        if why is not None and not any(
+            r.trigger == "liquidation_cascade" for r in self.kill.reasons
+        ):
+            self.kill.trip("liquidation_cascade", why, symbol=self.symbol)
 
     def warm_up(self, n_events: int = 64) -> None:
         """Compile every jitted function the engine calls (on a throwaway copy), so

@@ -25,6 +25,9 @@ class OrderManagerConfig:
     max_modify_ticks : float
         Largest price move, in ticks, sent as a modify; larger moves cancel, then place
         once the cancel is acknowledged (never two live orders on a side).
+    requote_tolerance_bps : float
+        An open order of the wanted size within this many bps of the wanted price is kept
+        (the backtest's rule, :func:`trader.order_policy.requote_action`).
     tif : Tif
         Time in force of the quotes.
     ack_timeout_ns : int
@@ -43,6 +46,7 @@ class OrderManagerConfig:
     tick: float
     lot: float
     max_modify_ticks: float = 2.0
+    requote_tolerance_bps: float = 0.0
     tif: Tif = Tif.GTC
     ack_timeout_ns: int = 5_000_000_000
     unknown_venue_orders: Literal["cancel", "adopt"] = "cancel"
@@ -58,6 +62,10 @@ class OrderManagerConfig:
                 raise ValueError(f"{name} must be positive and finite, got {value}")
         if not self.max_modify_ticks >= 0.0:
             raise ValueError(f"max_modify_ticks must be >= 0, got {self.max_modify_ticks}")
+        if not (self.requote_tolerance_bps >= 0.0 and math.isfinite(self.requote_tolerance_bps)):
+            raise ValueError(
+                f"requote_tolerance_bps must be >= 0 and finite, got {self.requote_tolerance_bps}"
+            )
         if self.ack_timeout_ns <= 0:
             raise ValueError(f"ack_timeout_ns must be positive, got {self.ack_timeout_ns}")
         if self.unknown_venue_orders not in ("cancel", "adopt"):

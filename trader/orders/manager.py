@@ -136,8 +136,10 @@ class OrderManager:
         current = live[0] if live else None
         open_px = current.px if current is not None else math.nan
         open_sz = current.remaining if current is not None else 0.0
+        keep_ticks = cfg.requote_tolerance_bps * 1e-4 * want_px / cfg.tick if want_sz > 0 else 0.0
         action = requote_action(
-            open_px, open_sz, want_px, want_sz, cfg.tick, cfg.lot, cfg.max_modify_ticks
+            open_px, open_sz, want_px, want_sz, cfg.tick, cfg.lot, cfg.max_modify_ticks,
+            keep_ticks if math.isfinite(keep_ticks) else 0.0,
         )
         if action == ACTION_PLACE:
             actions.append(self._place(side, want_px, want_sz, cfg.tif, now_ns))

@@ -7,12 +7,18 @@
   sequence checks.
 - :mod:`~trader.risk.margin`: margin- and leverage-aware position sizing with a buffer
   before the liquidation price.
+- :mod:`~trader.risk.cascade`: :class:`CascadeDetector`, liquidation cascades from the
+  live Hawkes intensity and bursts of large aggressive trades.
 """
 
 from __future__ import annotations
 
+from trader.risk.cascade import CascadeDetector, CascadeSettings
 from trader.risk.kill_switch import TRIGGERS, KillReason, KillSwitch
 from trader.risk.limits import FeedWatch, RiskLimits
 from trader.risk.margin import MarginConfig
 
-__all__ = ["TRIGGERS", "FeedWatch", "KillReason", "KillSwitch", "MarginConfig", "RiskLimits"]
+__all__ = [
+    "TRIGGERS", "CascadeDetector", "CascadeSettings", "FeedWatch", "KillReason", "KillSwitch",
+    "MarginConfig", "RiskLimits",
+]

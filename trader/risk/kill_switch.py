@@ -29,6 +29,7 @@ TRIGGERS = (
     "sequence_gap",
     "margin_utilisation",
     "liquidation_distance",
+    "liquidation_cascade",
     "manual",
 )
 """Every trigger the trader knows; a reason's ``trigger`` is one of these."""

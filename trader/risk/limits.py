@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from trader.risk.cascade import CascadeSettings
 
 __all__ = ["FeedWatch", "RiskLimits"]
 
@@ -42,6 +44,8 @@ class RiskLimits:
     min_liquidation_distance : float
         With margin configured: a liquidation price closer to the mark than this fraction
         trips ``liquidation_distance``.
+    cascade : CascadeSettings
+        Thresholds of the liquidation-cascade detector (``liquidation_cascade``).
     """
 
     position_factor: float = 1.5
@@ -52,6 +56,7 @@ class RiskLimits:
     flatten_band_bps: float = 50.0
     max_margin_utilisation: float = 0.5
     min_liquidation_distance: float = 0.02
+    cascade: CascadeSettings = field(default_factory=CascadeSettings)
 
     def __post_init__(self) -> None:
         if not self.position_factor >= 1.0:

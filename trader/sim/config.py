@@ -74,7 +74,8 @@ C_MAX_POSITION = 10
 C_TIF = 11
 C_LATENCY_MODE = 12
 C_REQUOTE_ON_BOOK = 13
-C_LEN = 14
+C_REQUOTE_TOLERANCE_BPS = 14
+C_LEN = 15
 
 # Integer (ns) slots, kept in int64 because epoch ns exceed float64's exact range.
 CI_FEED_LATENCY = 0
@@ -97,6 +98,9 @@ class BacktestConfig:
         are rounded down and asks up to the tick, sizes down to the lot.
     max_modify_ticks : float
         Passed to :func:`trader.order_policy.requote_action`.
+    requote_tolerance_bps : float
+        An open order within this many bps of the wanted price (and of the wanted size)
+        is kept (``keep_within_ticks`` of :func:`trader.order_policy.requote_action`).
     queue_model : int
         ``QUEUE_RISK_AVERSE``, ``QUEUE_PROB_POWER`` or ``QUEUE_PROB_LOG``.
     queue_param : float
@@ -145,6 +149,7 @@ class BacktestConfig:
     tick: float
     lot: float
     max_modify_ticks: float = 2.0
+    requote_tolerance_bps: float = 0.0
     queue_model: int = QUEUE_RISK_AVERSE
     queue_param: float = 2.0
     cross_rule: int = CROSS_FILL
@@ -171,6 +176,10 @@ class BacktestConfig:
                 raise ValueError(f"BacktestConfig.{name} must be finite and > 0, got {value}")
         if not self.max_modify_ticks >= 0:
             raise ValueError(f"max_modify_ticks must be >= 0, got {self.max_modify_ticks}")
+        if not (np.isfinite(self.requote_tolerance_bps) and self.requote_tolerance_bps >= 0):
+            raise ValueError(
+                f"requote_tolerance_bps must be finite and >= 0, got {self.requote_tolerance_bps}"
+            )
         choices = {
             "queue_model": (QUEUE_RISK_AVERSE, QUEUE_PROB_POWER, QUEUE_PROB_LOG),
             "cross_rule": (CROSS_FILL, CROSS_IGNORE),
@@ -224,6 +233,7 @@ class BacktestConfig:
         cfg[C_TIF] = self.tif
         cfg[C_LATENCY_MODE] = self.latency_mode
         cfg[C_REQUOTE_ON_BOOK] = float(self.requote_on_book)
+        cfg[C_REQUOTE_TOLERANCE_BPS] = self.requote_tolerance_bps
         cfg_ns = np.zeros(CI_LEN, dtype=np.int64)
         cfg_ns[CI_FEED_LATENCY] = self.feed_latency_ns
         cfg_ns[CI_ENTRY_LATENCY] = self.entry_latency_ns

@@ -42,6 +42,7 @@ from trader.sim.config import (
     C_MAX_MODIFY_TICKS,
     C_MAX_POSITION,
     C_REQUOTE_ON_BOOK,
+    C_REQUOTE_TOLERANCE_BPS,
     C_TICK,
     C_TIF,
     CI_ENTRY_LATENCY,
@@ -86,6 +87,8 @@ from trader.sim.exchange import (
     push_response,
 )
 from trader.strategy.live_inputs import observe_mid, observe_trade, refresh_live_inputs
+from trader.strategy.microprice_live import microprice_observe_book, microprice_observe_trade
+from trader.strategy.params import P_MP_0
 
 __all__ = [
     "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "see_book", "see_market", "send_quotes",
@@ -216,8 +219,9 @@ def send_quotes(
         w = work[side_idx]
         open_px = orders[w, O_LOC_PX] if w >= 0 else np.nan
         open_sz = orders[w, O_LOC_SZ] if w >= 0 else 0.0
+        keep_ticks = cfg[C_REQUOTE_TOLERANCE_BPS] * 1e-4 * want_px / tick if w >= 0 else 0.0
         action = requote_action(
-            open_px, open_sz, want_px, want_sz, tick, lot, cfg[C_MAX_MODIFY_TICKS]
+            open_px, open_sz, want_px, want_sz, tick, lot, cfg[C_MAX_MODIFY_TICKS], keep_ticks
         )
         if action == ACTION_MODIFY:
             _send(vring_ts, vring, vptr, t_arrive, OP_MODIFY, w, want_px, want_sz, 0.0)
@@ -328,8 +332,11 @@ def see_market(
     if k in (KIND_BOOK, KIND_BBO):
         see_book(state, k, row, bid_px, bid_sz, ask_px, ask_sz)
         observe_mid(state, params, t_s)
+        if k == KIND_BOOK:  # the micro-price was fitted on book snapshots
+            microprice_observe_book(state, params, P_MP_0, t_s, row, bid_sz, ask_sz)
     elif k == KIND_TRADE:
         observe_trade(state, params, t_s, side)
+        microprice_observe_trade(state, params, P_MP_0, t_s, side, size)
     elif k == KIND_FUNDING:
         state[S_FUNDING_PER_HOUR] = size / interval_s * 3600.0
 

@@ -66,6 +66,7 @@ from trader.strategy.params import (
     P_FUNDING_UNCERTAINTY_PER_HOUR,
     P_GAMMA,
     P_HAWKES_MIN_RATIO,
+    P_HAWKES_TOXICITY_BPS,
     P_HAWKES_WIDENING,
     P_JUMP_WIDENING,
     P_KAPPA_ASK,
@@ -213,6 +214,15 @@ def _excess_intensity(ratio: float, floor: float) -> float:
 
 
 @njit(cache=True, inline="always")
+def _burst_widening(excess: float, half: float, toxicity_bps: float, fraction: float) -> float:
+    """Extra depth in a burst, bps: the calibrated toxicity per unit excess intensity, or
+    (not calibrated) ``fraction`` of the half-spread per unit excess."""
+    if toxicity_bps == toxicity_bps:
+        return toxicity_bps * excess
+    return fraction * excess * half
+
+
+@njit(cache=True, inline="always")
 def _clamp_depth(depth: float, usable: bool, low: float, high: float) -> float:
     if not usable or not math.isfinite(depth):
         return high
@@ -271,6 +281,9 @@ def quote_depths(state: np.ndarray, params: np.ndarray) -> tuple[float, float, f
     sigma_scale = state[S_SIGMA_SCALE]
     hawkes_widening = params[P_HAWKES_WIDENING]
     hawkes_floor = params[P_HAWKES_MIN_RATIO]
+    toxicity = params[P_HAWKES_TOXICITY_BPS]
+    if not toxicity >= 0.0:  # NaN: not calibrated, the setting widens instead
+        toxicity = math.nan
     jump_widening = params[P_JUMP_WIDENING]
     horizon_h = params[P_CARRY_HORIZON_S] / _SECONDS_PER_HOUR
     funding = state[S_FUNDING_PER_HOUR]
@@ -316,9 +329,10 @@ def quote_depths(state: np.ndarray, params: np.ndarray) -> tuple[float, float, f
         half = c1 + 0.5 * slope
         bid_depth = half + q * slope
         # Sellers hitting our bid in a burst are the flow the Hawkes fit says clusters and
-        # moves the price after it: step back by a share of the half-spread per unit excess.
+        # moves the price after it: step back by what a fill then costs (the calibrated
+        # burst toxicity per unit excess), or by a share of the half-spread.
         excess = _excess_intensity(state[S_HAWKES_SELL_RATIO], hawkes_floor)
-        bid_depth += hawkes_widening * excess * half
+        bid_depth += _burst_widening(excess, half, toxicity, hawkes_widening)
         if state[S_JUMP_REGIME] != 0.0:  # NaN counts as a jump: unknown is not calm
             bid_depth += (jump_widening - 1.0) * half
     if ask_ok:
@@ -327,7 +341,7 @@ def quote_depths(state: np.ndarray, params: np.ndarray) -> tuple[float, float, f
         half = c1 + 0.5 * slope
         ask_depth = half - q * slope
         excess = _excess_intensity(state[S_HAWKES_BUY_RATIO], hawkes_floor)
-        ask_depth += hawkes_widening * excess * half
+        ask_depth += _burst_widening(excess, half, toxicity, hawkes_widening)
         if state[S_JUMP_REGIME] != 0.0:
             ask_depth += (jump_widening - 1.0) * half
 

@@ -36,6 +36,7 @@ from trader.market_state import (
     S_HK_EXC_SELL,
     S_HK_T,
     S_JUMP_REGIME,
+    S_JUMP_SIGN,
     S_JUMP_UNTIL,
     S_MID,
     S_RV_MID,
@@ -60,7 +61,8 @@ from trader.strategy.live_params import (
     L_SCALE_FLOOR,
     L_SIGMA_REF,
 )
-from trader.strategy.params import P_LIVE_0
+from trader.strategy.microprice_live import write_fair_price
+from trader.strategy.params import P_LIVE_0, P_MP_0
 
 __all__ = ["observe_mid", "observe_trade", "refresh_live_inputs"]
 
@@ -126,6 +128,7 @@ def observe_mid(state: np.ndarray, params: np.ndarray, t_s: float) -> None:
     threshold = params[base + L_JUMP_THRESHOLD] * sigma * math.sqrt(dt)
     if abs(r) > threshold:
         state[S_JUMP_UNTIL] = t_s + params[base + L_JUMP_HOLD_S]
+        state[S_JUMP_SIGN] = 1.0 if r > 0.0 else -1.0
         r = math.copysign(threshold, r)
     w = 1.0 - math.exp(-_LN2 * dt / params[base + L_RV_HALF_LIFE_S])
     state[S_RV_VAR] += w * (r * r / dt - state[S_RV_VAR])
@@ -141,7 +144,8 @@ def observe_mid(state: np.ndarray, params: np.ndarray, t_s: float) -> None:
 @njit(cache=True)
 def refresh_live_inputs(state: np.ndarray, params: np.ndarray, t_s: float) -> None:
     """Bring the time-dependent slots to ``t_s`` before a quote: the Hawkes ratios decay
-    towards calm between trades and the jump regime expires. A filter that is off (say,
+    towards calm between trades, the jump regime expires, and the micro-price fair price
+    is computed (:mod:`trader.strategy.microprice_live`). A filter that is off (say,
     after a hot swap to a set without a usable kernel) leaves its slots neutral."""
     base = P_LIVE_0
     if params[base + L_HAWKES_ON] == 1.0:
@@ -156,3 +160,4 @@ def refresh_live_inputs(state: np.ndarray, params: np.ndarray, t_s: float) -> No
     else:
         state[S_JUMP_REGIME] = 0.0
         state[S_SIGMA_SCALE] = 1.0
+    write_fair_price(state, params, P_MP_0, t_s)

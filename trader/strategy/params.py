@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from trader.strategy.live_params import LIVE_LEN, LiveInputs, RegimeSettings, live_from_quoting
+from trader.strategy.microprice_live import MP_LEN, MicropriceLive, microprice_from_quoting
 from trader.strategy.quoting_fields import FUNDING_FALLBACK_ABS_PER_HOUR, read_quoting_block
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "P_FUNDING_UNCERTAINTY_PER_HOUR",
     "P_GAMMA",
     "P_HAWKES_MIN_RATIO",
+    "P_HAWKES_TOXICITY_BPS",
     "P_HAWKES_WIDENING",
     "P_JUMP_WIDENING",
     "P_KAPPA_ASK",
@@ -52,6 +54,7 @@ __all__ = [
     "P_MAX_HALF_SPREAD_BPS",
     "P_MAX_POSITION",
     "P_MIN_HALF_SPREAD_BPS",
+    "P_MP_0",
     "P_ORDER_SIZE",
     "P_SIGMA_ASK",
     "P_SIGMA_BID",
@@ -106,7 +109,11 @@ P_AS_ADDON_0 = P_AS_DEPTH_0 + AS_CURVE_POINTS
 """First of ``AS_CURVE_POINTS`` add-ons, bps, at the depths above."""
 P_LIVE_0 = P_AS_ADDON_0 + AS_CURVE_POINTS
 """First of the live inputs' ``LIVE_LEN`` slots (``trader.strategy.live_params``)."""
-PARAMS_LEN = P_LIVE_0 + LIVE_LEN
+P_MP_0 = P_LIVE_0 + LIVE_LEN
+"""First of the live micro-price's ``MP_LEN`` slots (``trader.strategy.microprice_live``)."""
+P_HAWKES_TOXICITY_BPS = P_MP_0 + MP_LEN
+"""Calibrated extra depth per unit excess intensity, bps; NaN: widen by ``P_HAWKES_WIDENING``."""
+PARAMS_LEN = P_HAWKES_TOXICITY_BPS + 1
 
 MAX_HALF_SPREAD_LIMIT_BPS = 5000.0
 """Upper limit of ``max_half_spread_bps``: a bid 50 % under the mid still has a positive price."""
@@ -153,6 +160,10 @@ class StrategyParams:
         fraction of that side's half-spread; >= 0.
     hawkes_min_ratio : float
         Floor on the live intensity ratio, >= 1 (above 1 only as a fallback).
+    hawkes_toxicity_bps_per_excess : float
+        Calibrated extra depth on the side being hit per unit of live intensity ratio
+        above 1, bps (the burst toxicity); NaN when not calibrated, and the side then
+        widens by ``hawkes_widening_per_excess_ratio`` of its half-spread instead.
     jump_widening_multiplier : float
         Half-spread multiplier while a jump is in progress, >= 1.
     funding_rate_per_hour : float
@@ -174,6 +185,9 @@ class StrategyParams:
         The Hawkes kernel and reference sigma the live inputs are computed with
         (:mod:`trader.strategy.live_inputs`); the default has every live filter off, so
         the state's neutral values stand (ratio 1, no jump, calibrated vol).
+    microprice : MicropriceLive
+        The published micro-price forecast the live fair price is computed with; the
+        default is off (NaN fair price: the centre stays on the mid).
     """
 
     gamma: float
@@ -192,6 +206,7 @@ class StrategyParams:
     as_addon_bps: tuple[float, ...] = (0.0,)
     hawkes_widening_per_excess_ratio: float = 0.5
     hawkes_min_ratio: float = 1.0
+    hawkes_toxicity_bps_per_excess: float = math.nan
     jump_widening_multiplier: float = 2.0
     funding_rate_per_hour: float = 0.0
     funding_uncertainty_per_hour: float = 0.0
@@ -201,6 +216,7 @@ class StrategyParams:
     max_half_spread_bps: float = 50.0
     fallbacks: tuple[str, ...] = field(default=())
     live: LiveInputs = field(default=LiveInputs())
+    microprice: MicropriceLive = field(default=MicropriceLive())
 
     def __post_init__(self) -> None:
         _finite("gamma", self.gamma)
@@ -239,6 +255,9 @@ class StrategyParams:
             _finite(name, value)
             if value < low:
                 raise ValueError(f"{name} must be >= {low}, got {value!r}")
+        tox = self.hawkes_toxicity_bps_per_excess
+        if not (math.isnan(tox) or (math.isfinite(tox) and tox >= 0.0)):
+            raise ValueError(f"hawkes_toxicity_bps_per_excess must be NaN or >= 0, got {tox!r}")
         _finite("funding_rate_per_hour", self.funding_rate_per_hour)
         if abs(self.funding_rate_per_hour) > 0.04:
             raise ValueError(
@@ -300,7 +319,9 @@ class StrategyParams:
         n = len(self.as_addon_depth_bps)
         packed[P_AS_DEPTH_0 : P_AS_DEPTH_0 + n] = self.as_addon_depth_bps
         packed[P_AS_ADDON_0 : P_AS_ADDON_0 + n] = self.as_addon_bps
-        packed[P_LIVE_0:] = self.live.pack()
+        packed[P_LIVE_0:P_MP_0] = self.live.pack()
+        packed[P_MP_0:P_HAWKES_TOXICITY_BPS] = self.microprice.pack()
+        packed[P_HAWKES_TOXICITY_BPS] = self.hawkes_toxicity_bps_per_excess
         return packed
 
 
@@ -374,6 +395,8 @@ def from_quoting(
     add-on curve / add-on     bad points take the curve's largest add-on; no usable
                               add-on at all: ``max_half_spread_bps`` (quote at the clamp)
     Hawkes fit                live-ratio floor 2 (quote as in a moderate burst)
+    burst toxicity            widen by ``hawkes_widening_per_excess_ratio`` of the
+                              half-spread per unit excess (the setting) instead
     funding rate              no lean, both sides widened by the funding over the carry
                               horizon at ``funding_fallback_abs_per_hour``
     micro-price               centre on the mid (the no-model centre)
@@ -398,5 +421,6 @@ def from_quoting(
         min_half_spread_bps=min_half_spread_bps,
         max_half_spread_bps=max_half_spread_bps,
         live=live_from_quoting(quoting, regime),
+        microprice=microprice_from_quoting(quoting, bool(fields["use_microprice"])),
         **fields,
     )

@@ -259,6 +259,18 @@ def _hawkes_min_ratio(quoting: Mapping[str, Any], notes: _Notes) -> float:
     return HAWKES_FALLBACK_MIN_RATIO if broken else 1.0
 
 
+def _hawkes_toxicity(quoting: Mapping[str, Any], notes: _Notes) -> float:
+    """NaN (widen by the setting) when absent; a present but unusable value says so."""
+    if quoting.get("hawkes_toxicity_bps_per_excess") is None:
+        return math.nan
+    value, why = _number(quoting, "hawkes_toxicity_bps_per_excess", 0.0, 500.0)
+    if value is None:
+        notes.add("hawkes_toxicity_bps_per_excess", str(why),
+                  "the setting's share of the half-spread per unit excess")
+        return math.nan
+    return value
+
+
 def _funding(
     quoting: Mapping[str, Any], notes: _Notes, fallback_abs_per_hour: float
 ) -> dict[str, float]:
@@ -322,6 +334,7 @@ def read_quoting_block(
     fields["student_t_df"] = _student_t_df(quoting, notes)
     fields.update(_addon_curve(quoting, notes, max_half_spread_bps, curve_points))
     fields["hawkes_min_ratio"] = _hawkes_min_ratio(quoting, notes)
+    fields["hawkes_toxicity_bps_per_excess"] = _hawkes_toxicity(quoting, notes)
     fields.update(_funding(quoting, notes, funding_fallback_abs_per_hour))
     fields["use_microprice"] = _use_microprice(quoting, notes, microprice_min_r2)
     fields["fallbacks"] = tuple(notes.items)

@@ -194,3 +194,22 @@ def test_attribution_parts_sum_to_total_on_a_random_stream():
 def test_unsorted_trades_are_refused_with_the_row():
     with pytest.raises(ValueError, match="first violation at index 1"):
         events_from_tables(trades([(5, 100, 1, 1), (1, 100, 1, 1)]), None, None, None)
+
+
+def test_the_requote_tolerance_keeps_a_resting_order_through_small_moves():
+    """A bid pegged 5 ticks under a touch that moves by one tick: with no tolerance every
+    move is an order action; with a tolerance wider than the moves, the first order rests."""
+    rows = [(i * 10, 1000.0 + (i % 2), 5.0, 1010.0 + (i % 2), 5.0) for i in range(50)]
+    events = events_from_tables(None, None, bbo(rows), None)
+
+    def orders_and_modifies(tolerance_bps: float) -> tuple[int, int]:
+        config = BacktestConfig(tick=1.0, lot=1.0, requote_tolerance_bps=tolerance_bps,
+                                max_modify_ticks=0.0)
+        res = run_backtest(events, touch_quotes, np.array([1.0]), config)
+        return res.orders_sent, res.requotes
+
+    exact, requotes = orders_and_modifies(0.0)
+    tolerant, _ = orders_and_modifies(15.0)  # 15 bps of ~1000 = 1.5 ticks
+    assert requotes == 50
+    assert exact == 2 * 50  # a replace per side per row: the touch moves every row
+    assert tolerant == 2  # one order per side, kept

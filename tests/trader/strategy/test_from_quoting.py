@@ -56,6 +56,19 @@ def test_the_coming_schema_fields_are_read_when_present():
     assert params.hawkes_min_ratio == 1.0 and params.use_microprice
 
 
+def test_the_burst_toxicity_is_read_and_a_broken_one_falls_back_to_the_setting():
+    params = from_quoting(good_quoting() | {"hawkes_toxicity_bps_per_excess": 1.25},
+                          **TRADER_SETTINGS)
+    assert params.hawkes_toxicity_bps_per_excess == 1.25 and params.fallbacks == ()
+    assert math.isnan(from_quoting(good_quoting(), **TRADER_SETTINGS)
+                      .hawkes_toxicity_bps_per_excess)
+    for bad in (-1.0, math.nan, "wide"):
+        broken = from_quoting(good_quoting() | {"hawkes_toxicity_bps_per_excess": bad},
+                              **TRADER_SETTINGS)
+        assert math.isnan(broken.hawkes_toxicity_bps_per_excess)
+        assert any(n.startswith("hawkes_toxicity_bps_per_excess") for n in broken.fallbacks)
+
+
 def test_a_long_addon_curve_is_resampled_to_eight_points_never_below_the_original():
     depths = list(np.linspace(0.0, 20.0, 41))
     addons = [2.0 + math.sin(d) for d in depths]

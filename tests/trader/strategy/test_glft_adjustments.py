@@ -51,6 +51,19 @@ def test_a_buy_burst_widens_the_ask_only_and_a_sell_burst_the_bid_only():
     assert sell_burst.ask_depth_bps == calm.ask_depth_bps
 
 
+def test_a_calibrated_burst_toxicity_widens_by_its_bps_per_unit_excess():
+    params = bare_params(hawkes_widening_per_excess_ratio=0.5, hawkes_toxicity_bps_per_excess=1.5)
+    calm = _quote(params)
+    sell_burst = _quote(params, hawkes_sell_ratio=3.0)
+    # The calibrated value replaces the setting: 1.5 bps x (3 - 1), whatever the half-spread.
+    assert sell_burst.bid_depth_bps == pytest.approx(calm.bid_depth_bps + 3.0)
+    assert sell_burst.ask_depth_bps == calm.ask_depth_bps
+    zero = _quote(bare_params(hawkes_toxicity_bps_per_excess=0.0), hawkes_sell_ratio=3.0)
+    assert zero.bid_depth_bps == pytest.approx(_quote(bare_params()).bid_depth_bps)
+    with pytest.raises(ValueError, match="toxicity"):
+        bare_params(hawkes_toxicity_bps_per_excess=-1.0)
+
+
 def test_intensity_below_baseline_or_unknown_never_narrows():
     params = bare_params(hawkes_widening_per_excess_ratio=0.5)
     calm = _quote(params)
