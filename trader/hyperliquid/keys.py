@@ -3,7 +3,7 @@
 The key file must be readable by its owner only (mode 0600 or stricter): anything wider
 is refused, as ssh does. :class:`RedactingFilter` replaces the key (with or without its
 ``0x``) by ``[REDACTED]`` in every log record it sees; :func:`load_private_key` installs
-it on the root logger's handlers, so a key that reaches a message or an argument never
+it on every configured handler, so a key that reaches a message or an argument never
 reaches a log line.
 """
 
@@ -15,14 +15,14 @@ import re
 import stat
 from pathlib import Path
 
-__all__ = ["KEY_ENV", "KeyError_", "RedactingFilter", "load_private_key"]
+__all__ = ["KEY_ENV", "RedactingFilter", "SigningKeyError", "load_private_key"]
 
 KEY_ENV = "MMCAL_HL_PRIVATE_KEY"
 """Environment variable holding the hex private key (``0x`` + 64 hex digits)."""
 _HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 
-class KeyError_(ValueError):  # noqa: N801 (KeyError is a builtin)
+class SigningKeyError(ValueError):
     """No usable key; the message says where it looked and what to fix."""
 
 
@@ -59,9 +59,10 @@ def _check_file(path: Path) -> str:
     try:
         st = path.stat()
     except OSError as exc:
-        raise KeyError_(f"key file {path}: {exc.strerror}; create it with mode 0600") from None
+        raise SigningKeyError(
+            f"key file {path}: {exc.strerror}; create it with mode 0600") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyError_(
+        raise SigningKeyError(
             f"key file {path} has mode {stat.S_IMODE(st.st_mode):04o}: others may read it. "
             f"Run `chmod 600 {path}` (only the owner may read a signing key)."
         )
@@ -74,7 +75,7 @@ def load_private_key(key_file: Path | None = None, *, env: str = KEY_ENV,
 
     Raises
     ------
-    KeyError_
+    SigningKeyError
         Neither source holds a key, the file is readable by others, or the text is not a
         32-byte hex key. The message never contains the key.
     """
@@ -83,9 +84,9 @@ def load_private_key(key_file: Path | None = None, *, env: str = KEY_ENV,
     elif os.environ.get(env):
         key, where = os.environ[env].strip(), f"${env}"
     else:
-        raise KeyError_(f"no signing key: set ${env} or pass --key-file PATH (mode 0600)")
+        raise SigningKeyError(f"no signing key: set ${env} or pass --key-file PATH (mode 0600)")
     if not _HEX_KEY.match(key):
-        raise KeyError_(f"{where} does not hold a hex private key (0x + 64 hex digits)")
+        raise SigningKeyError(f"{where} does not hold a hex private key (0x + 64 hex digits)")
     key = key if key.startswith("0x") else "0x" + key
     if install_filter:
         install_redaction(key)
@@ -93,10 +94,14 @@ def load_private_key(key_file: Path | None = None, *, env: str = KEY_ENV,
 
 
 def install_redaction(*secrets: str) -> RedactingFilter:
-    """Add a :class:`RedactingFilter` to every handler of the root logger (and the root)."""
+    """Add a :class:`RedactingFilter` to every handler configured now (the root's and
+    every named logger's, e.g. the ``trader`` JSON handler): configure logging first."""
     flt = RedactingFilter(*secrets)
     root = logging.getLogger()
+    loggers = [root] + [lg for lg in root.manager.loggerDict.values()
+                        if isinstance(lg, logging.Logger)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            handler.addFilter(flt)
     root.addFilter(flt)
-    for handler in root.handlers:
-        handler.addFilter(flt)
     return flt

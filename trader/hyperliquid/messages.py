@@ -21,6 +21,7 @@ currency, sizes in base units, times in int64 ns UTC (the venue's ms x 1e6).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -193,8 +194,8 @@ def parse_book(data: Any) -> BookSnapshot:
         sz = tuple(_num(lv, "sz", f"{where} {coin} {name}", positive=True) for lv in side)
         sides.append((px, sz))
     (bid_px, bid_sz), (ask_px, ask_sz) = sides
-    if any(a <= b for a, b in zip(bid_px, bid_px[1:], strict=False)) or any(
-            a >= b for a, b in zip(ask_px, ask_px[1:], strict=False)):
+    if any(a <= b for a, b in itertools.pairwise(bid_px)) or any(
+            a >= b for a, b in itertools.pairwise(ask_px)):
         raise MessageError(f"{where} {coin}: levels are not ordered best first")
     if bid_px and ask_px and bid_px[0] >= ask_px[0]:
         raise MessageError(f"{where} {coin}: crossed book, bid {bid_px[0]} >= ask {ask_px[0]}")

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,8 +278,8 @@ class HyperliquidSession:
             self.coins[coin] = CoinSession(coin, rules[coin], self.quoters[coin],
                                            max_modify_ticks=self.max_modify_ticks,
                                            session_id=self.session_id)
-        subs = self._subs + [{"type": "orderUpdates", "user": self.user},
-                             {"type": "userFills", "user": self.user}]
+        subs = [*self._subs, {"type": "orderUpdates", "user": self.user},
+                {"type": "userFills", "user": self.user}]
         cfg = self.config
         self.ws = WsClient(cfg.ws_url, subs, self.on_message, on_connected=self.resync,
                            ping_interval_s=cfg.ping_interval_s, silence_s=cfg.silence_s,
@@ -390,27 +391,33 @@ class HyperliquidSession:
             cancels = [a for a in actions if isinstance(a, Cancel)]
             modifies = [a for a in actions if isinstance(a, Modify)]
             places = [a for a in actions if isinstance(a, Place)]
-            for batch, call, apply in ((cancels, self.exchange.cancel, self._cancel_result),
-                                       (modifies, self.exchange.modify, self._modify_result),
-                                       (places, self.exchange.place, self._place_result)):
-                if not batch:
-                    continue
-                try:
-                    statuses = await call(batch)  # type: ignore[operator]
-                except (VenueUnavailableError, VenueError) as exc:
-                    # The ack timeout of each order resolves it (cancel by cloid).
-                    self.send_errors += 1
-                    log.warning("%s: %d action(s) unanswered: %s", c.coin, len(batch), exc,
-                                extra={"event": "send_failed", "symbol": c.coin})
-                    continue
-                for action, status in zip(batch, statuses, strict=True):
-                    with _tolerated(action.lifecycle_id, status.kind):
-                        apply(c, action, status)
+            await self._batch(c, cancels, self.exchange.cancel, self._cancel_result)
+            await self._batch(c, modifies, self.exchange.modify, self._modify_result)
+            await self._batch(c, places, self.exchange.place, self._place_result)
         finally:
             c.busy = False
         if c.dirty:
             c.dirty = False
             self._requote(c)
+
+    async def _batch(
+        self, c: CoinSession, batch: list[Any],
+        call: Callable[[Any], Awaitable[list[ActionStatus]]],
+        apply: Callable[[CoinSession, Any, ActionStatus], None],
+    ) -> None:
+        if not batch:
+            return
+        try:
+            statuses = await call(batch)
+        except (VenueUnavailableError, VenueError) as exc:
+            # The ack timeout of each order resolves it (cancel by cloid).
+            self.send_errors += 1
+            log.warning("%s: %d action(s) unanswered: %s", c.coin, len(batch), exc,
+                        extra={"event": "send_failed", "symbol": c.coin})
+            return
+        for action, status in zip(batch, statuses, strict=True):
+            with _tolerated(action.lifecycle_id, status.kind):
+                apply(c, action, status)
 
     def _place_result(self, c: CoinSession, a: Place, s: ActionStatus) -> None:
         m, now = c.manager, time.time_ns()
@@ -507,7 +514,7 @@ class HyperliquidSession:
                      len(report.fills_applied), len(report.confirmed),
                      len(report.closed_filled), len(report.closed_canceled),
                      len(report.canceled_unknown), report.venue_position,
-                     " (MISMATCH with ours: %g)" % report.local_position
+                     f" (MISMATCH with ours: {report.local_position:g})"
                      if report.position_mismatch else "",
                      extra={"event": "resync", "symbol": coin,
                             "fills_applied": len(report.fills_applied),

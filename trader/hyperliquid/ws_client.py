@@ -14,6 +14,7 @@ jitter, ``min(cap, base x 2^(attempt-1)) x U(0.5, 1)``, and give up with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -23,7 +24,6 @@ from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 __all__ = ["Backoff", "ConnectionLostError", "WsClient"]
 
@@ -92,6 +92,8 @@ class WsClient:
         self.failures = 0
         self.last_message_wall = time.monotonic()
         self.delays: list[float] = []
+        self.history: list[tuple[float, str]] = []
+        """``(time.monotonic(), "connected" | "synced" | "lost")`` transitions."""
         self._ws: ClientConnection | None = None
         self._stop = asyncio.Event()
         self._drop = asyncio.Event()
@@ -120,11 +122,13 @@ class WsClient:
         while not self._stop.is_set():
             try:
                 await self._session()
-            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as exc:
+            except Exception as exc:
                 self.failures += 1
                 log.warning("connection to %s failed: %r", self.url, exc,
                             extra={"event": "ws_error", "error": repr(exc)})
             finally:
+                if self.connected:
+                    self.history.append((time.monotonic(), "lost"))
                 self.connected = self.synced = False
                 self._ws = None
             if self._stop.is_set():
@@ -139,10 +143,8 @@ class WsClient:
             self.delays.append(delay)
             log.info("reconnecting to %s in %.2f s (attempt %d)", self.url, delay, attempt,
                      extra={"event": "ws_backoff", "delay_s": delay, "attempt": attempt})
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
-            except TimeoutError:
-                pass
 
     async def _session(self) -> None:
         self._synced_once = False
@@ -152,6 +154,7 @@ class WsClient:
             self._ws = ws
             self.connected = True
             self.connects += 1
+            self.history.append((time.monotonic(), "connected"))
             self.last_message_wall = time.monotonic()
             for sub in self.subscriptions:
                 await ws.send(orjson.dumps({"method": "subscribe", "subscription": sub}).decode())
@@ -164,6 +167,7 @@ class WsClient:
                     reader.result()
                 self.synced = True
                 self._synced_once = True
+                self.history.append((time.monotonic(), "synced"))
                 log.info("connected to %s and resynced (connection %d)", self.url,
                          self.connects, extra={"event": "ws_synced", "connects": self.connects})
                 dropped = asyncio.create_task(self._drop.wait())
@@ -186,7 +190,10 @@ class WsClient:
     async def _read(self, ws: ClientConnection) -> None:
         while True:
             try:
-                frame = await asyncio.wait_for(ws.recv(), self.silence_s)
+                # asyncio.timeout, not wait_for: no inner task whose cancellation could
+                # be lost (Python 3.11's wait_for around recv() can hang on cancel).
+                async with asyncio.timeout(self.silence_s):
+                    frame = await ws.recv()
             except TimeoutError:
                 raise TimeoutError(f"no message from {self.url} for {self.silence_s:g} s") from None
             recv_ns = time.time_ns()

@@ -50,3 +50,4 @@ async def wait_for(cond: Callable[[], bool], what: str, limit_s: float = 10.0) -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+

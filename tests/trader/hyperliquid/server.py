@@ -59,6 +59,7 @@ class FakeHyperliquid:
         self.fills: list[dict[str, Any]] = []
         self.position: dict[str, float] = {"BTC": 0.0, "ETH": 0.0}
         self.actions: list[dict[str, Any]] = []
+        self.action_times: list[float] = []
         self.book: dict[str, Any] | None = None
         self.reject_next: str | None = None
         self.match_trades = True
@@ -72,6 +73,7 @@ class FakeHyperliquid:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._frozen: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._http_tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------
     def __enter__(self) -> FakeHyperliquid:
@@ -104,13 +106,14 @@ class FakeHyperliquid:
         self._tasks.append(asyncio.get_running_loop().create_task(self._replay()))
 
     async def _shutdown(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._http_tasks]:
             task.cancel()
+        await asyncio.gather(*self._tasks, *self._http_tasks, return_exceptions=True)
         self._thawed.set()
-        self._ws_server.close()
-        self._http_server.close()
         for ws in list(self._clients):
-            await ws.close()
+            ws.transport.abort()
+        self._ws_server.close(close_connections=False)
+        self._http_server.close()
 
     # -- the clock ---------------------------------------------------------------------
     def now_ms(self) -> int:
@@ -119,11 +122,12 @@ class FakeHyperliquid:
 
     # -- faults ------------------------------------------------------------------------
     def drop_connections(self) -> int:
-        """Close every WebSocket connection (clients will reconnect)."""
-        async def drop() -> int:
+        """Cut every WebSocket connection at the TCP level, as a network failure does
+        (no close handshake); clients must notice and reconnect."""
+        def drop() -> int:
             clients = list(self._clients)
             for ws in clients:
-                await ws.close(1012, "restart")
+                ws.transport.abort()
             return len(clients)
         return int(self.call(drop))
 
@@ -172,7 +176,8 @@ class FakeHyperliquid:
                 await self.fill(oid, qty)
 
     # -- account -----------------------------------------------------------------------
-    async def fill(self, oid: int, qty: float | None = None, *, publish: bool = True) -> dict[str, Any]:
+    async def fill(self, oid: int, qty: float | None = None, *,
+                   publish: bool = True) -> dict[str, Any]:
         """Fill ``qty`` (default all) of resting order ``oid`` at its price."""
         o = self.orders[oid]
         qty = o["sz"] if qty is None else min(qty, o["sz"])
@@ -236,7 +241,8 @@ class FakeHyperliquid:
                 elif msg.get("method") == "subscribe":
                     sub = msg["subscription"]
                     self._clients[ws].append(sub)
-                    await ws.send(orjson.dumps({"channel": "subscriptionResponse", "data": msg}).decode())
+                    answer = {"channel": "subscriptionResponse", "data": msg}
+                    await ws.send(orjson.dumps(answer).decode())
                     if sub["type"] == "userFills":
                         await ws.send(orjson.dumps({"channel": "userFills", "data": {
                             "isSnapshot": True, "user": sub["user"],
@@ -247,7 +253,11 @@ class FakeHyperliquid:
             self._clients.pop(ws, None)
 
     # -- HTTP --------------------------------------------------------------------------
-    async def _http_handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _http_handler(self, reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._http_tasks.add(task)
         try:
             while True:
                 line = await reader.readline()
@@ -273,10 +283,11 @@ class FakeHyperliquid:
                 writer.write(f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
                              f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
         finally:
             writer.close()
+            self._http_tasks.discard(task)
 
     def _info(self, body: dict[str, Any]) -> Any:
         kind = body.get("type")
@@ -306,6 +317,7 @@ class FakeHyperliquid:
             return {"status": "err", "response": f"nonce {nonce} already used"}
         self._last_nonce = nonce
         self.actions.append(action)
+        self.action_times.append(time.monotonic())
         coins = [u["name"] for u in META["universe"]]
         statuses: list[Any] = []
         updates = []
@@ -334,10 +346,12 @@ class FakeHyperliquid:
                 if kind == "cancel":
                     oid = c["o"]
                 else:
-                    oid = next((k for k, o in self.orders.items() if o.get("cloid") == c["cloid"]), -1)
+                    oid = next((k for k, o in self.orders.items()
+                                if o.get("cloid") == c["cloid"]), -1)
                 o = self.orders.pop(oid, None)
                 if o is None:
-                    statuses.append({"error": "Order was never placed, already canceled, or filled."})
+                    statuses.append(
+                        {"error": "Order was never placed, already canceled, or filled."})
                 else:
                     statuses.append("success")
                     updates.append(self._update(o, "canceled"))
