@@ -5,8 +5,8 @@ venue's time ``ts`` in whole milliseconds (truncated). The venue read its clock 
 in ``[t0, t1]`` and its true time lies in ``[ts, ts + 1 ms)``, so the offset
 (venue - local) lies in ``[ts - t1, ts + 1 ms - t0]``. The estimate intersects these
 intervals over the recent probes (they all hold the same offset while the clocks do not
-drift) and takes the middle; when they do not intersect (the offset moved), the
-minimum-RTT probe's interval alone is used. Its error is at most half the narrowest
+drift) and takes the middle; when they do not intersect, the clocks stepped, and the
+estimate restarts from the newest probe. Its error is at most half the narrowest
 interval: half the RTT plus half a millisecond on one probe, less over many.
 
 A warning is logged (once per crossing) when the offset exceeds ``warn_offset_ms``.
@@ -58,6 +58,7 @@ class ClockSync:
         self._probes: deque[tuple[int, int, int]] = deque(maxlen=window)
         self.estimate: ClockEstimate | None = None
         self.drifting = False
+        self.steps = 0
 
     def add(self, t0_ns: int, t1_ns: int, venue_ts_ns: int) -> ClockEstimate:
         """Add one probe (sent at ``t0``, answered at ``t1``, local ns; the venue's time
@@ -65,16 +66,23 @@ class ClockSync:
         if t1_ns < t0_ns:
             raise ValueError(f"probe answered before it was sent: t0 {t0_ns} > t1 {t1_ns}")
         self._probes.append((t0_ns, t1_ns, venue_ts_ns))
-        lo = max(ts - t1 for t0, t1, ts in self._probes)
-        hi = min(ts + self.resolution_ns - t0 for t0, t1, ts in self._probes)
+        lo, hi = self._bounds()
+        if lo > hi:
+            # No offset fits every probe: the clocks stepped. Each interval is a hard
+            # bound, so the older probes are wrong now; start again from the newest.
+            self._probes = deque([self._probes[-1]], maxlen=self._probes.maxlen)
+            self.steps += 1
+            lo, hi = self._bounds()
         rtt = min(t1 - t0 for t0, t1, _ in self._probes)
-        if lo > hi:  # the offset moved: trust the tightest probe alone
-            t0, t1, ts = min(self._probes, key=lambda p: p[1] - p[0])
-            lo, hi = ts - t1, ts + self.resolution_ns - t0
         est = ClockEstimate((lo + hi) // 2, (hi - lo) // 2, rtt, len(self._probes))
         self.estimate = est
         self._check_drift(est)
         return est
+
+    def _bounds(self) -> tuple[int, int]:
+        lo = max(ts - t1 for t0, t1, ts in self._probes)
+        hi = min(ts + self.resolution_ns - t0 for t0, t1, ts in self._probes)
+        return lo, hi
 
     def _check_drift(self, est: ClockEstimate) -> None:
         drifting = abs(est.offset_ns) > self.warn_offset_ns
