@@ -71,7 +71,8 @@ def test_user_streams_and_ctx() -> None:
     order = {"coin": "BTC", "side": "A", "limitPx": "105000.0", "sz": "0.0", "oid": 7,
              "timestamp": 1, "origSz": "0.01", "cloid": "0x" + "ab" * 16}
     (u,) = parse_order_updates([{"order": order, "status": "filled", "statusTimestamp": 2}])
-    assert u.side is Side.SELL and u.sz == 0.0 and u.cloid == order["cloid"] and u.ts_ns == 2_000_000
+    assert u.side is Side.SELL and u.sz == 0.0 and u.cloid == order["cloid"]
+    assert u.ts_ns == 2_000_000
     fill = {"coin": "BTC", "px": "105000.0", "sz": "0.01", "side": "B", "time": 3, "oid": 7,
             "tid": 99, "fee": "-0.01", "hash": "0x0", "crossed": False}
     snap, (f,) = parse_user_fills({"user": "0x1", "isSnapshot": True, "fills": [fill]})
