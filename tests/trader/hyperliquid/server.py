@@ -60,6 +60,8 @@ class FakeHyperliquid:
         self.position: dict[str, float] = {"BTC": 0.0, "ETH": 0.0}
         self.actions: list[dict[str, Any]] = []
         self.action_times: list[float] = []
+        self.sent: list[str] = []
+        """Every data frame delivered to a subscriber, in order."""
         self.book: dict[str, Any] | None = None
         self.reject_next: str | None = None
         self.match_trades = True
@@ -227,6 +229,7 @@ class FakeHyperliquid:
                 if sub["type"] == channel and (sub.get("coin") == coin if coin else user):
                     with contextlib.suppress(Exception):
                         await ws.send(text)
+                        self.sent.append(text)
                     break
 
     async def _ws_handler(self, ws: ServerConnection) -> None:
