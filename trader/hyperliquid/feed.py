@@ -21,7 +21,8 @@ import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from trader.hyperliquid.http import JsonPoster
 from trader.hyperliquid.info import InfoClient
@@ -33,9 +34,15 @@ from trader.hyperliquid.messages import (
     parse_trades,
 )
 from trader.hyperliquid.ws_client import Backoff, WsClient
+from trader.live.engine import SymbolEngine
+from trader.live.latency import LatencyRecorder
 from trader.live.live_buffer import LiveEventBuffer
+from trader.risk import KillSwitch
 
-__all__ = ["FUNDING_INTERVAL_S", "HyperliquidFeed"]
+if TYPE_CHECKING:
+    from trader.live.feed import ReplayFeed
+
+__all__ = ["FUNDING_INTERVAL_S", "HyperliquidFeed", "warm_up_live"]
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +144,34 @@ class HyperliquidFeed:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
             self.info.poster.close()
+
+
+def warm_up_live(engine: SymbolEngine) -> None:
+    """Compile the engine's jitted code before a live feed starts (a live buffer is empty
+    at set-up, so :meth:`SymbolEngine.warm_up` has nothing to run on): a throwaway engine
+    steps through a few made-up events around a mid of 10 000 ticks."""
+    buf = LiveEventBuffer(engine.feed.stream.depth, capacity=16)
+    tick = engine.settings.tick_size
+    mid = 10_000 * tick
+    t = 1_000_000_000_000_000_000
+    for k in range(4):
+        bids = [mid - (j + 1) * tick for j in range(3)]
+        asks = [mid + (j + 1) * tick for j in range(3)]
+        buf.append_book(t + k * 200_000_000, t, bids, [1.0] * 3, asks, [1.0] * 3)
+        buf.append_trade(t + k * 200_000_000 + 1, t, asks[0], 1.0, 1)
+    buf.append_funding(t + 10**9, t, mid, 1e-5, FUNDING_INTERVAL_S)
+    feed = cast("ReplayFeed", _ScratchFeed(buf, dt.date(2001, 9, 9)))
+    scratch = SymbolEngine(engine.settings, engine.params, feed, engine.limits, KillSwitch(),
+                           LatencyRecorder(capacity=1 << 8), engine.margin)
+    scratch.quiet = True
+    for i in range(len(buf)):
+        scratch.on_event(i, i)
+    scratch.halt(flatten_position=True)
+    scratch.drain()
+    scratch.resting()
+
+
+@dataclass
+class _ScratchFeed:
+    stream: LiveEventBuffer
+    day: dt.date
