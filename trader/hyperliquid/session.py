@@ -521,7 +521,8 @@ class HyperliquidSession:
                             "position": report.venue_position})
             if report.actions:
                 await self._send(c, list(report.actions))
-        await self.info.probe_clock(self.clock, self.config.coins[0])
+        for _ in range(3):  # a few probes: the tightest bounds the offset
+            await self.info.probe_clock(self.clock, self.config.coins[0])
         self.resyncs += 1
 
     # -- tasks -------------------------------------------------------------------------
@@ -599,6 +600,7 @@ class HyperliquidSession:
             "connects": self.ws.connects if self.ws else 0,
             "resyncs": self.resyncs,
             "clock_offset_ms": est.offset_ns / 1e6 if est else None,
+            "clock_uncertainty_ms": est.uncertainty_ns / 1e6 if est else None,
             "rtt_ms": est.rtt_ns / 1e6 if est else None,
             "sent": dict(self.exchange.sent) if self.exchange else {},
             "symbols": [{

@@ -72,3 +72,34 @@ def test_clock_against_a_skewed_server(skew_ms: float, warns: bool,
     assert bool(drift) is warns and clock.drifting is warns
     if warns:
         assert "behind" in drift[0].getMessage() and "100.0 ms" in drift[0].getMessage()
+
+
+def test_session_exports_clock_offset_and_rtt() -> None:
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.trader.hyperliquid.conftest import touch_session, wait_for
+    from trader.hyperliquid.metrics import serve_hyperliquid_metrics
+
+    async def scenario(hl: FakeHyperliquid) -> dict[str, float]:
+        session = touch_session(hl, warn_offset_ms=100.0, clock_probe_s=0.05)
+        await session.start()
+        server = serve_hyperliquid_metrics(0, session)
+        run = asyncio.create_task(session.run())
+        await wait_for(lambda: session.clock.estimate is not None
+                       and session.clock.estimate.samples >= 20, "20 clock probes")
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        text = await asyncio.to_thread(lambda: urllib.request.urlopen(url).read().decode())
+        session.stop("test over")
+        await run
+        server.shutdown()
+        return {s.name: s.value for fam in text_string_to_metric_families(text)
+                for s in fam.samples if not s.labels}
+
+    with FakeHyperliquid(skew_ms=180.0) as hl:
+        values = asyncio.run(scenario(hl))
+    assert abs(values["mmcal_hyperliquid_clock_offset_seconds"] - 0.180) < 0.001
+    assert values["mmcal_hyperliquid_clock_drift"] == 1.0
+    assert 0 < values["mmcal_hyperliquid_rtt_seconds"] < 0.1
+    assert values["mmcal_hyperliquid_synced"] == 1.0
