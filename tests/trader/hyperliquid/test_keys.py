@@ -61,6 +61,8 @@ def test_session_logs_never_contain_the_key(hl: FakeHyperliquid, tmp_path: Path,
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     monkeypatch.setenv(KEY_ENV, KEY)
+    # `trader run` (another test) may have given `trader` its own stderr handler.
+    monkeypatch.setattr(logging.getLogger("trader"), "propagate", True)
     filters: list[logging.Filter] = []
     try:
         key = load_private_key()
