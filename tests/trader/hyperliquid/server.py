@@ -103,6 +103,8 @@ class FakeHyperliquid:
         self._frozen = asyncio.Event()
         self._thawed = asyncio.Event()
         self._thawed.set()
+        self._market_on = asyncio.Event()
+        self._market_on.set()
         self._ws_server = await serve(self._ws_handler, "127.0.0.1", 0)
         self._http_server = await asyncio.start_server(self._http_handler, "127.0.0.1", 0)
         ws_port = next(iter(self._ws_server.sockets)).getsockname()[1]
@@ -143,6 +145,16 @@ class FakeHyperliquid:
             self._thawed.clear()
         self.call(f)
 
+    def pause_market(self, paused: bool = True) -> None:
+        """Stop (or restart) the market data only; pings and REST still answer."""
+        self.call(lambda: self._market_on.clear() if paused else self._market_on.set())
+
+    async def publish_book(self, age_ms: int) -> None:
+        """Publish the current book stamped ``age_ms`` in the past (out of order)."""
+        assert self.book is not None
+        data = dict(self.book, time=self.now_ms() - age_ms)
+        await self._publish("l2Book", data, coin=data["coin"])
+
     def thaw(self) -> None:
         self.call(lambda: self._thawed.set())
 
@@ -150,6 +162,7 @@ class FakeHyperliquid:
     async def _replay(self) -> None:
         for msg in itertools.cycle(self.messages):
             await self._thawed.wait()
+            await self._market_on.wait()
             now = self.now_ms()
             if msg["channel"] == "l2Book":
                 data = dict(msg["data"], time=now)

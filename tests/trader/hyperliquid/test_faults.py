@@ -168,3 +168,47 @@ def test_server_that_stops_answering_trips_the_kill_switch(hl: FakeHyperliquid) 
     assert hl.resting() == []
     t_kill = max(t for t, what in session.ws.history if what == "lost")  # type: ignore[union-attr]
     assert _quoting_actions_between(hl, t_kill, float("inf")) == []
+
+
+def test_stale_book_stops_quoting_until_resynced(hl: FakeHyperliquid) -> None:
+    hl.match_trades = False
+
+    async def scenario() -> HyperliquidSession:
+        session = touch_session(hl, stale_book_s=0.5)
+        run = asyncio.create_task(session.run())
+        await wait_for(lambda: len(hl.resting()) == 2, "both sides resting")
+        hl.pause_market()
+        await wait_for(lambda: session.ws is not None and any(
+            w == "lost" for _, w in session.ws.history), "the stale stream dropped")
+        n_actions = len(hl.actions)
+        await asyncio.sleep(0.6)  # stale: no quoting, whatever the resyncs do
+        quoting = [a["type"] for a in hl.actions[n_actions:] if a["type"] in _QUOTING]
+        assert quoting == []
+        hl.pause_market(False)
+        await wait_for(lambda: session.synced and any(
+            a["type"] in _QUOTING for a in hl.actions[n_actions:]), "quoting resumed")
+        session.stop("test over")
+        await run
+        return session
+
+    session = asyncio.run(scenario())
+    assert session.resyncs >= 2 and not session.kill.active
+
+
+def test_book_back_in_time_is_a_gap_and_resyncs(hl: FakeHyperliquid) -> None:
+    hl.match_trades = False
+
+    async def scenario() -> HyperliquidSession:
+        session = touch_session(hl)
+        run = asyncio.create_task(session.run())
+        await wait_for(lambda: len(hl.resting()) == 2, "both sides resting")
+        n = session.resyncs
+        hl.call(lambda: hl.publish_book(age_ms=5_000))
+        await wait_for(lambda: session.resyncs > n, "the resync after the gap")
+        await wait_for(lambda: _venue_matches(session, hl), "our view = the venue's")
+        session.stop("test over")
+        await run
+        return session
+
+    session = asyncio.run(scenario())
+    assert session.ws is not None and session.ws.connects >= 2

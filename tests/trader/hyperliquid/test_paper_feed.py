@@ -55,12 +55,15 @@ def test_paper_trading_on_the_live_feed(hl: FakeHyperliquid, tmp_path: Path) -> 
     async def run() -> tuple[dict[str, Any], Trader]:
         trader = Trader(config)
         trader.setup()
+        # A dropped connection mid-run: the feed reconnects and resyncs the book.
+        asyncio.get_running_loop().call_later(2.0, hl.drop_connections)
         return await trader.run(), trader
 
     summary, trader = asyncio.run(run())
     assert summary["stopped_by"] == "duration 4 s elapsed"
     assert not summary["kill_switch"]["active"]
     engine = trader.engines[0]
+    assert engine.feed.resyncs >= 2  # type: ignore[attr-defined]
     buf = engine.feed.stream
     kinds = np.bincount(buf.kind, minlength=4)
     assert kinds[KIND_BOOK] > 20 and kinds[KIND_TRADE] > 5 and kinds[KIND_FUNDING] > 20
