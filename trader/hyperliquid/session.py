@@ -62,6 +62,7 @@ from trader.market_state import (
     S_TS_S,
     new_state,
 )
+from trader.order_policy import requote_action
 from trader.orders import (
     Cancel,
     Modify,
@@ -267,6 +268,8 @@ class HyperliquidSession:
     # -- setup -------------------------------------------------------------------------
     async def start(self) -> None:
         """Read ``meta`` and build the signer; raises VenueUnavailableError, VenueError."""
+        # The modify-or-replace rule is jitted: load it now, not at the first quote.
+        requote_action(math.nan, 0.0, 100.0, 1.0, 1.0, 1.0, 2.0)
         rules = await self.info.meta()
         unknown = [c for c in self.config.coins if c not in rules]
         if unknown:

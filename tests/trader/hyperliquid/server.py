@@ -24,7 +24,8 @@ from typing import Any
 
 import orjson
 import pytest
-from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
+from eth_account import Account
+from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action, sign_l1_action
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.conftest import REAL_DATA
@@ -100,6 +101,12 @@ class FakeHyperliquid:
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
 
     async def _start(self) -> None:
+        # The first signature recovery loads eth-account's backends (about a second):
+        # pay it here, not while answering the first order.
+        action = {"type": "cancel", "cancels": [{"a": 0, "o": 1}]}
+        wallet = Account.from_key("0x" + "11" * 32)
+        recover_agent_or_user_from_l1_action(
+            action, sign_l1_action(wallet, action, None, 1, None, False), None, 1, None, False)
         self._frozen = asyncio.Event()
         self._thawed = asyncio.Event()
         self._thawed.set()
