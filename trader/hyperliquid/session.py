@@ -495,7 +495,16 @@ class HyperliquidSession:
         if self._chained_trip is not None:
             self._chained_trip(reason)
         with contextlib.suppress(RuntimeError):  # no running loop: nothing to cancel with
-            self._spawn(self.cancel_all())
+            self._spawn(self._cancel_after_trip())
+
+    async def _cancel_after_trip(self) -> None:
+        try:
+            n = await self.cancel_all()
+            log.warning("kill switch: %d cancel(s) sent", n, extra={"event": "kill_cancels"})
+        except (VenueUnavailableError, VenueError, MessageError) as exc:
+            # Unreachable now: the next resync's reconcile and the shutdown sweep retry.
+            log.error("kill switch: cancels did not all get through: %s", exc,
+                      extra={"event": "kill_cancel_failed"})
 
     # -- resync ------------------------------------------------------------------------
     async def resync(self) -> None:
@@ -524,6 +533,10 @@ class HyperliquidSession:
                             "position": report.venue_position})
             if report.actions:
                 await self._send(c, list(report.actions))
+            if self.kill.active:  # killed while away: what still rests goes now
+                cancels = c.manager.cancel_all(time.time_ns())
+                if cancels:
+                    await self._send(c, list(cancels))
         for _ in range(3):  # a few probes: the tightest bounds the offset
             await self.info.probe_clock(self.clock, self.config.coins[0])
         self.resyncs += 1
