@@ -68,11 +68,15 @@ def test_paper_trading_on_the_live_feed(hl: FakeHyperliquid, tmp_path: Path) -> 
     kinds = np.bincount(buf.kind, minlength=4)
     assert kinds[KIND_BOOK] > 20 and kinds[KIND_TRADE] > 5 and kinds[KIND_FUNDING] > 20
     sym = summary["symbols"][0]
-    assert sym["events_this_run"] == len(buf) and sym["requotes"] > 0
+    # The feed may append an event or two after the run stopped consuming.
+    n = sym["events_this_run"]
+    assert len(buf) - 5 <= n <= len(buf) and sym["requotes"] > 0
     assert float(engine.state[11]) == pytest.approx(1.25e-5)  # funding -> carry input
 
     # The same events replayed through a fresh engine: the same orders, fills and P&L.
-    stream = EventStream(**{f.name: np.array(getattr(buf, f.name))
+    levels = ("bid_px", "bid_sz", "ask_px", "ask_sz")
+    stream = EventStream(**{f.name: np.array(getattr(buf, f.name) if f.name in levels
+                                             else getattr(buf, f.name)[:n])
                             for f in dataclasses.fields(EventStream)})
     replay = SymbolEngine(engine.settings, engine.params, ReplayFeed(stream, engine.feed.day),
                           engine.limits, KillSwitch(), LatencyRecorder(), None)
