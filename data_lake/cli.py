@@ -194,6 +194,53 @@ def import_cmd(
         raise typer.Exit(EXIT_USER_ERROR)
 
 
+# -- record ----------------------------------------------------------------------------
+
+
+@app.command("record")
+def record_cmd(
+    source: str = typer.Argument(..., help="hyperliquid (the only live recorder)."),
+    coins: str = typer.Option(..., "--coins", help="Comma-separated coins, e.g. BTC,ETH."),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="Directory of the line files (default $MMCAL_HOME/raw/<source>)."
+    ),
+    mainnet: bool = typer.Option(False, "--mainnet", help="Record mainnet (default testnet)."),
+    url: str | None = typer.Option(None, "--url", help="WebSocket URL (overrides --mainnet)."),
+    duration: float | None = typer.Option(
+        None, "--duration", min=0.1, help="Seconds to record (default: until Ctrl-C)."
+    ),
+) -> None:
+    """Record raw venue messages as `<recv_ts_ns> <json>` lines, one file per UTC hour.
+
+    Files are fsynced and renamed from .part when closed; a .part left by a crash is
+    recovered on the next start. The output imports with `lake import hyperliquid`.
+    """
+    from data_lake.recording.hyperliquid import (
+        MAINNET_WS_URL,
+        TESTNET_WS_URL,
+        record_hyperliquid,
+    )
+
+    if source != "hyperliquid":
+        raise _fail(f"no recorder for {source!r}; only 'hyperliquid' records live")
+    names = [c.strip() for c in coins.split(",") if c.strip()]
+    if not names:
+        raise _fail("--coins is empty; pass e.g. --coins BTC,ETH")
+    target = out_dir or (_lake().paths.home / "raw" / source)
+    ws_url = url or (MAINNET_WS_URL if mainnet else TESTNET_WS_URL)
+    err.print(f"recording {','.join(names)} from {ws_url} into {target} (Ctrl-C stops)")
+    try:
+        files = record_hyperliquid(ws_url, names, target, duration)
+    except KeyboardInterrupt:
+        files = sorted(target.glob("hyperliquid_*.txt"))
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    for path in files:
+        out.print(str(path))
+    out.print(f"{len(files)} file(s); import with: lake import hyperliquid {target}/*.txt",
+              soft_wrap=True)
+
+
 # -- sql -------------------------------------------------------------------------------
 
 

@@ -597,7 +597,33 @@ def run(
         "latest", "--params", "-p",
         help="'latest' (follows new publications), a version id, or a param set JSON path.",
     ),
-    venue: str = typer.Option("paper", "--venue", help="Execution venue: 'paper' only."),
+    venue: str = typer.Option(
+        "paper", "--venue", help="Execution venue: 'paper' (simulated) or 'hyperliquid' "
+        "(signed orders; testnet unless --mainnet; key from $MMCAL_HL_PRIVATE_KEY or "
+        "--key-file)."
+    ),
+    feed: str = typer.Option(
+        "lake", "--feed", help="Market data of the paper venue: 'lake' (newest day "
+        "replayed) or 'hyperliquid' (live, testnet unless --mainnet)."
+    ),
+    mainnet: bool = typer.Option(
+        False, "--mainnet", help="Hyperliquid mainnet (default: testnet)."
+    ),
+    key_file: Path | None = typer.Option(
+        None, "--key-file", help="File holding the Hyperliquid signing key (mode 0600). "
+        "The key itself is never taken on the command line."
+    ),
+    hl_url: str | None = typer.Option(
+        None, "--hl-url", help="Hyperliquid REST base URL (overrides --mainnet; the "
+        "WebSocket is <url>/ws)."
+    ),
+    hl_ws_url: str | None = typer.Option(
+        None, "--hl-ws-url", help="Hyperliquid WebSocket URL (default: from --hl-url)."
+    ),
+    kill_after: float = typer.Option(
+        30.0, "--kill-after", help="Hyperliquid venue: kill after this many seconds "
+        "without a synced connection."
+    ),
     symbols: str | None = typer.Option(
         None, "--symbols", help="Comma-separated, e.g. BTC,ETH (default: every published)."
     ),
@@ -658,6 +684,12 @@ def run(
     from trader.risk import MarginConfig, RiskLimits
 
     configure_json_logging()
+    if venue == "hyperliquid":
+        _run_hyperliquid_venue(ctx, params, symbols, mainnet, key_file, hl_url, hl_ws_url,
+                               duration, metrics_port, stale_after, kill_after, as_json)
+        return
+    if venue != "paper":
+        _fail(f"unknown venue {venue!r}; use 'paper' or 'hyperliquid'")
     try:
         limits = RiskLimits(
             position_factor=position_factor,
@@ -665,13 +697,15 @@ def run(
             max_drawdown=math.inf if max_drawdown is None else max_drawdown,
             stale_after_s=stale_after, flatten_on_kill=flatten_on_kill,
         )
+        urls = _hl_urls(hl_url, hl_ws_url, mainnet)
         if speed < 0 or (duration is not None and duration <= 0):
             raise ValueError("--speed must be >= 0 and --duration > 0")
         config = RunConfig(
             paths=_paths(ctx), params=params, venue=venue,
             symbols=tuple(s.strip() for s in symbols.split(",") if s.strip()) if symbols else (),
             duration_s=duration, speed=speed, metrics_port=metrics_port, limits=limits,
-            save_every_s=save_every, resume=not fresh,
+            save_every_s=save_every, resume=not fresh, feed=feed,
+            hl_rest_url=urls[0], hl_ws_url=urls[1],
             margin=None if collateral is None else MarginConfig(
                 collateral=collateral, leverage=leverage, maintenance_rate=maintenance_rate,
                 buffer=liq_buffer),
@@ -686,6 +720,50 @@ def run(
         typer.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
         return
     _print_run_summary(_out(), summary)
+
+
+def _hl_urls(hl_url: str | None, hl_ws_url: str | None, mainnet: bool) -> tuple[str, str]:
+    """The live feed's Hyperliquid endpoints (RunConfig fields)."""
+    from trader.hyperliquid.http import MAINNET_API_URL, TESTNET_API_URL, ws_url_of
+
+    base = hl_url or (MAINNET_API_URL if mainnet else TESTNET_API_URL)
+    return base, hl_ws_url or ws_url_of(base)
+
+
+def _run_hyperliquid_venue(
+    ctx: typer.Context, params: str, symbols: str | None, mainnet: bool,
+    key_file: Path | None, hl_url: str | None, hl_ws_url: str | None,
+    duration: float | None, metrics_port: int,
+    stale_after: float, kill_after: float, as_json: bool,
+) -> None:
+    """``trader run --venue hyperliquid``: signed orders (docs/hyperliquid.md)."""
+    from trader.hyperliquid.http import VenueError, VenueUnavailableError
+    from trader.hyperliquid.keys import SigningKeyError
+    from trader.hyperliquid.live import VenueRun, run_hyperliquid
+    from trader.live.params import ParamsRefusedError
+
+    run_spec = VenueRun(
+        paths=_paths(ctx), params=params,
+        symbols=tuple(s.strip() for s in symbols.split(",") if s.strip()) if symbols else (),
+        mainnet=mainnet, key_file=key_file, rest_url=hl_url, ws_url=hl_ws_url,
+        duration_s=duration,
+        metrics_port=metrics_port, stale_book_s=stale_after, kill_after_s=kill_after,
+    )
+    try:
+        summary = run_hyperliquid(run_spec)
+    except (ParamRegistryError, ParamsRefusedError, UnknownInstrumentError, SigningKeyError,
+            VenueError, VenueUnavailableError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+        return
+    out = _out()
+    out.print(f"stopped: {summary['stopped_by']}; {summary['connects']} connection(s), "
+              f"{summary['resyncs']} resync(s); clock offset {summary['clock_offset_ms']} ms, "
+              f"RTT {summary['rtt_ms']} ms")
+    for s in summary["symbols"]:
+        out.print(f"{s['symbol']}: position {s['position']:g}, fills {s['fills']}, "
+                  f"P&L {_money(s['pnl']['total'])}")
 
 
 def _print_run_summary(out: Console, summary: dict[str, Any]) -> None:

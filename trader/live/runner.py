@@ -63,6 +63,13 @@ class RunConfig:
     limits : RiskLimits
     margin : MarginConfig or None
         Collateral per symbol and margin rules; None: no margin-aware sizing.
+    feed : str
+        Market data: ``lake`` (the newest lake day replayed) or ``hyperliquid`` (live
+        l2Book, trades and activeAssetCtx from ``hl_ws_url``/``hl_rest_url``, appended to
+        a live event buffer: the paper venue fills against live data with the queue model
+        of the backtest; docs/hyperliquid.md).
+    hl_rest_url, hl_ws_url : str
+        Hyperliquid endpoints of the live feed (testnet by default).
     """
 
     paths: LakePaths
@@ -79,6 +86,9 @@ class RunConfig:
     save_every_s: float = 5.0
     status_every_s: float = 10.0
     resume: bool = True
+    feed: str = "lake"
+    hl_rest_url: str = "https://api.hyperliquid-testnet.xyz"
+    hl_ws_url: str = "wss://api.hyperliquid-testnet.xyz/ws"
 
 
 FeedFactory = Callable[[str, str], ReplayFeed]
@@ -106,12 +116,20 @@ class Trader:
         self._started = datetime.now(UTC).isoformat()
         self._metrics: Any = None
         self._saved: dict[str, Any] = {}
-        self._feed_factory = feed_factory or self._lake_replay
+        if config.feed not in ("lake", "hyperliquid"):
+            raise ValueError(f"feed {config.feed!r} is not available; use 'lake' or 'hyperliquid'")
+        default = self._hyperliquid_feed if config.feed == "hyperliquid" else self._lake_replay
+        self._feed_factory = feed_factory or default
 
     def _lake_replay(self, venue: str, symbol: str) -> ReplayFeed:
         day = newest_day(self.config.paths, venue, symbol)
         return ReplayFeed(replay_day(self.config.paths, venue, symbol, day), day,
                           speed=self.config.speed)
+
+    def _hyperliquid_feed(self, venue: str, symbol: str) -> Any:
+        from trader.hyperliquid.feed import HyperliquidFeed  # only a live run pays for it
+
+        return HyperliquidFeed(symbol, self.config.hl_ws_url, self.config.hl_rest_url)
 
     # -- setup -------------------------------------------------------------------------
 
@@ -169,6 +187,10 @@ class Trader:
         if self.engines:
             t0 = time.monotonic()
             self.engines[0].warm_up()  # compiled code is shared by every symbol
+            if self.config.feed == "hyperliquid":
+                from trader.hyperliquid.feed import warm_up_live
+
+                warm_up_live(self.engines[0])  # a live buffer is empty at set-up
             log.info("compiled the live step in %.1f s", time.monotonic() - t0,
                      extra={"event": "warm_up", "seconds": time.monotonic() - t0})
         self._apply_commands()
