@@ -221,8 +221,12 @@ def sql_cmd(
 
     if fmt not in ("table", "csv", "json"):
         raise _fail(f"--format must be table, csv or json, not {fmt!r}")
+    from data_lake.read_only import ReadOnlyQueryError
+
     try:
         frame = _lake().sql(query)
+    except ReadOnlyQueryError as exc:
+        raise _fail(str(exc)) from None
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise _fail(
