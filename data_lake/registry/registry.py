@@ -50,6 +50,7 @@ from data_lake.registry.document import (
     ParamStatus,
     content_hash,
     fit_hash,
+    json_safe,
 )
 from data_lake.registry.errors import (
     CorruptParamSetError,
@@ -407,6 +408,7 @@ class ParamRegistry:
         self, document: ParamSet | Mapping[str, Any], exc: ValidationError
     ) -> Decision:
         raw = document.model_dump(mode="json") if isinstance(document, ParamSet) else dict(document)
+        raw = json_safe(raw)  # a refused document may hold what orjson cannot write
         symbol = raw.get("symbol")
         if not isinstance(symbol, str) or not re.match(SYMBOL_PATTERN, symbol):
             symbol = "_invalid"  # cannot be a real symbol: the pattern forbids a leading '_'

@@ -50,18 +50,24 @@ def _round_trip(source: str, rec: Recording, columns: dict[str, list[str]]) -> N
 @FUZZ
 @given(binance_recordings())
 def test_binance_valid_recordings_round_trip_exactly(rec: Recording) -> None:
-    _round_trip("binance", rec, {"trades": [*TRADE_COLS, "recv_ts"],
-                                 "bbo": [*QUOTE_COLS, "recv_ts"]})
+    _round_trip(
+        "binance", rec, {"trades": [*TRADE_COLS, "recv_ts"], "bbo": [*QUOTE_COLS, "recv_ts"]}
+    )
 
 
 @FUZZ
 @given(hyperliquid_recordings())
 def test_hyperliquid_valid_recordings_round_trip_exactly(rec: Recording) -> None:
-    _round_trip("hyperliquid", rec, {
-        "trades": [*TRADE_COLS, "recv_ts"], "bbo": [*QUOTE_COLS, "recv_ts"],
-        "book": [*QUOTE_COLS, "recv_ts"],
-        "funding": ["ts", "rate", "interval_s", "mark_px", "oracle_px", "recv_ts"],
-    })
+    _round_trip(
+        "hyperliquid",
+        rec,
+        {
+            "trades": [*TRADE_COLS, "recv_ts"],
+            "bbo": [*QUOTE_COLS, "recv_ts"],
+            "book": [*QUOTE_COLS, "recv_ts"],
+            "funding": ["ts", "rate", "interval_s", "mark_px", "oracle_px", "recv_ts"],
+        },
+    )
 
 
 @FUZZ
@@ -95,8 +101,11 @@ def test_corrupt_lobster_pairs_never_crash_and_every_pair_is_accounted(
     with fresh_lake() as lake:
         paths = []
         for name, lines in rec.files.items():
-            blob = data.draw(corrupted(lines, csv=True)) if data.draw(st.booleans()) else (
-                b"\n".join(lines) + b"\n")
+            blob = (
+                data.draw(corrupted(lines, csv=True))
+                if data.draw(st.booleans())
+                else (b"\n".join(lines) + b"\n")
+            )
             path = write_input(lake.paths.home, name, blob, gz=gz)
             if gz and data.draw(st.booleans()):
                 path.write_bytes(data.draw(gzip_cut(blob)))
