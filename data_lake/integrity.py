@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from data_lake.commit import locked_partition
 from data_lake.partitions import PARTITION_FILE, PartitionKey
+from data_lake.schemas import TABLES
 
 __all__ = [
     "CORRUPT_DIR",
@@ -49,14 +50,23 @@ class CorruptFile:
     problem: str
 
 
-def verify_partition(path: Path) -> str | None:
+def verify_partition(path: Path, schema: pa.Schema | None = None) -> str | None:
     """What is wrong with a partition file, or None when it reads back whole.
 
-    Checks the footer, then decodes each row group with page checksum verification
-    (memory: one row group at a time).
+    Checks the footer (and, given the table's ``schema``, that the file has its
+    columns and types), then decodes each row group with page checksum verification
+    (memory: one row group at a time). Footer bytes that carry no data (the writer's
+    name) are not covered by any checksum; damage there is harmless to the rows.
     """
     try:
         pf = pq.ParquetFile(path, page_checksum_verification=True)
+        if schema is not None and not pf.schema_arrow.remove_metadata().equals(
+            schema.remove_metadata(), check_metadata=False
+        ):
+            return (
+                f"columns {pf.schema_arrow} do not match the table's {schema} (written "
+                "by other code?): reported, not moved"
+            )
         rows = 0
         for i in range(pf.metadata.num_row_groups):
             rows += pf.read_row_group(i).num_rows
@@ -101,14 +111,19 @@ def quarantine_partition_file(lake_root: Path, path: Path, problem: str) -> Path
 
 
 def verify_lake(lake_root: Path, *, quarantine: bool = True) -> list[CorruptFile]:
-    """Check every partition file of the lake; move the corrupt ones aside if asked."""
+    """Check every partition file of the lake; move the damaged ones aside if asked.
+
+    A file that reads back whole but whose columns differ from its table's is reported
+    and left in place (old code's files are not damage).
+    """
     found: list[CorruptFile] = []
     for path in sorted(lake_root.glob(f"*/venue=*/symbol=*/date=*/{PARTITION_FILE}")):
-        problem = verify_partition(path)
+        table_spec = TABLES.get(path.parts[-5])
+        problem = verify_partition(path, table_spec.schema if table_spec else None)
         if problem is None:
             continue
         moved: Path | None = None
-        if quarantine:
+        if quarantine and verify_partition(path) is not None:  # damaged, not just old columns
             table = path.parts[-5]
             parts = {k: v for k, _, v in (p.partition("=") for p in path.parts[-4:-1])}
             key = PartitionKey(

@@ -2,9 +2,10 @@
 
 Importers hand finished Arrow batches to a :class:`LakeSink`. It keeps recent batches
 in memory up to a byte budget and spills the largest to Parquet parts under
-``lake/.staging/<pid>-<uuid>/``; at commit it merges each touched partition atomically:
-in memory with pyarrow when the partition never spilled and fits the budget together
-with what it already holds, out of core with DuckDB (under a memory limit) otherwise.
+``lake/.staging/<pid>-<uuid>/``; at commit it merges each touched partition into a
+staged file (in memory with pyarrow when the partition never spilled and fits the
+budget together with what it already holds, out of core with DuckDB under a memory
+limit otherwise) and publishes them all at once (:mod:`data_lake.commit`).
 Both merges give the same bytes for the same rows, so memory does not grow with the
 input and the output does not depend on the budget.
 """
@@ -12,12 +13,14 @@ input and the output does not depend on the budget.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
 import pyarrow as pa
 
 from data_lake.commit import PartitionCommit, locked_partition, recover_commits
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from data_lake.lake import Lake
 
 __all__ = ["LakeSink"]
+
+log = logging.getLogger(__name__)
 
 
 class LakeSink:
@@ -122,7 +127,12 @@ class LakeSink:
         finally:
             self.abort()
         if results:
-            self.lake.refresh()
+            try:
+                self.lake.refresh()
+            except (OSError, duckdb.Error) as exc:
+                # The partitions are committed; the next reader rebuilds the views.
+                log.warning("import committed, but the catalog refresh failed (%s); it is "
+                            "rebuilt on the next query", exc)
         return results
 
     def _stage(self, tk: tuple[str, PartitionKey], staged: PartitionCommit) -> WriteResult:

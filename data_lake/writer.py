@@ -170,6 +170,7 @@ def _write_final(spec: TableSpec, batches: Iterable[Chunk], path: Path) -> int:
         compression="zstd",
         write_statistics=True,
         store_schema=True,
+        write_page_checksum=True,  # a CRC per page: a damaged file is found on read
     ) as out:
         for group in _rechunk(spec, batches, ROW_GROUP_SIZE):
             out.write_table(group, row_group_size=ROW_GROUP_SIZE)
@@ -268,7 +269,7 @@ def write_partition(
     return result
 
 
-def _existing(lake_root: Path, table: str, target: Path) -> Path | None:
+def _existing(lake_root: Path, spec: TableSpec, target: Path) -> Path | None:
     """The partition file to merge with, or None when absent or corrupt (quarantined).
 
     The caller holds the partition's lock. A corrupt file (bad footer, failed page
@@ -276,7 +277,7 @@ def _existing(lake_root: Path, table: str, target: Path) -> Path | None:
     """
     if not target.exists():
         return None
-    problem = verify_partition(target)
+    problem = verify_partition(target)  # the merge itself reads with the spec's schema
     if problem is None:
         return target
     quarantine_partition_file(lake_root, target, problem)
@@ -302,7 +303,7 @@ def stage_partition(
         raise ValueError(f"mode must be 'merge' or 'replace', not {mode!r}")
     new_rows = _conform(spec, rows)
     target = partition_file(lake_root, spec.name, key)
-    existing = _existing(lake_root, spec.name, target)
+    existing = _existing(lake_root, spec, target)
     rows_before = 0
     if existing is not None:
         old = pq.read_table(existing, schema=spec.schema, page_checksum_verification=True)
@@ -423,7 +424,7 @@ def stage_partition_parts(
     for DuckDB's temporary files. Parameters as :func:`merge_partition_parts`.
     """
     target = partition_file(lake_root, spec.name, key)
-    existing = _existing(lake_root, spec.name, target)
+    existing = _existing(lake_root, spec, target)
     rows_before = partition_rows(existing) if existing is not None else 0
     rows_after = _merge_to(spec, existing, parts, out, spill, memory_limit)
     return WriteResult(spec.name, key, target, rows_before, rows_offered, rows_after)
@@ -465,7 +466,7 @@ def write_partition_stream(
     target = partition_file(lake_root, spec.name, key)
     offered = _Counted(spec, chunks)
     with _locked_staging(lake_root, spec.name, key) as staging:
-        existing = _existing(lake_root, spec.name, target)
+        existing = _existing(lake_root, spec, target)
         rows_before = partition_rows(existing) if existing is not None else 0
         if sorted_unique:
             rows_after = _finish(spec, _in_sort_order(spec, offered), staging, target)
