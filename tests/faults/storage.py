@@ -17,11 +17,13 @@ def trade_lines(n: int, *, first_id: int = 0, symbol: str = "BTCUSDT") -> bytes:
     out = []
     for i in range(first_id, first_id + n):
         t = DAY_MS + i * 37
-        out.append(
-            f'{t * 1_000_000 + 5} {{"stream":"{symbol.lower()}@trade","data":{{"e":"trade",'
-            f'"E":{t},"T":{t},"s":"{symbol}","t":{i},"p":"{60000 + (i * 7919) % 1000}.{i % 100:02d}",'
-            f'"q":"0.{(i * 104729) % 1000 + 1:03d}","X":"MARKET","m":{"true" if i % 3 else "false"}}}}}'
+        price = f"{60000 + (i * 7919) % 1000}.{i % 100:02d}"
+        qty = f"0.{(i * 104729) % 1000 + 1:03d}"
+        data = (
+            f'{{"e":"trade","E":{t},"T":{t},"s":"{symbol}","t":{i},"p":"{price}",'
+            f'"q":"{qty}","X":"MARKET","m":{"true" if i % 3 else "false"}}}'
         )
+        out.append(f'{t * 1_000_000 + 5} {{"stream":"{symbol.lower()}@trade","data":{data}}}')
     return ("\n".join(out) + "\n").encode()
 
 
