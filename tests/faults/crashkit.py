@@ -35,6 +35,7 @@ class Scenario:
     setup: Callable[[Path], None]
     action: Callable[[Path], None]
     observe: Callable[[Path], Hashable]
+    rows: Callable[[Hashable], int] = lambda _: 0  # rows (or versions) an observed state holds
 
 
 @dataclass
@@ -45,6 +46,7 @@ class KillOutcome:
     died: bool
     seen: str  # "old", "new" or "mixed: <value>" / "error: <text>"
     rerun_ok: bool
+    rows_lost: int = 0  # rows of the new state missing after the rerun
 
 
 @dataclass
@@ -55,6 +57,10 @@ class KillSummary:
     @property
     def injected(self) -> int:
         return sum(o.died for o in self.outcomes)
+
+    @property
+    def rows_lost(self) -> int:
+        return sum(o.rows_lost for o in self.outcomes)
 
     @property
     def survived(self) -> int:
@@ -141,13 +147,17 @@ def kill_once(
         seen = _classify(scenario.observe(home), old, new)
     except Exception as exc:  # a reader failing is what this suite measures
         seen = f"error: {type(exc).__name__}: {exc}"
+    lost = 0
     try:
         scenario.action(home)
-        rerun_ok = scenario.observe(home) == new
+        after = scenario.observe(home)
+        rerun_ok = after == new
+        lost = max(0, scenario.rows(new) - scenario.rows(after))
     except Exception:
         rerun_ok = False
+        lost = scenario.rows(new)
     shutil.rmtree(home, ignore_errors=True)
-    return KillOutcome(label, died, seen, rerun_ok)
+    return KillOutcome(label, died, seen, rerun_ok, lost)
 
 
 def run_kills(

@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 CORPUS = Path(__file__).resolve().parent / "corpus"
+IMPORTS: Counter[str] = Counter()  # imports run, by source (the bench reports them)
 
 
 @contextmanager
@@ -51,6 +53,7 @@ def import_files(source: str, lake: Lake, paths: list[Path]) -> ImportReport | I
 
     Anything else raised is a crash and propagates.
     """
+    IMPORTS[source] += 1
     try:
         return get_importer(source)(lake, paths)
     except InputError as exc:

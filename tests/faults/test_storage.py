@@ -85,7 +85,7 @@ def test_enospc_mid_write_leaves_every_partition_as_it_was(
 
 
 @needs_mount
-def test_a_full_filesystem_gives_a_clear_error_and_a_rerun_after_freeing_space_completes(
+def test_full_filesystem_clear_error_then_rerun_completes(
     tmp_path: Path,
 ) -> None:
     big = tmp_path / "big.txt"
