@@ -23,7 +23,7 @@ from typing import IO
 
 from data_lake.partitions import PartitionKey
 
-__all__ = ["LOCK_DIR", "partition_lock", "pid_alive", "publish_lock"]
+__all__ = ["LOCK_DIR", "partition_lock", "pid_alive", "publish_lock", "release_owner", "take_over"]
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +57,15 @@ def partition_lock(lake_root: Path, table: str, key: PartitionKey) -> Iterator[N
     with open(_lock_dir(lake_root) / name, "a+b") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
-            _take_over(fh, f"{table}/{key.relpath()}")
+            take_over(fh, f"{table}/{key.relpath()}")
             yield
         finally:
-            fh.truncate(0)
-            fh.flush()
+            release_owner(fh)
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _take_over(fh: IO[bytes], what: str) -> None:
-    """Record our pid in the lock file; log when a dead owner's pid was still there."""
+def take_over(fh: IO[bytes], what: str) -> None:
+    """With the flock held: record our pid; log when a dead owner's pid was still there."""
     fh.seek(0)
     owner = fh.read().strip()
     if owner.isdigit() and int(owner) != os.getpid():
@@ -82,6 +81,13 @@ def _take_over(fh: IO[bytes], what: str) -> None:
     fh.seek(0)
     fh.truncate(0)
     fh.write(str(os.getpid()).encode())
+    fh.flush()
+
+
+def release_owner(fh: IO[bytes]) -> None:
+    """Before unlocking: clear our pid (a pid left behind means its owner died)."""
+    fh.seek(0)
+    fh.truncate(0)
     fh.flush()
 
 

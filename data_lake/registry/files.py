@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from data_lake.faults import crash_point
+from data_lake.locks import release_owner, take_over
 
 __all__ = [
     "TMP_PREFIX",
@@ -140,9 +141,11 @@ def locked_directory(directory: Path, *, sweep: tuple[str, ...] = (".",)) -> Ite
     with open(directory / _LOCK, "a+b") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
+            take_over(fh, f"registry {directory.name}")  # logs a writer that died holding it
             for sub in sweep:
                 for stale in (directory / sub).glob(f"{TMP_PREFIX}*"):
                     stale.unlink(missing_ok=True)
             yield
         finally:
+            release_owner(fh)
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -6,6 +6,7 @@ mount one (root); the full disk is also injected (ENOSPC mid-write) everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import multiprocessing as mp
@@ -228,7 +229,7 @@ def _hold_registry_and_die(home: Path) -> None:
 
 
 def test_a_registry_lock_left_by_a_killed_publisher_does_not_block_the_next(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture | None = None
 ) -> None:
     from data_lake.paths import LakePaths
 
@@ -237,4 +238,7 @@ def test_a_registry_lock_left_by_a_killed_publisher_does_not_block_the_next(
     proc.join(30)
     assert proc.exitcode == -signal.SIGKILL
     registry = ParamRegistry(LakePaths.at(tmp_path), refresh_catalog=False)
-    assert registry.submit(make_document(score=-1.0)).accepted
+    with caplog.at_level(logging.WARNING) if caplog else contextlib.nullcontext():
+        assert registry.submit(make_document(score=-1.0)).accepted
+    if caplog is not None:
+        assert f"registry BTC: previous owner pid {proc.pid} died holding it" in caplog.text
