@@ -132,8 +132,9 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("import", _setup_lake, lambda h: _import(h, SECOND), observe_lake, lake_rows),
-        Scenario("first_import", _setup_empty, lambda h: _import(h, FIRST), observe_lake,
-                 lake_rows),
+        Scenario(
+            "first_import", _setup_empty, lambda h: _import(h, FIRST), observe_lake, lake_rows
+        ),
         Scenario("catalog_refresh", _setup_lake, _refresh, observe_lake, lake_rows),
         Scenario("publish", _setup_published, _publish_second, observe_registry),
         Scenario("rollback", _setup_two_published, _rollback, observe_registry),

@@ -12,14 +12,15 @@ import logging
 import multiprocessing as mp
 import os
 import signal
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 import data_lake.writer as writer
+from data_lake.cli import app
 from data_lake.commit import COMMITS_DIR
 from data_lake.integrity import CORRUPT_DIR, verify_partition
 from data_lake.lake import Lake
@@ -31,20 +32,23 @@ from tests.data_lake.helpers import FIXTURES, lake_digest
 from tests.data_lake.test_params import make_document
 from tests.faults.storage import can_mount, remount, tmpfs, trade_lines
 
-REPO = Path(__file__).resolve().parents[2]
 KEY = PartitionKey("binance", "BTCUSDT", __import__("datetime").date(2024, 8, 8))
 needs_mount = pytest.mark.skipif(not can_mount(), reason="mounting a tmpfs needs root")
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "data_lake.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+@dataclass
+class _Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _cli(home: Path, *args: str) -> _Run:
+    """The ``lake`` command, run in this process (same code path, no interpreter start)."""
+    result = CliRunner().invoke(app, ["--home", str(home), *args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return _Run(result.exit_code, result.stdout, result.stderr)
 
 
 def _leftovers(lake: Lake) -> list[Path]:
