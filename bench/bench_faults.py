@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import logging
 import os
 import random
 import signal
@@ -408,6 +409,7 @@ GROUPS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    logging.basicConfig(level=logging.ERROR)  # the take-over and recovery lines are expected
     parser.add_argument("--random-kills", type=int, default=4)
     parser.add_argument("--fuzz-examples", type=int, default=150)
     parser.add_argument("--flips", type=int, default=200)
@@ -418,7 +420,11 @@ def main() -> None:
     for name, group in GROUPS.items():
         if args.only in (None, name):
             print(f"== {name}", flush=True)
+            first = len(ROWS)
             group(args)
+            for r in ROWS[first:]:
+                print(f"  {r.fault}: injected {r.injected}, survived {r.survived}, "
+                      f"rows lost {r.lost}", flush=True)
     print()
     print("| fault | injected | survived | rows lost | reproduce |")
     print("|---|---:|---:|---:|---|")

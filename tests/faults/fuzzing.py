@@ -26,7 +26,7 @@ from data_lake.sources.textio import InputError
 
 _LONG = int(os.environ.get("MMCAL_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
-    max_examples=_LONG or 12,
+    max_examples=_LONG or 10,
     derandomize=not _LONG,
     deadline=None,
     database=None,

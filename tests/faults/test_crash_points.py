@@ -13,12 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from data_lake.cli import app
 from data_lake.commit import COMMITS_DIR
 from data_lake.faults import CRASH_AT_ENV
 from data_lake.lake import Lake
 from tests.data_lake.helpers import FIXTURES
-from tests.faults.crashkit import run_kills
+from tests.faults.crashkit import _run_child, run_kills
 from tests.faults.scenarios import SCENARIOS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,8 +71,10 @@ def test_lake_import_killed_inside_the_catalog_refresh_leaves_lake_sql_working(
     # Every partition is in place (the commit finished before the refresh) ...
     assert len(list((home / "lake").glob("*/venue=*/symbol=*/date=*/data.parquet"))) == 4
     # ... and lake sql reads them: the half-built catalog never replaced a good one.
-    query = _lake_cli(home, "sql", "select count(*) as n from trades", "--format", "csv")
-    assert query.returncode == 0, query.stderr
+    query = CliRunner().invoke(
+        app, ["--home", str(home), "sql", "select count(*) as n from trades", "--format", "csv"]
+    )
+    assert query.exit_code == 0, query.stderr
     assert query.stdout.split() == ["n", "2"]
 
 
@@ -78,15 +82,14 @@ def test_an_import_killed_mid_publish_is_rolled_forward_by_the_next_reader(
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
-    Lake.at(home)  # nothing yet
-    killed = _lake_cli(
-        home,
-        "import",
-        "binance",
-        str(FIXTURES / "binance_small.txt"),
-        env={CRASH_AT_ENV: "commit.renamed:2"},
-    )
-    assert killed.returncode == -9
+
+    def lake_import(h: Path) -> None:  # `lake import`, in a forked child
+        CliRunner().invoke(
+            app, ["--home", str(h), "import", "binance", str(FIXTURES / "binance_small.txt")]
+        )
+
+    killed = _run_child(lake_import, home, {CRASH_AT_ENV: "commit.renamed:2"})
+    assert killed == -9
     assert len(list((home / "lake" / COMMITS_DIR).iterdir())) == 1  # the manifest waits
     files = list((home / "lake").glob("*/venue=*/symbol=*/date=*/data.parquet"))
     assert len(files) == 2  # two of four partitions renamed when it died
@@ -105,7 +108,6 @@ def test_a_publish_killed_between_pointer_and_log_is_logged_by_the_next_writer(
     from data_lake.paths import LakePaths
     from data_lake.registry import ParamRegistry
     from tests.data_lake.test_params import make_document
-    from tests.faults.crashkit import _run_child
 
     home = tmp_path / "home"
     SCENARIOS["publish"].setup(home)
