@@ -115,7 +115,7 @@ def issue_case(args: argparse.Namespace) -> None:
         for k in range(args.random_kills * 2):
             home = Path(work) / f"k{k}"
             proc = cli(home, "import", "binance", str(REAL_BTC))
-            time.sleep(rng.uniform(0.3 * seconds, seconds))
+            time.sleep(rng.uniform(0.1 * seconds, 0.8 * seconds))
             if proc.poll() is not None:
                 continue
             proc.send_signal(signal.SIGKILL)
