@@ -3,14 +3,20 @@
 Views use absolute globs so ``duckdb data/lake.duckdb`` works from any directory. A
 table with no files yet gets an empty view of the right columns, so queries never fail
 on a fresh lake. The catalog is rebuilt after every write; it holds no data itself.
+A rebuild writes a temporary database and swaps it in with ``os.replace``, so a crash
+mid-refresh leaves the previous catalog whole (tests/faults/test_crash_points.py).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import logging
 import os
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +24,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from data_lake.faults import crash_point
 from data_lake.partitions import PARTITION_FILE
 from data_lake.paths import LakePaths
 from data_lake.schemas import TABLES, TableSpec
@@ -40,6 +47,7 @@ _DUCK_TYPES = {
 }
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,44 +111,105 @@ def _retry_locked(fn: Callable[[], T], *, attempts: int = 50, delay_s: float = 0
     raise AssertionError("unreachable")
 
 
-def refresh_catalog(paths: LakePaths) -> Path:
-    """(Re)create every view in ``lake.duckdb``; returns the catalog path."""
+def refresh_catalog(paths: LakePaths, *, force: bool = False) -> Path:
+    """(Re)create every view in ``lake.duckdb``; returns the catalog path.
+
+    Atomic: the views are built in a temporary database beside the catalog, which then
+    replaces it with ``os.replace``, so a reader (or a process killed mid-refresh) sees
+    the old catalog or the new one, never a half-built one. Refreshes are serialised by
+    a lock file; ``force`` rebuilds even when the views are unchanged.
+    """
     paths.home.mkdir(parents=True, exist_ok=True)
-    statements = [
-        f"CREATE OR REPLACE VIEW {spec.name} AS {parquet_scan_sql(paths, spec)}"
-        for spec in TABLES.values()
-    ]
-    statements += [
-        f"CREATE OR REPLACE VIEW {view.name} AS {_json_scan_sql(paths, view)}"
-        for view in _JSON_VIEWS.values()
-    ]
-
-    # Views read globs, so they only change when a table gains its first file (or a
-    # JSON view is registered): skip the catalog write when the SQL is what it was.
-    digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
-    stamp = paths.home / ".lake.duckdb.views"
-    if paths.catalog.exists() and stamp.exists() and stamp.read_text() == digest:
-        return paths.catalog
-
-    def _run() -> None:
-        con = duckdb.connect(str(paths.catalog))
+    with _catalog_lock(paths):
+        statements = [
+            f"CREATE OR REPLACE VIEW {spec.name} AS {parquet_scan_sql(paths, spec)}"
+            for spec in TABLES.values()
+        ]
+        statements += [
+            f"CREATE OR REPLACE VIEW {view.name} AS {_json_scan_sql(paths, view)}"
+            for view in _JSON_VIEWS.values()
+        ]
+        # Views read globs, so they only change when a table gains its first file (or a
+        # JSON view is registered): skip the catalog write when the SQL is what it was.
+        digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
+        stamp = paths.home / ".lake.duckdb.views"
+        if (not force and paths.catalog.exists() and stamp.exists()
+                and stamp.read_text() == digest):
+            return paths.catalog
+        _sweep_dead_builds(paths)
+        tmp = paths.home / f"{_BUILD_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.duckdb"
         try:
-            con.execute("BEGIN TRANSACTION")
-            for stmt in statements:
-                con.execute(stmt)
-            con.execute("COMMIT")
+            con = duckdb.connect(str(tmp))
+            try:
+                for stmt in statements:
+                    con.execute(stmt)
+                crash_point("catalog.views_created")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            _fsync_file(tmp)
+            crash_point("catalog.built")
+            # A WAL beside the old catalog (a pre-atomic writer killed mid-commit) would be
+            # replayed into the new file: drop it first; the old file stands without it.
+            Path(f"{paths.catalog}.wal").unlink(missing_ok=True)
+            os.replace(tmp, paths.catalog)
+            _fsync_dir(paths.home)
+            crash_point("catalog.swapped")
         finally:
-            con.close()
-
-    _retry_locked(_run)
-    tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(digest)
-    os.replace(tmp, stamp)
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+        stamp_tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
+        stamp_tmp.write_text(digest)
+        os.replace(stamp_tmp, stamp)
     return paths.catalog
 
 
+_BUILD_PREFIX = ".lake.duckdb.build-"
+
+
+@contextmanager
+def _catalog_lock(paths: LakePaths) -> Iterator[None]:
+    """Serialise catalog builds, so the last swap reflects the newest lake."""
+    with open(paths.home / ".lake.duckdb.lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _sweep_dead_builds(paths: LakePaths) -> None:
+    """Remove temporary catalogs of refreshes killed before their swap (lock held)."""
+    for stale in paths.home.glob(f"{_BUILD_PREFIX}*"):
+        stale.unlink(missing_ok=True)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def connect(paths: LakePaths, *, read_only: bool = True) -> Any:
-    """A connection to the catalog (created on first use)."""
-    if not paths.catalog.exists():
+    """A connection to the catalog, rebuilt first when stale, missing or unreadable.
+
+    A home the process cannot write (a read-only lake) keeps the catalog it has.
+    """
+    try:
         refresh_catalog(paths)
-    return _retry_locked(lambda: duckdb.connect(str(paths.catalog), read_only=read_only))
+    except OSError:
+        if not paths.catalog.exists():
+            raise
+    try:
+        return _retry_locked(lambda: duckdb.connect(str(paths.catalog), read_only=read_only))
+    except duckdb.Error as exc:
+        log.warning("lake catalog %s unreadable (%s); rebuilding it", paths.catalog, exc)
+        refresh_catalog(paths, force=True)
+        return _retry_locked(lambda: duckdb.connect(str(paths.catalog), read_only=read_only))

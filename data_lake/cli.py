@@ -6,6 +6,7 @@
     lake sql "select symbol, count(*) from trades group by 1" [--format table|csv|json]
     lake ls
     lake stats trades
+    lake verify [--dry-run]
     lake generate synthetic --symbols BTC,ETH,SOL --days 2 --seed 7
 
 User errors (a missing file, a truncated recording, bad SQL) print what is wrong, where
@@ -15,6 +16,7 @@ User errors (a missing file, a truncated recording, bad SQL) print what is wrong
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 from pathlib import Path
@@ -184,6 +186,10 @@ def import_cmd(
         raise _fail(str(exc)) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        if exc.errno not in _STORAGE_ERRNOS:
+            raise
+        raise _fail(_storage_message(exc, lake)) from None
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
     else:
@@ -192,6 +198,24 @@ def import_cmd(
         for message in report.errors:
             err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
         raise typer.Exit(EXIT_USER_ERROR)
+
+
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _storage_message(exc: OSError, lake: Lake) -> str:
+    """A full disk or a read-only lake, said plainly: nothing was half-written."""
+    where = exc.filename or lake.root
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = "the disk holding the lake is full"
+        fix = "free space (or point --home / MMCAL_HOME elsewhere) and run the import again"
+    else:
+        what = "the lake is not writable"
+        fix = "check the mount and permissions of --home / MMCAL_HOME, then run it again"
+    return (
+        f"{what} ({exc.strerror} at {where}); the import was not applied, every "
+        f"partition keeps its previous content: {fix}"
+    )
 
 
 # -- record ----------------------------------------------------------------------------
@@ -268,8 +292,12 @@ def sql_cmd(
 
     if fmt not in ("table", "csv", "json"):
         raise _fail(f"--format must be table, csv or json, not {fmt!r}")
+    from data_lake.read_only import ReadOnlyQueryError
+
     try:
         frame = _lake().sql(query)
+    except ReadOnlyQueryError as exc:
+        raise _fail(str(exc)) from None
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise _fail(
@@ -391,6 +419,24 @@ def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
     for row in summary[cols].itertuples(index=False):
         s.add_row(*(_cell(v)[:40] for v in row))
     out.print(s)
+
+
+@app.command("verify")
+def verify_cmd(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report only; move nothing."),
+) -> None:
+    """Check every partition file (footer and page checksums); move corrupt ones aside."""
+    lake = _lake()
+    found = lake.verify(quarantine=not dry_run)
+    if not found:
+        out.print(f"every partition file under {lake.root} reads back whole")
+        return
+    for bad in found:
+        where = f"moved to {bad.moved_to}" if bad.moved_to else "left in place (--dry-run)"
+        err.print(f"[bold red]corrupt:[/] {bad.path}: {bad.problem}; {where}", soft_wrap=True)
+    err.print(f"{len(found)} corrupt partition file(s): re-import those days; reports in "
+              f"{lake.root / '.corrupt' / 'reports.jsonl'}", soft_wrap=True)
+    raise typer.Exit(EXIT_USER_ERROR)
 
 
 # -- generate --------------------------------------------------------------------------

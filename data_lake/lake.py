@@ -12,12 +12,15 @@ import pandas as pd
 import pyarrow as pa
 
 from data_lake.catalog import connect, parquet_glob, refresh_catalog
+from data_lake.commit import consistent_read
+from data_lake.integrity import CorruptFile, verify_lake
 from data_lake.partitions import PartitionKey, day_of_ns, split_by_date
 from data_lake.paths import LakePaths
+from data_lake.read_only import ReadOnlyQueryError, require_read_only
 from data_lake.schemas import TableSpec, spec
 from data_lake.writer import WriteResult, write_partition
 
-__all__ = ["Lake"]
+__all__ = ["Lake", "ReadOnlyQueryError"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,10 @@ class Lake:
         """Rebuild the DuckDB views so they reflect every partition on disk."""
         return refresh_catalog(self.paths)
 
+    def verify(self, *, quarantine: bool = True) -> list[CorruptFile]:
+        """Check every partition file (footer, page checksums); move corrupt ones aside."""
+        return verify_lake(self.root, quarantine=quarantine)
+
     # -- reading ---------------------------------------------------------------------
 
     def read(
@@ -130,7 +137,8 @@ class Lake:
                 f"{clause} ORDER BY {order}"
             )
             try:
-                return con.sql(sql, params=params).to_arrow_table()
+                with consistent_read(self.root):
+                    return con.sql(sql, params=params).to_arrow_table()
             except duckdb.IOException as exc:
                 if "No files found" in str(exc):
                     return _empty_with_partitions(table_spec, columns)
@@ -143,12 +151,25 @@ class Lake:
         return self.read(table, **kwargs).to_pandas()  # type: ignore[arg-type]
 
     def sql(self, query: str) -> pd.DataFrame:
-        """Run SQL on a read-only connection to the catalog."""
-        con = connect(self.paths, read_only=True)
-        try:
-            return con.execute(query).fetchdf()
-        finally:
-            con.close()
+        """Run one read-only query (SELECT, EXPLAIN...) on a read-only catalog connection.
+
+        Statements that could change anything (DDL, DML, COPY, ATTACH, SET, INSTALL...)
+        are refused with :class:`ReadOnlyQueryError` before they run. A query sees
+        each multi-partition commit whole or not at all (:mod:`data_lake.commit`).
+        """
+        require_read_only(query)
+        with consistent_read(self.root):
+            con = connect(self.paths, read_only=True)
+            try:
+                return con.execute(query).fetchdf()
+            except duckdb.CatalogException:
+                # A view missing from a catalog left stale: rebuild once and retry.
+                con.close()
+                refresh_catalog(self.paths, force=True)
+                con = connect(self.paths, read_only=True)
+                return con.execute(query).fetchdf()
+            finally:
+                con.close()
 
 
 def _quote(identifier: str) -> str:

@@ -1,7 +1,7 @@
 """Persisted quality results, tied to the bytes they judged, and the gate every fit input passes.
 
 One JSON-lines file per checked symbol-day (``quality/venue=V/symbol=S/<date>.jsonl``),
-one line per check outcome, written atomically beside the lake and queryable as the
+one line per check outcome, written atomically and fsynced beside the lake and queryable as the
 DuckDB view ``quality_results``. Each line names the table it judged and that table's
 partition file as it was when checked: ``file_sha256`` (SHA-256 of the Parquet file),
 ``file_rows`` and ``file_bytes``.
@@ -32,6 +32,7 @@ from typing import Any
 from data_lake.catalog import JsonView, register_json_view
 from data_lake.paths import LakePaths
 from data_lake.quality import CheckOutcome
+from data_lake.registry.files import replace_atomically
 from data_lake.writer import PartitionKey, partition_file, partition_rows
 
 __all__ = [
@@ -195,9 +196,9 @@ def save_quality(
                 sort_keys=True,
             )
         )
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, target)
+    # fsynced file, rename, fsynced directory: a crash or power cut leaves the old
+    # record or the new one, never an empty or torn file.
+    replace_atomically(target, ("\n".join(lines) + "\n").encode())
     return target
 
 

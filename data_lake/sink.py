@@ -2,9 +2,10 @@
 
 Importers hand finished Arrow batches to a :class:`LakeSink`. It keeps recent batches
 in memory up to a byte budget and spills the largest to Parquet parts under
-``lake/.staging/<pid>-<uuid>/``; at commit it merges each touched partition atomically:
-in memory with pyarrow when the partition never spilled and fits the budget together
-with what it already holds, out of core with DuckDB (under a memory limit) otherwise.
+``lake/.staging/<pid>-<uuid>/``; at commit it merges each touched partition into a
+staged file (in memory with pyarrow when the partition never spilled and fits the
+budget together with what it already holds, out of core with DuckDB under a memory
+limit otherwise) and publishes them all at once (:mod:`data_lake.commit`).
 Both merges give the same bytes for the same rows, so memory does not grow with the
 input and the output does not depend on the budget.
 """
@@ -12,28 +13,34 @@ input and the output does not depend on the budget.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
 import pyarrow as pa
 
+from data_lake.commit import PartitionCommit, locked_partition, recover_commits
 from data_lake.partitions import PartitionKey, partition_file, partition_rows, split_by_date
 from data_lake.schemas import spec
 from data_lake.writer import (
     WriteResult,
     clean_stale_staging,
-    merge_partition_parts,
     new_staging_dir,
+    stage_partition,
+    stage_partition_parts,
     write_part,
-    write_partition,
 )
 
 if TYPE_CHECKING:
     from data_lake.lake import Lake
 
 __all__ = ["LakeSink"]
+
+log = logging.getLogger(__name__)
 
 
 class LakeSink:
@@ -53,6 +60,7 @@ class LakeSink:
         self.lake = lake
         self.memory_bytes = memory_bytes
         self.memory_limit = memory_limit
+        recover_commits(lake.root)  # an import killed mid-publish is finished first
         clean_stale_staging(lake.root)
         self._staging: Path | None = None
         self._pending: dict[tuple[str, PartitionKey], list[pa.Table]] = {}
@@ -94,45 +102,69 @@ class LakeSink:
         self.spills += 1
 
     def commit(self) -> list[WriteResult]:
-        """Merge everything into the lake, one atomic partition at a time; refresh views.
+        """Merge everything into the lake, all partitions at once; refresh the views.
+
+        Every touched partition's lock is taken (sorted, so two imports never deadlock)
+        and held until the end; each merged file is staged, then all are renamed into
+        place together (:class:`data_lake.commit.PartitionCommit`): a crash at any point
+        leaves the lake as before the import or, after recovery, as after it.
 
         A partition that never spilled and fits the memory budget together with what it
         already holds merges in memory; the others merge out of core. Both give the same
         bytes for the same rows.
         """
         results: list[WriteResult] = []
+        keys = sorted(set(self._pending) | set(self._parts), key=_sort_key)
+        root = self.lake.root
         try:
-            for tk in sorted(set(self._pending) | set(self._parts), key=_sort_key):
-                table, key = tk
-                table_spec = spec(table)
-                pending = self._pending.get(tk, [])
-                est = self._pending_bytes.get(tk, 0)
-                rows = sum(t.num_rows for t in pending)
-                target = partition_file(self.lake.root, table, key)
-                existing = partition_rows(target)
-                fits = est + (est // max(rows, 1)) * existing <= self.memory_bytes
-                if tk not in self._parts and fits:
-                    merged = pa.concat_tables(pending)
-                    results.append(write_partition(self.lake.root, table_spec, key, merged))
-                else:
-                    self._spill(tk)
-                    results.append(
-                        merge_partition_parts(
-                            self.lake.root,
-                            table_spec,
-                            key,
-                            self._parts[tk],
-                            rows_offered=self._offered[tk],
-                            memory_limit=self.memory_limit,
-                        )
-                    )
-                self._pending.pop(tk, None)
-                self._pending_bytes.pop(tk, None)
+            if keys:
+                with ExitStack() as locks, PartitionCommit(root) as staged:
+                    for table, key in keys:
+                        locks.enter_context(locked_partition(root, table, key))
+                    for tk in keys:
+                        results.append(self._stage(tk, staged))
+                    staged.publish()
         finally:
             self.abort()
         if results:
-            self.lake.refresh()
+            try:
+                self.lake.refresh()
+            except (OSError, duckdb.Error) as exc:
+                # The partitions are committed; the next reader rebuilds the views.
+                log.warning("import committed, but the catalog refresh failed (%s); it is "
+                            "rebuilt on the next query", exc)
         return results
+
+    def _stage(self, tk: tuple[str, PartitionKey], staged: PartitionCommit) -> WriteResult:
+        """Merge one partition's rows with what it holds into a file of the commit."""
+        table, key = tk
+        table_spec = spec(table)
+        pending = self._pending.pop(tk, [])
+        est = self._pending_bytes.pop(tk, 0)
+        rows = sum(t.num_rows for t in pending)
+        existing = _rows_or_zero(partition_file(self.lake.root, table, key))
+        fits = est + (est // max(rows, 1)) * existing <= self.memory_bytes
+        out = staged.staged_path()
+        if tk not in self._parts and fits:
+            merged = pa.concat_tables(pending)
+            result = stage_partition(self.lake.root, table_spec, key, merged, out)
+        else:
+            self._pending[tk] = pending
+            self._pending_bytes[tk] = est
+            self._spill(tk)
+            assert self._staging is not None  # _spill made it
+            result = stage_partition_parts(
+                self.lake.root,
+                table_spec,
+                key,
+                self._parts[tk],
+                out,
+                rows_offered=self._offered[tk],
+                memory_limit=self.memory_limit,
+                spill=self._staging,
+            )
+        staged.add(table, key, out)
+        return result
 
     def abort(self) -> None:
         """Drop staged parts (the lake is untouched by what was not committed)."""
@@ -146,3 +178,11 @@ class LakeSink:
 
 def _sort_key(tk: tuple[str, PartitionKey]) -> tuple[str, str, str, dt.date]:
     return (tk[0], tk[1].venue, tk[1].symbol, tk[1].date)
+
+
+def _rows_or_zero(path: Path) -> int:
+    """Rows in a partition file from its footer; 0 when absent or unreadable (corrupt)."""
+    try:
+        return partition_rows(path)
+    except (OSError, pa.ArrowException):
+        return 0

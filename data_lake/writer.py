@@ -24,7 +24,6 @@ of the row set alone: the three give the same bytes for the same rows.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import uuid
@@ -39,6 +38,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from data_lake.commit import locked_partition
+from data_lake.faults import crash_point
+from data_lake.integrity import quarantine_partition_file, verify_partition
+from data_lake.locks import pid_alive
 from data_lake.partitions import (
     DAY_NS,
     PARTITION_FILE,
@@ -67,6 +70,8 @@ __all__ = [
     "partition_file",
     "partition_rows",
     "split_by_date",
+    "stage_partition",
+    "stage_partition_parts",
     "write_part",
     "write_partition",
     "write_partition_stream",
@@ -113,41 +118,17 @@ def clean_stale_staging(lake_root: Path) -> int:
         pid_text, sep, _ = entry.name.partition("-")
         if not sep or not pid_text.isdigit() or not entry.is_dir():
             continue
-        if _pid_alive(int(pid_text)):
+        if pid_alive(int(pid_text)):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed += 1
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def _partition_lock(lake_root: Path, table: str, key: PartitionKey) -> Iterator[None]:
-    """Serialise writers of one partition across processes (merge = read-modify-write)."""
-    lock_dir = lake_root / STAGING_DIR / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    lock_path = lock_dir / f"{table}.{key.venue}.{key.symbol}.{key.date.isoformat()}.lock"
-    with open(lock_path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 @contextmanager
 def _locked_staging(lake_root: Path, table: str, key: PartitionKey) -> Iterator[Path]:
     """Hold the partition's lock and a fresh staging directory, removed on the way out."""
-    with _partition_lock(lake_root, table, key):
+    with locked_partition(lake_root, table, key):
         staging = new_staging_dir(lake_root)
         try:
             yield staging
@@ -189,6 +170,7 @@ def _write_final(spec: TableSpec, batches: Iterable[Chunk], path: Path) -> int:
         compression="zstd",
         write_statistics=True,
         store_schema=True,
+        write_page_checksum=True,  # a CRC per page: a damaged file is found on read
     ) as out:
         for group in _rechunk(spec, batches, ROW_GROUP_SIZE):
             out.write_table(group, row_group_size=ROW_GROUP_SIZE)
@@ -201,8 +183,10 @@ def _write_final(spec: TableSpec, batches: Iterable[Chunk], path: Path) -> int:
 def _publish(staged: Path, target: Path) -> None:
     """The atomic step: rename the finished file over the partition."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    crash_point("writer.before_rename")
     os.replace(staged, target)
     _fsync_dir(target.parent)
+    crash_point("writer.renamed")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -277,16 +261,56 @@ def write_partition(
     """
     if mode not in ("merge", "replace"):
         raise ValueError(f"mode must be 'merge' or 'replace', not {mode!r}")
-    new_rows = _conform(spec, rows)
     target = partition_file(lake_root, spec.name, key)
     with _locked_staging(lake_root, spec.name, key) as staging:
-        rows_before = 0
-        if target.exists():
-            old = pq.read_table(target, schema=spec.schema)
-            rows_before = old.num_rows
-            if mode == "merge":
-                new_rows = pa.concat_tables([old, new_rows])
-        rows_after = _finish(spec, [_dedupe_sorted(spec, new_rows)], staging, target)
+        staged = staging / PARTITION_FILE
+        result = stage_partition(lake_root, spec, key, rows, staged, mode=mode)
+        _publish(staged, target)
+    return result
+
+
+def _existing(lake_root: Path, spec: TableSpec, target: Path) -> Path | None:
+    """The partition file to merge with, or None when absent or corrupt (quarantined).
+
+    The caller holds the partition's lock. A corrupt file (bad footer, failed page
+    checksum, undecodable page) is moved aside and reported, never merged silently.
+    """
+    if not target.exists():
+        return None
+    problem = verify_partition(target)  # the merge itself reads with the spec's schema
+    if problem is None:
+        return target
+    quarantine_partition_file(lake_root, target, problem)
+    return None
+
+
+def stage_partition(
+    lake_root: Path,
+    spec: TableSpec,
+    key: PartitionKey,
+    rows: pa.Table,
+    out: Path,
+    *,
+    mode: str = "merge",
+) -> WriteResult:
+    """Merge ``rows`` with the partition in memory and write the result to ``out``.
+
+    Nothing is renamed: the caller holds the partition's lock
+    (:func:`data_lake.commit.locked_partition`) and publishes ``out`` itself
+    (:class:`data_lake.commit.PartitionCommit`). Parameters as :func:`write_partition`.
+    """
+    if mode not in ("merge", "replace"):
+        raise ValueError(f"mode must be 'merge' or 'replace', not {mode!r}")
+    new_rows = _conform(spec, rows)
+    target = partition_file(lake_root, spec.name, key)
+    existing = _existing(lake_root, spec, target)
+    rows_before = 0
+    if existing is not None:
+        old = pq.read_table(existing, schema=spec.schema, page_checksum_verification=True)
+        rows_before = old.num_rows
+        if mode == "merge":
+            new_rows = pa.concat_tables([old, new_rows])
+    rows_after = _write_final(spec, [_dedupe_sorted(spec, new_rows)], out)
     return WriteResult(spec.name, key, target, rows_before, rows.num_rows, rows_after)
 
 
@@ -328,24 +352,24 @@ def _merge_sql(spec: TableSpec, existing: Path | None, parts: Sequence[Path]) ->
     )
 
 
-def _finish_merged(
+def _merge_to(
     spec: TableSpec,
     existing: Path | None,
     parts: Sequence[Path],
-    staging: Path,
-    target: Path,
+    out: Path,
+    spill: Path,
     memory_limit: str,
 ) -> int:
-    """Merge ``existing`` and the parts with DuckDB (spilling to ``staging``), then finish."""
+    """Merge ``existing`` and the parts with DuckDB (spilling to ``spill``) into ``out``."""
     if existing is None and not parts:
-        return _finish(spec, [], staging, target)
+        return _write_final(spec, [], out)
     con = duckdb.connect(config={"memory_limit": memory_limit})
     try:
-        con.execute(f"SET temp_directory = {_sql_str(staging / 'spill')}")
+        con.execute(f"SET temp_directory = {_sql_str(spill / 'spill')}")
         reader = con.sql(_merge_sql(spec, existing, sorted(parts))).to_arrow_reader(
             ROW_GROUP_SIZE
         )
-        return _finish(spec, reader, staging, target)
+        return _write_final(spec, reader, out)
     finally:
         con.close()
 
@@ -374,9 +398,35 @@ def merge_partition_parts(
     """
     target = partition_file(lake_root, spec.name, key)
     with _locked_staging(lake_root, spec.name, key) as staging:
-        existing = target if target.exists() else None
-        rows_before = partition_rows(target)
-        rows_after = _finish_merged(spec, existing, parts, staging, target, memory_limit)
+        staged = staging / PARTITION_FILE
+        result = stage_partition_parts(
+            lake_root, spec, key, parts, staged, rows_offered=rows_offered,
+            memory_limit=memory_limit, spill=staging,
+        )
+        _publish(staged, target)
+    return result
+
+
+def stage_partition_parts(
+    lake_root: Path,
+    spec: TableSpec,
+    key: PartitionKey,
+    parts: Sequence[Path],
+    out: Path,
+    *,
+    rows_offered: int,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    spill: Path,
+) -> WriteResult:
+    """Merge staged parts with the partition out of core and write the result to ``out``.
+
+    Nothing is renamed (see :func:`stage_partition`); ``spill`` is a staging directory
+    for DuckDB's temporary files. Parameters as :func:`merge_partition_parts`.
+    """
+    target = partition_file(lake_root, spec.name, key)
+    existing = _existing(lake_root, spec, target)
+    rows_before = partition_rows(existing) if existing is not None else 0
+    rows_after = _merge_to(spec, existing, parts, out, spill, memory_limit)
     return WriteResult(spec.name, key, target, rows_before, rows_offered, rows_after)
 
 
@@ -416,7 +466,8 @@ def write_partition_stream(
     target = partition_file(lake_root, spec.name, key)
     offered = _Counted(spec, chunks)
     with _locked_staging(lake_root, spec.name, key) as staging:
-        rows_before = partition_rows(target)
+        existing = _existing(lake_root, spec, target)
+        rows_before = partition_rows(existing) if existing is not None else 0
         if sorted_unique:
             rows_after = _finish(spec, _in_sort_order(spec, offered), staging, target)
         else:
@@ -424,7 +475,9 @@ def write_partition_stream(
             for i, chunk in enumerate(offered):
                 parts.append(staging / "parts" / f"part-{i:06d}.parquet")
                 write_part(spec, chunk, parts[-1])
-            rows_after = _finish_merged(spec, None, parts, staging, target, memory_limit)
+            staged = staging / PARTITION_FILE
+            rows_after = _merge_to(spec, None, parts, staged, staging, memory_limit)
+            _publish(staged, target)
     return WriteResult(spec.name, key, target, rows_before, offered.rows, rows_after)
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "content_hash",
     "current_estimates",
     "fit_hash",
+    "json_safe",
 ]
 
 SCHEMA_VERSION: Literal[2] = 2
@@ -455,6 +456,24 @@ class ParamSet(_Frozen):
         return self.validation.primary, self.validation.scores[self.validation.primary]
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with integers beyond 64 bits as strings (orjson cannot write them).
+
+    For raw documents that failed validation: they are still hashed and kept as
+    ``rejected/<hash>.json``, whatever they hold.
+    """
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
+    return value
+
+
 def content_hash(document: ParamSet | Mapping[str, Any]) -> str:
     """Full SHA-256 hex digest of a document's content (see :data:`HASH_EXCLUDED_FIELDS`).
 
@@ -464,7 +483,9 @@ def content_hash(document: ParamSet | Mapping[str, Any]) -> str:
     if isinstance(document, ParamSet):
         payload: Any = document.hash_payload()
     else:
-        payload = {k: v for k, v in document.items() if k not in HASH_EXCLUDED_FIELDS}
+        payload = json_safe(
+            {k: v for k, v in document.items() if k not in HASH_EXCLUDED_FIELDS}
+        )
     blob = orjson.dumps(
         payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
     )
@@ -510,7 +531,13 @@ def _check_partitions(value: list[str]) -> None:
 
 def _check_json(value: Any, where: str) -> None:
     """Refuse what JSON cannot carry faithfully: NaN/inf (use None) and non-plain types."""
-    if value is None or isinstance(value, bool | int | str):
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError(
+                f"{where} is {value}, beyond a 64-bit integer; store it as a float or string"
+            )
         return
     if isinstance(value, float):
         if not math.isfinite(value):

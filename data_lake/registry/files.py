@@ -16,6 +16,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from data_lake.faults import crash_point
+from data_lake.locks import release_owner, take_over
+
 __all__ = [
     "TMP_PREFIX",
     "FileExistsImmutableError",
@@ -64,6 +67,7 @@ def create_once(final: Path, data: bytes, *, read_only: bool = True) -> None:
         _write_fsynced(tmp, data)
         if read_only:
             os.chmod(tmp, 0o444)
+        crash_point("registry.create.written")
         try:
             os.link(tmp, final)  # atomic, and fails instead of overwriting
         except FileExistsError as exc:
@@ -79,6 +83,7 @@ def create_once(final: Path, data: bytes, *, read_only: bool = True) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     fsync_dir(final.parent)
+    crash_point("registry.create.linked")
 
 
 def replace_atomically(final: Path, data: bytes) -> None:
@@ -86,10 +91,12 @@ def replace_atomically(final: Path, data: bytes) -> None:
     tmp = _tmp_for(final)
     try:
         _write_fsynced(tmp, data)
+        crash_point("registry.replace.written")
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
     fsync_dir(final.parent)
+    crash_point("registry.replace.renamed")
 
 
 def append_line(path: Path, line: bytes) -> None:
@@ -98,14 +105,20 @@ def append_line(path: Path, line: bytes) -> None:
     A crash mid-append leaves a torn last line; the next record starts on its own line so
     only the torn one is unreadable.
     """
+    crash_point("registry.append.before")
     with open(path, "ab+") as fh:
         if fh.seek(0, os.SEEK_END) > 0:
             fh.seek(-1, os.SEEK_END)
             if fh.read(1) != b"\n":
                 line = b"\n" + line
-        fh.write(line + b"\n")
+        half = len(line) // 2
+        fh.write(line[:half])
+        fh.flush()
+        crash_point("registry.append.torn")  # a kill here leaves a torn last line
+        fh.write(line[half:] + b"\n")
         fh.flush()
         os.fsync(fh.fileno())
+    crash_point("registry.append.done")
 
 
 def fsync_dir(directory: Path) -> None:
@@ -128,9 +141,11 @@ def locked_directory(directory: Path, *, sweep: tuple[str, ...] = (".",)) -> Ite
     with open(directory / _LOCK, "a+b") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
+            take_over(fh, f"registry {directory.name}")  # logs a writer that died holding it
             for sub in sweep:
                 for stale in (directory / sub).glob(f"{TMP_PREFIX}*"):
                     stale.unlink(missing_ok=True)
             yield
         finally:
+            release_owner(fh)
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -168,8 +168,9 @@ class GateConfig:
 class Decision:
     """A gate verdict or a rollback, as returned and as logged in ``decisions.jsonl``.
 
-    ``code`` is ``published``, ``already_latest``, ``unchanged`` or ``rollback`` when
-    accepted, else the first failed rule: ``schema``, ``bounds``, ``failed_checks``,
+    ``code`` is ``published``, ``already_latest``, ``unchanged``, ``rollback`` or
+    ``recovered`` (a pointer move logged after its writer died) when accepted, else the
+    first failed rule: ``schema``, ``bounds``, ``failed_checks``,
     ``unchecked_partitions``, ``no_validation``, ``worse_oos``, ``no_backtest``,
     ``worse_backtest``, or ``rolled_back``.
     ``reason`` lists every failed rule. For ``unchanged`` (the candidate's fit equals the

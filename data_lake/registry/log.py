@@ -190,7 +190,10 @@ def move_pointer(directory: Path, symbol: str, version: str) -> None:
 
 
 def read_decisions(directory: Path) -> list[Decision]:
-    """The symbol's decisions log, oldest first. A torn last line (crash) is skipped."""
+    """The symbol's decisions log, oldest first.
+
+    A torn last line (crash) is skipped, as is a damaged line naming another symbol.
+    """
     path = directory / DECISIONS_FILE
     try:
         lines = path.read_bytes().splitlines()
@@ -201,9 +204,14 @@ def read_decisions(directory: Path) -> list[Decision]:
         if not line.strip():
             continue
         try:
-            out.append(Decision.from_dict(orjson.loads(line)))
+            decision = Decision.from_dict(orjson.loads(line))
         except (orjson.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
             log.warning("skipping unreadable line %d of %s: %s", n, path, exc)
+            continue
+        if decision.symbol != directory.name:  # a damaged line naming another symbol
+            log.warning("skipping line %d of %s: it names symbol %r", n, path, decision.symbol)
+            continue
+        out.append(decision)
     return out
 
 

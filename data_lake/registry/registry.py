@@ -50,6 +50,7 @@ from data_lake.registry.document import (
     ParamStatus,
     content_hash,
     fit_hash,
+    json_safe,
 )
 from data_lake.registry.errors import (
     CorruptParamSetError,
@@ -247,6 +248,7 @@ class ParamRegistry:
             self._refresh_catalog()
             return decision
         with self._locked(doc.symbol):
+            self._recover_log_locked(doc.symbol)
             same = self._same_fit_locked(doc)
             if same is None:
                 decision = self._publish_locked(doc.symbol, self._write_locked(doc))
@@ -260,6 +262,7 @@ class ParamRegistry:
         """Run the gate on an already-written version and publish it if it passes."""
         resolved = self.resolve(symbol, version)
         with self._locked(symbol):
+            self._recover_log_locked(symbol)
             decision = self._publish_locked(symbol, resolved)
         self._refresh_catalog()
         return decision
@@ -272,6 +275,7 @@ class ParamRegistry:
         """
         resolved = self.resolve(symbol, version)
         with self._locked(symbol):
+            self._recover_log_locked(symbol)
             current = self.latest_version(symbol)
             if resolved == current:
                 raise RollbackError(f"{symbol} {resolved} is already the published version")
@@ -302,6 +306,32 @@ class ParamRegistry:
         return decision
 
     # -- internals (callers hold the symbol's lock) ----------------------------------------
+
+    def _recover_log_locked(self, symbol: str) -> None:
+        """Log a pointer move whose decision was lost (its writer died in between).
+
+        Publishing moves ``LATEST`` first and logs second; a process killed between the
+        two leaves a pointer the log does not explain. The next writer records it.
+        """
+        try:
+            latest = self.latest_version(symbol)
+        except CorruptParamSetError:
+            return
+        if latest is None:
+            return
+        moves = [d for d in self.decisions(symbol)
+                 if d.accepted and d.code in ("published", "rollback", "recovered")]
+        last = moves[-1].version if moves else None
+        if last == latest:
+            return
+        decision = Decision(
+            symbol, latest, ParamStatus.PUBLISHED, "recovered",
+            f"LATEST names {latest} but the log's last publish is {last or 'none'}: the "
+            "process that moved the pointer died before logging it; recorded now",
+            event="recovery", previous=last,
+        )
+        param_log.append_decision(self._dir(symbol), decision)
+        log.warning("%s: %s", symbol, decision.reason)
 
     def _same_fit_locked(self, doc: ParamSet) -> Decision | None:
         """``unchanged`` / ``rolled_back`` when the candidate's fit already has a version."""
@@ -407,6 +437,7 @@ class ParamRegistry:
         self, document: ParamSet | Mapping[str, Any], exc: ValidationError
     ) -> Decision:
         raw = document.model_dump(mode="json") if isinstance(document, ParamSet) else dict(document)
+        raw = json_safe(raw)  # a refused document may hold what orjson cannot write
         symbol = raw.get("symbol")
         if not isinstance(symbol, str) or not re.match(SYMBOL_PATTERN, symbol):
             symbol = "_invalid"  # cannot be a real symbol: the pattern forbids a leading '_'

@@ -7,7 +7,7 @@ into Arrow tables of the lake schema in one call when a batch is full.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -69,10 +69,33 @@ class FundingRows(_Rows):
     recv_ts: list[int | None] = field(default_factory=list)
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_NS_PER_MS = 1_000_000
+
+
+def parse_recv_ns(text: bytes) -> int:
+    """A receive time in ns UTC from its digits; ValueError unless it fits int64."""
+    value = int(text)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError(f"receive timestamp {value} does not fit a 64-bit integer")
+    return value
+
+
+def ms_to_ns(value: Any) -> int:
+    """An exchange time in integer ms as ns UTC; ValueError for a non-integer (or a bool,
+    a string, a float), a negative time, or one whose ns do not fit int64.
+    """
+    if type(value) is not int:
+        raise ValueError(f"time {str(value)[:40]!r} is not integer ms")
+    if not 0 <= value <= _INT64_MAX // _NS_PER_MS:
+        raise ValueError(f"time {value} ms is out of range")
+    return value * _NS_PER_MS
+
+
 def recv_ts_of(raw: bytes) -> int | None:
     """The local receive time (ns) prefixing a ``<recv_ts_ns> <json>`` line, if any."""
     try:
-        return int(raw[: raw.find(b" ")])
+        return parse_recv_ns(raw[: raw.find(b" ")])
     except ValueError:
         return None
 

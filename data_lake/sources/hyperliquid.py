@@ -34,7 +34,15 @@ import orjson
 from data_lake.importing import ImportReport, ImportSession
 from data_lake.partitions import PartitionKey
 from data_lake.schemas import DEFAULT_BOOK_DEPTH
-from data_lake.sources._rows import BboRows, FundingRows, TradeRows, counting, recv_ts_of
+from data_lake.sources._rows import (
+    BboRows,
+    FundingRows,
+    TradeRows,
+    counting,
+    ms_to_ns,
+    parse_recv_ns,
+    recv_ts_of,
+)
 from data_lake.sources.binance.book import BookRows
 from data_lake.sources.textio import (
     LineSource,
@@ -127,14 +135,16 @@ class _HyperliquidImport:
     def on_book(self, recv: int, data: Any) -> None:
         _, c = self.coin(data)
         try:
-            ts = data["time"] * _MS
+            ts = ms_to_ns(data["time"])
             bids, asks = data["levels"]
         except KeyError as exc:
             raise _BadRecordError(f"missing field: {exc.args[0]}") from None
-        except (TypeError, ValueError):
+        except ValueError as exc:
+            if "time" in str(exc):
+                raise _BadRecordError(f"bad value: {exc}") from None
             raise _BadRecordError("missing field: levels must be [[bids], [asks]]") from None
-        if not isinstance(ts, int):
-            raise _BadRecordError(f"bad value: time {data['time']!r} is not integer ms")
+        except TypeError:
+            raise _BadRecordError("missing field: levels must be [[bids], [asks]]") from None
         bid_px, bid_sz = _levels(bids, self.depth, "bid")
         ask_px, ask_sz = _levels(asks, self.depth, "ask")
         if bid_px and ask_px and bid_px[0] >= ask_px[0]:
@@ -167,7 +177,7 @@ class _HyperliquidImport:
     def on_trade(self, recv: int, trade: Any) -> None:
         _, c = self.coin(trade)
         try:
-            ts = trade["time"] * _MS
+            ts = ms_to_ns(trade["time"])
             px = float(trade["px"])
             sz = float(trade["sz"])
             side = _SIDES.get(trade["side"])
@@ -176,8 +186,6 @@ class _HyperliquidImport:
             raise _BadRecordError(f"missing field: {exc.args[0]}") from None
         except (TypeError, ValueError) as exc:
             raise _BadRecordError(f"bad value: {exc}") from None
-        if not isinstance(ts, int):
-            raise _BadRecordError(f"bad value: time {trade['time']!r} is not integer ms")
         if side is None:
             raise _BadRecordError(f"bad value: side {trade['side']!r} is neither 'B' nor 'A'")
         if not (0.0 < px < _INF and 0.0 < sz < _INF):
@@ -250,7 +258,7 @@ class _HyperliquidImport:
         day = recv_ts_of(line)
         sp = line.find(b" ")
         try:
-            recv = int(line[:sp])
+            recv = parse_recv_ns(line[:sp])
             msg = orjson.loads(line[sp + 1 :])
         except (ValueError, orjson.JSONDecodeError) as exc:
             reason = ("bad JSON: empty line" if not line.strip() else

@@ -58,6 +58,7 @@ __all__ = ["VENUE", "import_lobster", "lobster_pairs"]
 VENUE = "lobster"
 BLOCK_ROWS = 20_000
 DUMMY_PRICE = 9_999_999_999
+_MAX_SECONDS = 2 * 86_400  # message times are seconds after the file day's midnight
 PRICE_SCALE = 10_000.0
 NEW_YORK = ZoneInfo("America/New_York")
 _NAME = re.compile(
@@ -242,7 +243,11 @@ class _LobsterImport:
         s.records_in += n
         msg, m_ok, m_why = _parse_rows(mlines[:n], msg_types)
         book, b_ok, b_why = _parse_rows(blines[:n], book_types)
-        ts = base_ns + np.rint(msg[:, 0] * 1e9).astype(np.int64)
+        # Seconds after midnight: NaN, inf or beyond two days is no time of this file's
+        # day (and would not survive the conversion to int64 ns).
+        secs = msg[:, 0]
+        bad_time = ~np.isfinite(secs) | (secs < 0) | (secs >= _MAX_SECONDS)
+        ts = base_ns + np.rint(np.where(bad_time, 0.0, secs) * 1e9).astype(np.int64)
         mtype = msg[:, 1].astype(np.int64)
         size = msg[:, 3]
         price = msg[:, 4] / PRICE_SCALE
@@ -257,7 +262,7 @@ class _LobsterImport:
         n_bid = bid_real.sum(axis=1)
         crossed = (n_ask > 0) & (n_bid > 0) & (bid_px[:, 0] >= ask_px[:, 0])
         bad_exec = is_exec & ((size <= 0) | (price <= 0) | (np.abs(direction) != 1))
-        bad_msg = ~m_ok | bad_exec | ~np.isin(mtype, (1, 2, 3, 4, 5, 7)) | (msg[:, 0] < 0)
+        bad_msg = ~m_ok | bad_exec | ~np.isin(mtype, (1, 2, 3, 4, 5, 7)) | bad_time
         good = ~bad_msg & b_ok & ~crossed
         for k in np.flatnonzero(~good):
             line = row0 + int(k)
@@ -276,8 +281,9 @@ class _LobsterImport:
             else:
                 src, raw = pair.message.name, mlines[k]
                 reason = f"bad value: message type {mtype[k]} or time {msg[k, 0]} out of range"
+            known = m_ok[k] and not bad_time[k]
             s.quarantine("book" if not is_exec[k] else "trades", src, line, raw, reason,
-                         symbol=pair.symbol, ts=int(ts[k]) if m_ok[k] else None)
+                         symbol=pair.symbol, ts=int(ts[k]) if known else None)
         rows = np.flatnonzero(good)
         trades = rows[is_exec[rows]]
         s.accept("trades", len(trades))

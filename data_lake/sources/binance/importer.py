@@ -41,8 +41,8 @@ import numpy as np
 import pyarrow as pa
 
 from data_lake.importing import ImportReport, ImportSession
-from data_lake.schemas import DEFAULT_BOOK_DEPTH
-from data_lake.sources._rows import counting
+from data_lake.schemas import BBO, DEFAULT_BOOK_DEPTH, TRADES
+from data_lake.sources._rows import counting, parse_recv_ns
 from data_lake.sources.binance.json_lines import JsonLines, SnapshotRouter
 from data_lake.sources.binance.parse import (
     KIND_BBO,
@@ -170,7 +170,7 @@ class _BinanceImport:
                 "ask_px": pa.array(f3[bbo], pa.float64()),
                 "ask_sz": pa.array(f4[bbo], pa.float64()),
                 "recv_ts": pa.array(recv_ns[bbo], pa.int64()),
-            }))
+            }, schema=BBO.schema))
         trade = kind == KIND_TRADE
         if trade.any():
             st.add_bulk("trades", pa.table({
@@ -180,7 +180,7 @@ class _BinanceImport:
                 "side": pa.array(side[trade], pa.int8()),
                 "trade_id": pa.array(ident[trade], pa.int64()).cast(pa.string()),
                 "recv_ts": pa.array(recv_ns[trade], pa.int64()),
-            }))
+            }, schema=TRADES.schema))
 
     def depth_line(self, src: str, line_no: int, line: bytes, sp: int) -> bool:
         """The fast path of a depth diff: fields and levels parsed from the bytes.
@@ -189,7 +189,7 @@ class _BinanceImport:
         parses it as JSON instead.
         """
         try:
-            recv = int(line[:sp])
+            recv = parse_recv_ns(line[:sp])
         except ValueError:
             return False
         buf = np.frombuffer(line, np.uint8)

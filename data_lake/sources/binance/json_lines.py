@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from data_lake.sources._rows import ms_to_ns, parse_recv_ns
 from data_lake.sources.binance.symbols import Symbols, SymbolState
 from data_lake.sources.binance.sync import Quarantine, diff_of_data
 
@@ -120,7 +121,7 @@ class JsonLines:
     def line(self, name: str, line_no: int, line: bytes, sp: int) -> None:
         """Parse one line (``sp``: offset of the first space) and route it, or quarantine it."""
         try:
-            recv = int(line[:sp])
+            recv = parse_recv_ns(line[:sp])
             msg = orjson.loads(line[sp + 1 :])
         except (ValueError, orjson.JSONDecodeError) as exc:
             self.q("unknown", name, line_no, line, _bad_line(line, sp, exc))
@@ -163,7 +164,7 @@ class JsonLines:
              d: dict[str, Any]) -> None:
         s_name = st.symbol
         try:
-            ts = d["T"] * _MS
+            ts = ms_to_ns(d["T"])
             seq = d["u"]
             bp = float(d["b"])
             bs = float(d["B"])
@@ -197,7 +198,7 @@ class JsonLines:
                d: dict[str, Any]) -> None:
         s_name = st.symbol
         try:
-            ts = d["T"] * _MS
+            ts = ms_to_ns(d["T"])
             tid = d["t"]
             px = float(d["p"])
             qty = float(d["q"])
@@ -260,7 +261,10 @@ class JsonLines:
 
 
 def _ms(value: Any) -> int | None:
-    return value * _MS if type(value) is int else None
+    try:
+        return ms_to_ns(value)
+    except ValueError:
+        return None
 
 
 def _bad_line(line: bytes, sp: int, exc: Exception) -> str:
@@ -270,4 +274,4 @@ def _bad_line(line: bytes, sp: int, exc: Exception) -> str:
         return "bad JSON: expected '<recv_ts_ns> <json>', found no receive timestamp"
     if isinstance(exc, orjson.JSONDecodeError):
         return f"bad JSON: {exc}"
-    return f"bad JSON: receive timestamp {line[:sp][:30]!r} is not an integer"
+    return f"bad JSON: receive timestamp {line[:sp][:30]!r} is not an int64 integer"
