@@ -193,7 +193,10 @@ def attribution_markdown(record: BacktestComparison) -> str:
     group_name="params",
     description="The candidate and the published set replayed on the held-out day (same "
     "events, the symbol's trader settings): scores, attribution and equity curves, written "
-    "into the candidate's validation for the publish gate's backtest rule.",
+    "into the candidate's validation for the publish gate's backtest rule. Cost: "
+    "O((n + m) log(n + m) + (n + m) L) on the held-out day: its n trades and m quotes "
+    "and snapshots merged into one time-ordered event stream (a sort), then two O(n + m) "
+    "replays (each event touches at most L levels and a bounded number of our orders).",
 )
 def param_backtest(
     context: dg.AssetExecutionContext, lake: LakeResource, param_validation: dict[str, Any]

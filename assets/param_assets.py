@@ -72,7 +72,8 @@ def _window(inputs: CheckedInputs, day: dt.date) -> tuple[int, int]:
     partitions_def=symbol_day_partitions,
     ins=_FIT_INPUTS,
     group_name="params",
-    description="The candidate param document of one symbol-day, from every calibration.",
+    description="The candidate param document of one symbol-day, from every calibration. "
+    "Cost: O(1) in n trades and m snapshots (assembles the fits' summaries).",
 )
 def param_candidate(
     context: dg.AssetExecutionContext, lake: LakeResource, **fits: ModelFit[FitResult]
@@ -155,7 +156,9 @@ def _previous_set(registry: ParamRegistry, symbol: str) -> PreviousSet | None:
     partitions_def=symbol_day_partitions,
     group_name="params",
     description="Out-of-sample scores of the candidate and of the published set on the "
-    "next day (held out), written into the candidate's validation block.",
+    "next day (held out), written into the candidate's validation block. Cost: "
+    "O(n log n + n log m + m L) on the held-out day's n trades and m quotes/snapshots "
+    "(its features, then one pass per score; the depth score sorts the depths).",
 )
 def param_validation(
     context: dg.AssetExecutionContext, lake: LakeResource, param_candidate: dict[str, Any]
@@ -218,7 +221,8 @@ def param_validation(
     group_name="params",
     description="The publish gate's decision: the validated and backtested candidate "
     "published as `latest`, rejected with the reason stored, or `unchanged` (same fit as "
-    "the published set: nothing new written).",
+    "the published set: nothing new written). Cost: O(1) in n trades and m snapshots "
+    "(compares and writes one JSON document; the registry's listing is O(versions)).",
 )
 def published_params(
     context: dg.AssetExecutionContext, lake: LakeResource, param_backtest: dict[str, Any]
