@@ -66,7 +66,8 @@ def load_features(
     history = None
     if history_days > 0:
         history = load_history(lake.lake, lake.venue, symbol, day, history_days)
-    frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
+    frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo")}
+    book = lake.day("book", symbol, day)  # list columns: read as Arrow (assets.features)
     start, end = day_window_ns(day)
     funding = lake.lake.frame(
         "funding",
@@ -81,7 +82,7 @@ def load_features(
         day,
         frames["trades"],
         frames["bbo"],
-        frames["book"],
+        book,
         funding,
         history=history,
     )

@@ -35,6 +35,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,6 +77,37 @@ def _rss_gib() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+class RssSampler:
+    """Resident memory of this process every ``interval_s`` (from /proc/self/statm), so
+    each step's peak can be read off its start and end times."""
+
+    def __init__(self, interval_s: float = 0.05) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._interval = interval_s
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        statm = Path("/proc/self/statm")
+        while not self._stop.is_set():
+            pages = int(statm.read_text().split()[1])
+            self.samples.append((time.time(), pages * self._page / 1024**3))
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float, end: float) -> float:
+        inside = [g for t, g in self.samples if start <= t <= end]
+        return max(inside, default=float("nan"))
 
 
 def scaled_market(trades: int) -> MarketConfig:
@@ -183,7 +215,7 @@ def main() -> int:
     rss_before = _rss_gib()
 
     profiler = cProfile.Profile() if args.profile else None
-    with dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance, RssSampler() as rss:
         t0, cpu0 = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
@@ -205,10 +237,11 @@ def main() -> int:
         f"{night}: synthetic {SYMBOL} {FIT_DAY}: {n_trades:,} trades, {n_book:,} book snapshots, "
         f"{n_bbo:,} bbo rows (held out {HELD_OUT})"
     )
-    print(f"  {'step':<28}{'wall s':>9}")
+    print(f"  {'step':<28}{'wall s':>9}{'peak GiB':>10}")
     for s in sorted(stats, key=lambda s: s.start_time or 0.0):
-        wall = (s.end_time or 0.0) - (s.start_time or 0.0)
-        print(f"  {s.step_key:<28}{wall:9.2f}  {s.status.value if s.status else ''}")
+        begin, end = s.start_time or 0.0, s.end_time or 0.0
+        status = s.status.value if s.status else ""
+        print(f"  {s.step_key:<28}{end - begin:9.2f}{rss.peak(begin, end):10.2f}  {status}")
     print(f"  {'total (run)':<28}{total_s:9.2f}   target <= {TARGET_S:g} s")
     # On a shared machine wall time includes waiting for a core; CPU time does not.
     print(f"  {'cpu time of the run':<28}{cpu_s:9.2f}   (this process, user + system)")
