@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from assets.checks import checked_day
-from assets.features import DayFeatures, build_features
+from assets.features import TRADE_COLUMNS, DayFeatures, build_features
 from assets.history import HISTORY_DAYS, HistoryError, load_history
 from assets.inputs import (
     FUNDING_HISTORY_DAYS,
@@ -66,9 +66,14 @@ def load_features(
     history = None
     if history_days > 0:
         history = load_history(lake.lake, lake.venue, symbol, day, history_days)
-    frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo")}
-    book = lake.day("book", symbol, day)  # list columns: read as Arrow (assets.features)
     start, end = day_window_ns(day)
+    # The fits never read trade ids: a million Python strings per day, left in the file.
+    trades = lake.lake.read(
+        "trades", symbol=symbol, venue=lake.venue, start_ns=start, end_ns=end,
+        columns=list(TRADE_COLUMNS),
+    ).to_pandas()
+    bbo = lake.day("bbo", symbol, day).to_pandas()
+    book = lake.day("book", symbol, day)  # list columns: read as Arrow (assets.features)
     funding = lake.lake.frame(
         "funding",
         symbol=symbol,
@@ -80,8 +85,8 @@ def load_features(
         lake.venue,
         symbol,
         day,
-        frames["trades"],
-        frames["bbo"],
+        trades,
+        bbo,
         book,
         funding,
         history=history,

@@ -18,6 +18,7 @@ from assets.history import History
 from data_lake.writer import day_window_ns
 
 __all__ = [
+    "TRADE_COLUMNS",
     "DayFeatures",
     "build_features",
     "clock_bars",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 IMBALANCE_LEVELS = (1, 3, 5)
+TRADE_COLUMNS = ("ts", "price", "size", "side")  # what the fits read of each trade
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class DayFeatures:
     venue: str
     symbol: str
     day: dt.date
-    trades: pd.DataFrame  # ts, price, size, side, trade_id, mid_before, bid_before, ask_before
+    trades: pd.DataFrame  # ts, price, size, side, mid_before, bid_before, ask_before
     quotes: pd.DataFrame  # ts, bid_px, ask_px, bid_sz, ask_sz, mid, spread_bps, imb_1/3/5
     book_levels: dict[str, np.ndarray]  # bid_px/bid_sz/ask_px/ask_sz (n_snap, depth), ts
     funding: pd.DataFrame  # ts, rate, interval_s, mark_px, oracle_px
@@ -221,7 +223,7 @@ def build_features(
 ) -> DayFeatures:
     """Derive the day's features from its lake tables (already read, sorted by ts)."""
     quotes, levels = quotes_from_lake(bbo, book)
-    base = trades[["ts", "price", "size", "side", "trade_id"]].reset_index(drop=True)
+    base = trades[list(TRADE_COLUMNS)].reset_index(drop=True)
     enriched = _with_prevailing_quote(base, quotes)
     cols = ["ts", "rate", "interval_s", "mark_px", "oracle_px"]
     fund = funding[cols].reset_index(drop=True) if len(funding) else pd.DataFrame(columns=cols)

@@ -6,7 +6,8 @@ the held-out day after it, the 7 trailing days the multi-day fits read (default
 activity: they only feed the small derived tables), and ETH and SOL on the fit day (the
 correlation's other symbols). Every day goes through the ``ingest`` job (checks and
 derived tables). Then it runs ``nightly_calibration`` for BTC on the fit day, in one
-process (``execute_in_process``: one core, numba and BLAS threads 1), twice, each in a
+process (the in-process executor through ``execute_job``: one core, numba and BLAS
+threads 1), twice, each in a
 fresh process: from an empty param registry (the backtest gate replays the candidate
 alone, as a first night does), then with that set published (two replays, the steady
 state). It prints the wall time of every step from Dagster's step statistics, the
@@ -177,6 +178,25 @@ def _execute(
     )
 
 
+def nightly_in_process() -> dg.JobDefinition:
+    """``nightly_calibration``'s assets on the in-process executor, for ``execute_job``.
+
+    Not ``execute_in_process``: that keeps every step's output in memory for the result
+    object (the day's features among them), which a real run never does.
+    """
+    from assets import ASSET_MODULES
+    from orchestration.jobs import INGEST_GROUPS
+
+    selection = dg.AssetSelection.all() - dg.AssetSelection.groups(*INGEST_GROUPS)
+    job = dg.define_asset_job(
+        "nightly_in_process", selection=selection, executor_def=dg.in_process_executor
+    )
+    bench_defs = dg.Definitions(
+        assets=dg.load_assets_from_modules(ASSET_MODULES), jobs=[job], resources=resources()
+    )
+    return bench_defs.resolve_job_def("nightly_in_process")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=1_000_000, help="BTC trades per day")
@@ -214,12 +234,23 @@ def main() -> int:
 
     rss_before = _rss_gib()
 
+    os.environ["MMCAL_HOME"] = str(home)  # the job's resources (orchestration.definitions)
     profiler = cProfile.Profile() if args.profile else None
-    with dg.DagsterInstance.ephemeral() as instance, RssSampler() as rss:
+    tags = {
+        "dagster/partition": f"{FIT_DAY}|{SYMBOL}",
+        "dagster/partition/date": FIT_DAY.isoformat(),
+        "dagster/partition/symbol": SYMBOL,
+    }
+    with dg.DagsterInstance.local_temp() as instance, RssSampler() as rss:
         t0, cpu0 = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        result = _execute("nightly_calibration", SYMBOL, FIT_DAY, home, instance)
+        result = dg.execute_job(
+            dg.reconstructable(nightly_in_process),
+            instance=instance,
+            run_config=QUIET,
+            tags=tags,
+        )
         if profiler:
             profiler.disable()
         total_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0

@@ -126,3 +126,23 @@ def test_lake_read_of_absent_days_or_unsafe_names_is_empty(
     assert empty.num_rows == 0 and "date" in empty.column_names
     odd = month_lake.read("trades", venue="alpha", symbol="A'A/*", start_ns=start, end_ns=end)
     assert odd.num_rows == 0
+
+
+def test_lake_stats_over_the_month_counts_from_the_footers(
+    month_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from data_lake.cli import app
+
+    monkeypatch.setenv("MMCAL_HOME", str(month_lake.paths.home))
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(app, ["stats", "trades"])
+    assert result.exit_code == 0, result.output
+    per_symbol = [line for line in result.output.splitlines() if "AAA" in line or "BBB" in line]
+    assert len(per_symbol) == len(VENUES) * len(SYMBOLS)
+    rows = f"{len(DAYS) * ROWS_PER_DAY:,}"
+    assert all(rows in line for line in per_symbol), per_symbol
+    assert all("2026-01-01 00:00:00.000" in line for line in per_symbol)
+    assert all("2026-01-31 00:00:04.000" in line for line in per_symbol)
+    assert "price" in result.output and "100" in result.output
