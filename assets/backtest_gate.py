@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from assets.inputs import day_input_keys, require_inputs
+from assets.memory import release_freed_memory
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.plots import figure, figure_metadata
 from assets.resources import LakeResource
@@ -217,6 +218,7 @@ def param_backtest(
             description=f"cannot backtest {symbol} {day} on the held-out day {next_day}: {exc}"
         ) from exc
     window = day_window_ns(next_day)
+    release_freed_memory()  # the event arrays are the run's largest allocation
     events = load_events(lake.lake, lake.venue, symbol, *window)
     if len(events) == 0:
         raise dg.Failure(

@@ -21,6 +21,7 @@ from assets.inputs import (
     merged_quality,
     require_inputs,
 )
+from assets.memory import release_freed_memory
 from assets.model_fits import DayFits, FitResult, ModelFit, day_fits
 from assets.param_building import build_document
 from assets.partitions import (
@@ -166,6 +167,7 @@ def param_validation(
     symbol, day = partition_symbol(context), partition_date(context)
     next_day = day + dt.timedelta(days=1)
     try:
+        release_freed_memory()  # a second day of ticks on top of the fits' leftovers
         held_out = load_features(lake, symbol, next_day)
         checked = require_inputs(lake.paths, day_input_keys(lake.venue, symbol, next_day))
     except QualityGateError as exc:

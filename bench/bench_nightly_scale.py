@@ -241,7 +241,8 @@ def main() -> int:
         "dagster/partition/date": FIT_DAY.isoformat(),
         "dagster/partition/symbol": SYMBOL,
     }
-    with dg.DagsterInstance.local_temp() as instance, RssSampler() as rss:
+    quiet_instance = dg.DagsterInstance.local_temp(overrides={"telemetry": {"enabled": False}})
+    with quiet_instance as instance, RssSampler() as rss:
         t0, cpu0 = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
