@@ -142,18 +142,21 @@ def main() -> int:
     con = connect(lake.paths)
     try:
         _timed(
-            "catalog view, one symbol-day (x10)", lambda: con.execute(view_sql).arrow(), repeat=10
+            "catalog view, one symbol-day (x10)",
+            lambda: con.sql(view_sql).to_arrow_table(),
+            repeat=10,
         )
         view_plan = con.execute(f"EXPLAIN ANALYZE {view_sql}").fetchall()[0][1]
     finally:
         con.close()
-    query = lake.read_query("trades", venue="beta", symbol="BBB", start_ns=start, end_ns=end)
-    assert query is not None
-    raw = duckdb.connect()
-    read_plan = raw.execute(f"EXPLAIN ANALYZE {query[0]}", query[1]).fetchall()[0][1]
-    raw.close()
     print(f"  files read by the view's day query           {_files_read(view_plan)}")
-    print(f"  files read by Lake.read of the day           {_files_read(read_plan)}")
+    if hasattr(lake, "read_query"):  # older code: no way to see Lake.read's plan
+        query = lake.read_query("trades", venue="beta", symbol="BBB", start_ns=start, end_ns=end)
+        assert query is not None
+        raw = duckdb.connect()
+        read_plan = raw.execute(f"EXPLAIN ANALYZE {query[0]}", query[1]).fetchall()[0][1]
+        raw.close()
+        print(f"  files read by Lake.read of the day           {_files_read(read_plan)}")
     return 0
 
 
