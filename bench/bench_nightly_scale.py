@@ -30,6 +30,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse
+import bisect
 import cProfile
 import datetime as dt
 import resource
@@ -81,11 +82,12 @@ def _rss_gib() -> float:
 
 
 class RssSampler:
-    """Resident memory of this process every ``interval_s`` (from /proc/self/statm), so
-    each step's peak can be read off its start and end times."""
+    """Resident memory (/proc/self/statm) and CPU time of this process every
+    ``interval_s``, so each step's peak and CPU seconds can be read off its start and end
+    times (on a shared machine a step's wall time also counts the wait for a core)."""
 
     def __init__(self, interval_s: float = 0.05) -> None:
-        self.samples: list[tuple[float, float]] = []
+        self.samples: list[tuple[float, float, float]] = []
         self._stop = threading.Event()
         self._interval = interval_s
         self._page = os.sysconf("SC_PAGE_SIZE")
@@ -95,7 +97,7 @@ class RssSampler:
         statm = Path("/proc/self/statm")
         while not self._stop.is_set():
             pages = int(statm.read_text().split()[1])
-            self.samples.append((time.time(), pages * self._page / 1024**3))
+            self.samples.append((time.time(), pages * self._page / 1024**3, time.process_time()))
             self._stop.wait(self._interval)
 
     def __enter__(self) -> RssSampler:
@@ -107,8 +109,17 @@ class RssSampler:
         self._thread.join()
 
     def peak(self, start: float, end: float) -> float:
-        inside = [g for t, g in self.samples if start <= t <= end]
+        inside = [g for t, g, _ in self.samples if start <= t <= end]
         return max(inside, default=float("nan"))
+
+    def cpu(self, start: float, end: float) -> float:
+        """CPU seconds of the process between the samples nearest ``start`` and ``end``."""
+        times = [t for t, _, _ in self.samples]
+        if not times:
+            return float("nan")
+        i = min(bisect.bisect_left(times, start), len(times) - 1)
+        j = min(bisect.bisect_left(times, end), len(times) - 1)
+        return self.samples[j][2] - self.samples[i][2]
 
 
 def scaled_market(trades: int) -> MarketConfig:
@@ -269,11 +280,14 @@ def main() -> int:
         f"{night}: synthetic {SYMBOL} {FIT_DAY}: {n_trades:,} trades, {n_book:,} book snapshots, "
         f"{n_bbo:,} bbo rows (held out {HELD_OUT})"
     )
-    print(f"  {'step':<28}{'wall s':>9}{'peak GiB':>10}")
+    print(f"  {'step':<28}{'wall s':>9}{'cpu s':>8}{'peak GiB':>10}")
     for s in sorted(stats, key=lambda s: s.start_time or 0.0):
         begin, end = s.start_time or 0.0, s.end_time or 0.0
         status = s.status.value if s.status else ""
-        print(f"  {s.step_key:<28}{end - begin:9.2f}{rss.peak(begin, end):10.2f}  {status}")
+        cpu = rss.cpu(begin, end)
+        print(
+            f"  {s.step_key:<28}{end - begin:9.2f}{cpu:8.2f}{rss.peak(begin, end):10.2f}  {status}"
+        )
     print(f"  {'total (run)':<28}{total_s:9.2f}   target <= {TARGET_S:g} s")
     # On a shared machine wall time includes waiting for a core; CPU time does not.
     print(f"  {'cpu time of the run':<28}{cpu_s:9.2f}   (this process, user + system)")
