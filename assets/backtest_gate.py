@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from assets.inputs import day_input_keys, require_inputs
+from assets.memory import release_freed_memory
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
 from assets.plots import figure, figure_metadata
 from assets.resources import LakeResource
@@ -193,7 +194,10 @@ def attribution_markdown(record: BacktestComparison) -> str:
     group_name="params",
     description="The candidate and the published set replayed on the held-out day (same "
     "events, the symbol's trader settings): scores, attribution and equity curves, written "
-    "into the candidate's validation for the publish gate's backtest rule.",
+    "into the candidate's validation for the publish gate's backtest rule. Cost: "
+    "O((n + m) log(n + m) + (n + m) L) on the held-out day: its n trades and m quotes "
+    "and snapshots merged into one time-ordered event stream (a sort), then two O(n + m) "
+    "replays (each event touches at most L levels and a bounded number of our orders).",
 )
 def param_backtest(
     context: dg.AssetExecutionContext, lake: LakeResource, param_validation: dict[str, Any]
@@ -214,6 +218,7 @@ def param_backtest(
             description=f"cannot backtest {symbol} {day} on the held-out day {next_day}: {exc}"
         ) from exc
     window = day_window_ns(next_day)
+    release_freed_memory()  # the event arrays are the run's largest allocation
     events = load_events(lake.lake, lake.venue, symbol, *window)
     if len(events) == 0:
         raise dg.Failure(

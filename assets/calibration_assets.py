@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from assets.checks import checked_day
-from assets.features import DayFeatures, build_features
+from assets.features import TRADE_COLUMNS, DayFeatures, build_features
 from assets.history import HISTORY_DAYS, HistoryError, load_history
 from assets.inputs import (
     FUNDING_HISTORY_DAYS,
@@ -66,8 +66,14 @@ def load_features(
     history = None
     if history_days > 0:
         history = load_history(lake.lake, lake.venue, symbol, day, history_days)
-    frames = {t: lake.day(t, symbol, day).to_pandas() for t in ("trades", "bbo", "book")}
     start, end = day_window_ns(day)
+    # The fits never read trade ids: a million Python strings per day, left in the file.
+    trades = lake.lake.read(
+        "trades", symbol=symbol, venue=lake.venue, start_ns=start, end_ns=end,
+        columns=list(TRADE_COLUMNS),
+    ).to_pandas()
+    bbo = lake.day("bbo", symbol, day).to_pandas()
+    book = lake.day("book", symbol, day)  # list columns: read as Arrow (assets.features)
     funding = lake.lake.frame(
         "funding",
         symbol=symbol,
@@ -79,9 +85,9 @@ def load_features(
         lake.venue,
         symbol,
         day,
-        frames["trades"],
-        frames["bbo"],
-        frames["book"],
+        trades,
+        bbo,
+        book,
         funding,
         history=history,
     )
@@ -94,7 +100,9 @@ def load_features(
     description=(
         "Quotes (mid, spread, book imbalance at 1/3/5 levels), trades with the prevailing "
         "quote, 1-minute clock bars and volume bars of one symbol-day, and its trailing "
-        "window (the derived tables of the checked days up to it)."
+        "window (the derived tables of the checked days up to it). "
+        "Cost: O(n log m + m L) for n trades and m quotes or snapshots of L levels (reads "
+        "name the day's files; each trade finds its prevailing quote by binary search)."
     ),
 )
 def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[DayFeatures]:
@@ -110,6 +118,30 @@ def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ou
 
 
 R = TypeVar("R", bound=FitResult)
+
+# Each fit's cost in the day's n trades and m quotes or book snapshots (L levels each),
+# shown in its asset description. B (bootstrap resamples), K (candidate tail cut-offs),
+# H (markout horizons) and I (optimiser passes) are fixed constants of the fits.
+COMPLEXITY: dict[str, str] = {
+    "hawkes": "O(I n): each likelihood pass is one O(n) recursion over the exponential "
+    "kernels; I passes over a few starts.",
+    "volatility": "O(m log m) (quotes sampled onto 1 s / 10 s / 60 s grids by binary "
+    "search, then O(grid) estimators).",
+    "heston": "O(D) in the D days of 5-minute bars of the trailing window; independent of "
+    "n and m.",
+    "fill_depth": "O(n log m + n log n + B K n) (depths by binary search in the quotes, one "
+    "sort, B bootstrap resamples each scanning K tail cut-offs in O(n); B, K fixed).",
+    "markouts": "O(H n log m) (each trade's mid at H horizons by binary search, HAC errors "
+    "in O(n) per horizon).",
+    "adverse_selection": "O(n log m + I n + B n): markouts by binary search, I O(n) "
+    "likelihood passes (the starts screened on a 100,000-markout subsample), an O(n) HAC "
+    "sandwich and B block-bootstrap resamples from cumulative sums.",
+    "microprice": "O(m L + n log m) (features per snapshot, trades binned by binary "
+    "search, a ridge on a fixed number of regressors).",
+    "volume_profile": "O(n) (one bincount into 168 hour-of-week bins).",
+    "vpin": "O(n) (volume buckets by cumulative sums; binary search over bucket edges).",
+    "funding": "O(F) in the F funding prints of the funding window; independent of n, m.",
+}
 
 Headline = dict[str, float | str | None]
 """The few numbers of a fit shown in the asset table."""
@@ -218,7 +250,7 @@ def _calibration_asset(
         compute_kind="numpy",
         dagster_type=MODEL_FIT_TYPE,
         description=f"The {model.replace('_', ' ')} calibration of one symbol-day "
-        "(calibration/; a failed fit records its reason).",
+        f"(calibration/; a failed fit records its reason). Cost: {COMPLEXITY[model]}",
     )
     def _asset(
         context: dg.AssetExecutionContext, day_features: DayFeatures
@@ -257,7 +289,8 @@ CALIBRATION_ASSETS = [
     group_name="calibration",
     dagster_type=MODEL_FIT_TYPE,
     description="EWMA correlations (1 min, 10 min, 1 h) of this symbol with the others "
-    "of the day, hedge ratios and the regime flag.",
+    "of the day, hedge ratios and the regime flag. Cost: O(S m log m) for S symbols' m "
+    "quotes each (sampled onto a fixed grid by binary search, then one EWMA pass).",
 )
 def correlation_fit(
     context: dg.AssetExecutionContext, lake: LakeResource, day_features: DayFeatures

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.history import History
 from data_lake.writer import day_window_ns
 
 __all__ = [
+    "TRADE_COLUMNS",
     "DayFeatures",
     "build_features",
     "clock_bars",
@@ -25,6 +28,7 @@ __all__ = [
 ]
 
 IMBALANCE_LEVELS = (1, 3, 5)
+TRADE_COLUMNS = ("ts", "price", "size", "side")  # what the fits read of each trade
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class DayFeatures:
     venue: str
     symbol: str
     day: dt.date
-    trades: pd.DataFrame  # ts, price, size, side, trade_id, mid_before, bid_before, ask_before
+    trades: pd.DataFrame  # ts, price, size, side, mid_before, bid_before, ask_before
     quotes: pd.DataFrame  # ts, bid_px, ask_px, bid_sz, ask_sz, mid, spread_bps, imb_1/3/5
     book_levels: dict[str, np.ndarray]  # bid_px/bid_sz/ask_px/ask_sz (n_snap, depth), ts
     funding: pd.DataFrame  # ts, rate, interval_s, mark_px, oracle_px
@@ -75,22 +79,45 @@ class DayFeatures:
         }
 
 
-def _levels(series: pd.Series, depth: int) -> np.ndarray:
-    """List column -> (n, depth) float array, NaN-padded where a side is shallower."""
-    out = np.full((len(series), depth), np.nan)
-    for i, levels in enumerate(series):
-        k = min(depth, len(levels))
-        out[i, :k] = np.asarray(levels[:k], dtype=float)
+def _levels(column: pd.Series | pa.ChunkedArray, depth: int) -> np.ndarray:
+    """List column -> (n, depth) float array, NaN-padded where a side is shallower.
+
+    O(n depth), no Python loop per snapshot (one cost ~1 s on a day of 86,400 snapshots x
+    4 columns): an Arrow list column is read from its flat values and lengths; a pandas
+    column of arrays is concatenated once.
+    """
+    n = len(column)
+    out = np.full((n, depth), np.nan)
+    if n == 0:
+        return out
+    if isinstance(column, pd.Series):
+        rows = column.to_numpy(dtype=object)
+        lengths = np.fromiter((len(v) for v in rows), dtype=np.int64, count=n)
+        if lengths.sum() == 0:
+            return out
+        flat = np.concatenate([np.asarray(v, dtype=float) for v in rows])
+    else:
+        lists = column.combine_chunks()
+        lengths = pc.list_value_length(lists).fill_null(0).to_numpy().astype(np.int64)
+        flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(float)
+    row = np.repeat(np.arange(n), lengths)
+    col = np.arange(flat.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    keep = col < depth
+    out[row[keep], col[keep]] = flat[keep]
     return out
 
 
 def quotes_from_lake(
-    bbo: pd.DataFrame, book: pd.DataFrame, depth: int = 20
+    bbo: pd.DataFrame, book: pd.DataFrame | pa.Table, depth: int = 20
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Top-of-book quotes (from bbo when present, else the book) and the book as arrays."""
+    """Top-of-book quotes (from bbo when present, else the book) and the book as arrays.
+
+    ``book`` may stay an Arrow table: its list columns are read without a pandas
+    round trip (one array object per snapshot and side).
+    """
     if len(book):
         levels = {k: _levels(book[k], depth) for k in ("bid_px", "bid_sz", "ask_px", "ask_sz")}
-        levels["ts"] = book["ts"].to_numpy(np.int64)
+        levels["ts"] = np.asarray(book["ts"].to_numpy(), dtype=np.int64)
     else:
         levels = {k: np.empty((0, depth)) for k in ("bid_px", "bid_sz", "ask_px", "ask_sz")}
         levels["ts"] = np.empty(0, np.int64)
@@ -190,13 +217,13 @@ def build_features(
     day: dt.date,
     trades: pd.DataFrame,
     bbo: pd.DataFrame,
-    book: pd.DataFrame,
+    book: pd.DataFrame | pa.Table,
     funding: pd.DataFrame,
     history: History | None = None,
 ) -> DayFeatures:
     """Derive the day's features from its lake tables (already read, sorted by ts)."""
     quotes, levels = quotes_from_lake(bbo, book)
-    base = trades[["ts", "price", "size", "side", "trade_id"]].reset_index(drop=True)
+    base = trades[list(TRADE_COLUMNS)].reset_index(drop=True)
     enriched = _with_prevailing_quote(base, quotes)
     cols = ["ts", "rate", "interval_s", "mark_px", "oracle_px"]
     fund = funding[cols].reset_index(drop=True) if len(funding) else pd.DataFrame(columns=cols)

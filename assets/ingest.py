@@ -18,7 +18,10 @@ __all__ = ["lake_day"]
     description=(
         "trades, book, bbo and funding of one symbol-day in the lake. On the synthetic "
         "venue the day is generated when absent; on a real venue it must have been "
-        "imported (`lake import` or the landing sensor)."
+        "imported (`lake import` or the landing sensor). "
+        "Cost: O(n) to read the day's n trades (book, bbo and funding counted from the "
+        "Parquet footers, O(1)); generating a synthetic day is O(n + m L) for m snapshots "
+        "of L levels."
     ),
 )
 def lake_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:

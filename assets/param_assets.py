@@ -21,6 +21,7 @@ from assets.inputs import (
     merged_quality,
     require_inputs,
 )
+from assets.memory import release_freed_memory
 from assets.model_fits import DayFits, FitResult, ModelFit, day_fits
 from assets.param_building import build_document
 from assets.partitions import (
@@ -72,7 +73,8 @@ def _window(inputs: CheckedInputs, day: dt.date) -> tuple[int, int]:
     partitions_def=symbol_day_partitions,
     ins=_FIT_INPUTS,
     group_name="params",
-    description="The candidate param document of one symbol-day, from every calibration.",
+    description="The candidate param document of one symbol-day, from every calibration. "
+    "Cost: O(1) in n trades and m snapshots (assembles the fits' summaries).",
 )
 def param_candidate(
     context: dg.AssetExecutionContext, lake: LakeResource, **fits: ModelFit[FitResult]
@@ -155,7 +157,9 @@ def _previous_set(registry: ParamRegistry, symbol: str) -> PreviousSet | None:
     partitions_def=symbol_day_partitions,
     group_name="params",
     description="Out-of-sample scores of the candidate and of the published set on the "
-    "next day (held out), written into the candidate's validation block.",
+    "next day (held out), written into the candidate's validation block. Cost: "
+    "O(n log n + n log m + m L) on the held-out day's n trades and m quotes/snapshots "
+    "(its features, then one pass per score; the depth score sorts the depths).",
 )
 def param_validation(
     context: dg.AssetExecutionContext, lake: LakeResource, param_candidate: dict[str, Any]
@@ -163,6 +167,7 @@ def param_validation(
     symbol, day = partition_symbol(context), partition_date(context)
     next_day = day + dt.timedelta(days=1)
     try:
+        release_freed_memory()  # a second day of ticks on top of the fits' leftovers
         held_out = load_features(lake, symbol, next_day)
         checked = require_inputs(lake.paths, day_input_keys(lake.venue, symbol, next_day))
     except QualityGateError as exc:
@@ -218,7 +223,8 @@ def param_validation(
     group_name="params",
     description="The publish gate's decision: the validated and backtested candidate "
     "published as `latest`, rejected with the reason stored, or `unchanged` (same fit as "
-    "the published set: nothing new written).",
+    "the published set: nothing new written). Cost: O(1) in n trades and m snapshots "
+    "(compares and writes one JSON document; the registry's listing is O(versions)).",
 )
 def published_params(
     context: dg.AssetExecutionContext, lake: LakeResource, param_backtest: dict[str, Any]

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import typer
 from rich import box
 from rich.console import Console
@@ -376,28 +377,23 @@ def _ts_range(meta: Any) -> tuple[int | None, int | None]:
 
 @app.command("stats")
 def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
-    """Per-symbol counts and time ranges, and per-column summaries of one table."""
+    """Per-symbol counts and time ranges, and per-column summaries of one table.
+
+    Counts and time ranges come from the Parquet footers (O(partitions), no data read);
+    the column summary is one aggregate pass (min, max, mean, nulls) over the table.
+    """
     if table_name not in TABLES:
         raise _fail(f"unknown table {table_name!r}; tables: {', '.join(TABLES)}")
     lake = _lake()
-    per_symbol = lake.sql(
-        f"SELECT venue, symbol, count(*) AS rows, min(ts) AS first_ts, max(ts) AS last_ts "
-        f"FROM {table_name} GROUP BY ALL ORDER BY ALL"
-    )
-    if per_symbol.empty:
+    per_symbol = _footer_counts(lake, table_name)
+    if not per_symbol:
         out.print(f"table {table_name} is empty; try lake import or lake generate synthetic")
         return
     t = Table(title=f"{table_name}: rows by venue and symbol")
     for col in ("venue", "symbol", "rows", "first ts (UTC)", "last ts (UTC)"):
         t.add_column(col)
-    for rec in per_symbol.to_dict("records"):
-        t.add_row(
-            str(rec["venue"]),
-            str(rec["symbol"]),
-            f"{int(rec['rows']):,}",
-            _ns_iso(_int_or_none(rec["first_ts"])),
-            _ns_iso(_int_or_none(rec["last_ts"])),
-        )
+    for (venue, symbol), (rows, first, last) in sorted(per_symbol.items()):
+        t.add_row(venue, symbol, f"{rows:,}", _ns_iso(first), _ns_iso(last))
     out.print(t)
     if table_name == "quarantine":
         reasons = lake.sql(
@@ -411,13 +407,11 @@ def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
             r.add_row(str(row.table), str(row.reason), f"{row.n:,}")
         out.print(r)
         return
-    summary = lake.sql(f"SUMMARIZE SELECT * EXCLUDE (venue, symbol) FROM {table_name}")
     s = Table(title=f"{table_name}: columns")
-    cols = ["column_name", "column_type", "min", "max", "avg", "null_percentage"]
-    for col in cols:
+    for col in ("column_name", "column_type", "min", "max", "avg", "null_percentage"):
         s.add_column(col)
-    for row in summary[cols].itertuples(index=False):
-        s.add_row(*(_cell(v)[:40] for v in row))
+    for summary in _column_summary(lake, table_name):
+        s.add_row(*(_cell(v)[:40] for v in summary))
     out.print(s)
 
 
@@ -437,6 +431,43 @@ def verify_cmd(
     err.print(f"{len(found)} corrupt partition file(s): re-import those days; reports in "
               f"{lake.root / '.corrupt' / 'reports.jsonl'}", soft_wrap=True)
     raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _footer_counts(lake: Lake, table_name: str) -> dict[tuple[str, str], tuple[int, Any, Any]]:
+    """(venue, symbol) -> (rows, first ts, last ts) from every partition's footer."""
+    import pyarrow.parquet as pq
+
+    found: dict[tuple[str, str], tuple[int, Any, Any]] = {}
+    for path in lake.paths.table_root(table_name).glob("venue=*/symbol=*/date=*/data.parquet"):
+        meta = pq.ParquetFile(path).metadata
+        lo, hi = _ts_range(meta)
+        venue, symbol = (p.partition("=")[2] for p in path.parts[-4:-2])
+        rows, first, last = found.get((venue, symbol), (0, None, None))
+        first = lo if first is None else (first if lo is None else min(first, lo))
+        last = hi if last is None else (last if hi is None else max(last, hi))
+        found[(venue, symbol)] = (rows + meta.num_rows, first, last)
+    return found
+
+
+def _column_summary(lake: Lake, table_name: str) -> list[tuple[Any, ...]]:
+    """(name, type, min, max, mean, null %) of every column, in one aggregate pass."""
+    spec = TABLES[table_name]
+    exprs: list[str] = []
+    for field in spec.schema:
+        col = f'"{field.name}"'
+        scalar = not pa.types.is_list(field.type)
+        numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+        exprs += [
+            f"min({col})" if scalar else "NULL",
+            f"max({col})" if scalar else "NULL",
+            f"avg({col})" if numeric else "NULL",
+            f"100.0 * (count(*) - count({col})) / greatest(count(*), 1)",
+        ]
+    values = lake.sql(f"SELECT {', '.join(exprs)} FROM {table_name}").iloc[0].tolist()
+    return [
+        (field.name, str(field.type), *values[4 * i : 4 * i + 4])
+        for i, field in enumerate(spec.schema)
+    ]
 
 
 # -- generate --------------------------------------------------------------------------

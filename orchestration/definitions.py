@@ -7,6 +7,7 @@ import dagster as dg
 from assets import ASSET_MODULES
 from assets.resources import LakeResource
 from data_lake.paths import mmcal_home
+from orchestration.dask_job import nightly_calibration_dask_job
 from orchestration.jobs import JOBS
 from orchestration.schedules import SCHEDULES
 from orchestration.sensors import SENSORS, import_landing_job
@@ -28,7 +29,7 @@ def resources(
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),
-    jobs=[*JOBS, import_landing_job],
+    jobs=[*JOBS, import_landing_job, nightly_calibration_dask_job],
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources=resources(),

@@ -6,9 +6,11 @@ import dagster as dg
 
 from assets.partitions import symbol_day_partitions
 
-__all__ = ["JOBS", "ingest_job", "nightly_calibration_job"]
+__all__ = ["JOBS", "NIGHTLY_SELECTION", "ingest_job", "nightly_calibration_job"]
 
 INGEST_GROUPS = ("ingest", "quality", "derived")
+# Everything after the ingest: the nightly job, on any executor (orchestration.dask_job).
+NIGHTLY_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.groups(*INGEST_GROUPS)
 
 ingest_job = dg.define_asset_job(
     name="ingest",
@@ -22,7 +24,7 @@ ingest_job = dg.define_asset_job(
 
 nightly_calibration_job = dg.define_asset_job(
     name="nightly_calibration",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*INGEST_GROUPS),
+    selection=NIGHTLY_SELECTION,
     partitions_def=symbol_day_partitions,
     description=(
         "Features, every calibration, the candidate param set, its validation on the next "

@@ -2,8 +2,9 @@
 
 ``x ~ (1 - f) N(0, s^2) + f N(m, s^2)``: uninformed trades leave no expected move,
 informed ones move the mid ``m`` bps their way, both under the same noise. Fitted by
-maximum likelihood (L-BFGS-B) from several starts; standard errors from a HAC sandwich
-because markouts overlap.
+maximum likelihood (L-BFGS-B) from several starts (screened on a subsample of a large
+day, the best refined on every markout); standard errors from a HAC sandwich because
+markouts overlap. Cost O(n) per likelihood pass, O(n k^2) for the sandwich (k = 3).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ _STARTS: tuple[tuple[float, float], ...] = (
     (0.5, 0.5), (0.5, 1.0), (0.3, 2.0), (0.1, 3.0), (0.5, -1.0), (0.98, 0.0)
 )
 _MAX_ITER = 500
+#: Above twice this many markouts the starts are screened on a strided subsample of
+#: about this size and the best ``_REFINED_STARTS`` of them refined on the full sample.
+_SCREEN_SIZE = 100_000
+_REFINED_STARTS = 2
 #: L-BFGS-B tolerances on the per-markout objective: 1e-12 relative is ~1e-6 of total
 #: log-likelihood on a 200,000-trade day, far under any likelihood-ratio margin.
 _FTOL = 1e-12
@@ -221,13 +226,19 @@ def fit_markout_mixture(x: Float64Array, n_lags: int, *, mean_hint: float) -> Ma
         The mixture collapsed (f near 0 or 1) or does not beat one Gaussian (LR < 2).
     """
     sd = float(np.std(x))
-    best: tuple[float, float, float, float, int, bool] | None = None
+    # Large samples: the starts race on an evenly strided subsample and only the best
+    # ones are refined on every markout, from where they stopped (each start costs ~40
+    # full passes; on a 1,000,000-trade day the six of them were most of the fit).
+    stride = math.ceil(x.size / _SCREEN_SIZE) if x.size > 2 * _SCREEN_SIZE else 1
+    screen = np.ascontiguousarray(x[::stride]) if stride > 1 else x
+    found = []
     for f0, mult in _STARTS:
         m0 = mean_hint / f0 if mult == 0.0 else mult * sd
-        cand = _fit_from(x, f0, m0, sd)
-        if best is None or cand[3] > best[3]:
-            best = cand
-    assert best is not None
+        found.append(_fit_from(screen, f0, m0, sd))
+    if stride > 1:
+        leaders = sorted(found, key=lambda c: c[3], reverse=True)[:_REFINED_STARTS]
+        found = [_fit_from(x, c[0], c[1], c[2]) for c in leaders]
+    best = max(found, key=lambda c: c[3])
     f, m, s, loglik, iters, em_converged = best
     if not em_converged:
         warnings.warn(
