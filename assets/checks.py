@@ -88,7 +88,15 @@ def _fold(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
     group_name="quality",
     compute_kind="great_expectations",
     check_specs=[
-        dg.AssetCheckSpec(name=name, asset="checked_day", blocking=blocking, description=text)
+        # Per partition: each result names its symbol-day, and a failure on one day is
+        # not hidden by a later day's pass.
+        dg.AssetCheckSpec(
+            name=name,
+            asset="checked_day",
+            blocking=blocking,
+            description=text,
+            partitions_def=symbol_day_partitions,
+        )
         for name, _, blocking, text in _SPECS
     ],
     description=(
@@ -159,8 +167,8 @@ def checked_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
     return dg.MaterializeResult(
         metadata={
             "blocking_failures": dg.MetadataValue.json(failed),
-            "checks_passed": sum(o.passed for o in folded.values()),
-            "checks_total": len(folded),
+            "checks passed [count]": dg.MetadataValue.int(sum(o.passed for o in folded.values())),
+            "checks run [count]": dg.MetadataValue.int(len(folded)),
             "record": dg.MetadataValue.path(str(record)),
         },
         check_results=results,
