@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from assets.inputs import day_input_keys, require_inputs
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
-from assets.plots import figure, figure_metadata
+from assets.plots import figure, plot_dir, png_bytes, png_markdown, save_plot
 from assets.resources import LakeResource
 from data_lake.quality_store import QualityGateError
 from data_lake.registry import (
@@ -191,6 +191,7 @@ def attribution_markdown(record: BacktestComparison) -> str:
 @dg.asset(
     partitions_def=symbol_day_partitions,
     group_name="params",
+    deps=["held_out_day"],  # the gated held-out day (assets/held_out.py) it replays
     description="The candidate and the published set replayed on the held-out day (same "
     "events, the symbol's trader settings): scores, attribution and equity curves, written "
     "into the candidate's validation for the publish gate's backtest rule.",
@@ -235,8 +236,10 @@ def param_backtest(
     title = f"{symbol} held-out {next_day}: candidate vs " + (
         f"published {record.baseline_version}" if base is not None else "nothing published"
     )
+    png = png_bytes(equity_figure(record, title))
+    save_plot(png, plot_dir(lake.paths, lake.venue, symbol, day), "backtest_equity")
     metadata: dict[str, Any] = {
-        "equity_curves": figure_metadata(equity_figure(record, title), "equity curves"),
+        f"plot: {title}": png_markdown(png, title),
         "attribution": dg.MetadataValue.md(attribution_markdown(record)),
         "candidate_score": cand.score if cand.score is not None else "n/a",
         "candidate_pnl": cand.total_pnl,

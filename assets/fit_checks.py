@@ -56,14 +56,18 @@ def fit_verdict(fit: ModelFit[FitResult]) -> FitVerdict:
     required = fit.model in REQUIRED_MODELS
     severity = "error" if required else "warn"
     if fit.result is None:
-        need = "required: no candidate without it unless a published set covers it" if required \
+        need = (
+            "required: no candidate without it unless a published set covers it"
+            if required
             else "its quoting fields fall back (see the candidate's fallbacks)"
+        )
         return FitVerdict(False, severity, f"fit failed: {fit.error} ({need})")
     problems = _problems(fit.result)
     if problems:
         return FitVerdict(False, "warn", "; ".join(problems))
-    return FitVerdict(True, severity, "fitted" + (f" ({len(fit.warnings)} warning(s))"
-                                                  if fit.warnings else ""))
+    return FitVerdict(
+        True, severity, "fitted" + (f" ({len(fit.warnings)} warning(s))" if fit.warnings else "")
+    )
 
 
 def _problems(result: FitResult) -> list[str]:

@@ -103,7 +103,8 @@ def heston_headline(r: HestonFit) -> Headline:
         "half-life [h]": _hours(r.half_life_s),
         "theta (long-run variance) [annualised, decimal]": r.theta,
         "long-run vol sqrt(theta) [annualised, decimal]": math.sqrt(r.theta)
-        if r.theta > 0 else None,
+        if r.theta > 0
+        else None,
         "xi (vol of variance) [1/sqrt(yr)]": r.xi,
         "rho (price-variance correlation) [dimensionless]": r.rho,
         "Feller ratio 2 kappa theta / xi^2 [dimensionless]": r.feller_ratio,

@@ -33,14 +33,20 @@ def adverse_selection_plot(fit: AdverseSelectionFit, f: DayFeatures) -> Figure:
         se = np.asarray(addon.addon_stderr_bps, float)
         ax.plot(d, a, "o-", label="add-on (mean markout of fills at >= depth)")
         ax.fill_between(d, a - 2 * se, a + 2 * se, alpha=0.25, label="± 2 s.e. (Newey-West)")
-    ax.axhline(fit.mean_markout_bps, color="grey", ls="--",
-               label=f"mean markout {fit.mean_markout_bps:.3g} bps")
+    ax.axhline(
+        fit.mean_markout_bps,
+        color="grey",
+        ls="--",
+        label=f"mean markout {fit.mean_markout_bps:.3g} bps",
+    )
     ax.axhline(0.0, color="k", lw=0.5)
     ax.set_xlabel("quote depth from mid (bps)")
     ax.set_ylabel(f"markout at {fit.horizon_s:g} s (bps)")
-    ax.set_title(f"{f.symbol} {f.day} adverse-selection add-on; informed share "
-                 f"{fit.informed_share:.2f}, informed markout {fit.informed_markout_bps:.3g} bps",
-                 fontsize=9)
+    ax.set_title(
+        f"{f.symbol} {f.day} adverse-selection add-on; informed share "
+        f"{fit.informed_share:.2f}, informed markout {fit.informed_markout_bps:.3g} bps",
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     return fig
 
@@ -57,8 +63,7 @@ def microprice_plot(fit: MicropriceFit, f: DayFeatures) -> Figure:
             continue
         lo = "0" if i == 0 else f"{edges[i - 1]:.2g}"
         hi = "inf" if i >= len(edges) else f"{edges[i]:.2g}"
-        series.append((f"regime {i} (vol {lo}..{hi} bps/sqrt(s), n={fit.regime_n_obs[i]})",
-                       coef))
+        series.append((f"regime {i} (vol {lo}..{hi} bps/sqrt(s), n={fit.regime_n_obs[i]})", coef))
     width = 0.8 / max(len(series), 1)
     for k, (label, coef) in enumerate(series):
         ax.bar(x + (k - (len(series) - 1) / 2) * width, coef, width=width, label=label)
@@ -66,8 +71,9 @@ def microprice_plot(fit: MicropriceFit, f: DayFeatures) -> Figure:
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
     ax.set_ylabel(f"coefficient (bps of mid move over {fit.horizon_s:g} s)")
     use = "falls back to the mid" if fit.use_fallback else "used"
-    ax.set_title(f"{f.symbol} {f.day} micro-price by regime: OOS R^2 {fit.oos_r2:.3g} ({use})",
-                 fontsize=9)
+    ax.set_title(
+        f"{f.symbol} {f.day} micro-price by regime: OOS R^2 {fit.oos_r2:.3g} ({use})", fontsize=9
+    )
     ax.legend(fontsize=6)
     return fig
 
@@ -78,8 +84,13 @@ def vpin_plot(fit: VPINResult, f: DayFeatures) -> Figure:
     start = dt.datetime.combine(f.day, dt.time(), tzinfo=dt.UTC).timestamp() * 1e9
     hours = (np.asarray(fit.bucket_end_ns, float) - start) / 3.6e12
     ax.plot(hours, fit.vpin, lw=0.8)
-    ax.axhline(fit.latest, color="r", lw=0.6, ls="--", label=f"latest {fit.latest:.3g} "
-               f"(percentile {fit.latest_percentile:.2f})")
+    ax.axhline(
+        fit.latest,
+        color="r",
+        lw=0.6,
+        ls="--",
+        label=f"latest {fit.latest:.3g} (percentile {fit.latest_percentile:.2f})",
+    )
     ax.set_xlim(0, 24)
     ax.set_xlabel("hour of the day (UTC)")
     ax.set_ylabel(f"VPIN over {fit.window} buckets (fraction)")
@@ -91,8 +102,9 @@ def vpin_plot(fit: VPINResult, f: DayFeatures) -> Figure:
 def correlation_plot(fit: CorrelationFit, symbol: str, day: dt.date) -> Figure:
     """The correlation matrix of grid returns at each EWMA half-life."""
     n = len(fit.estimates)
-    fig, grid = plt.subplots(1, max(n, 1), squeeze=False, figsize=(3.2 * max(n, 1) + 0.8, 3.4),
-                             dpi=90)
+    fig, grid = plt.subplots(
+        1, max(n, 1), squeeze=False, figsize=(3.2 * max(n, 1) + 0.8, 3.4), dpi=90
+    )
     axes = grid[0]
     labels = list(fit.symbols)
     image = None
