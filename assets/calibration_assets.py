@@ -45,6 +45,7 @@ from assets.model_plots_flow import correlation_plot
 from assets.partitions import (
     partition_date,
     partition_symbol,
+    symbol_day_check_spec,
     symbol_day_partitions,
     symbol_partitions,
 )
@@ -140,12 +141,7 @@ MODEL_FIT_TYPE = dg.PythonObjectDagsterType(ModelFit, name="ModelFit")
 
 def fit_check_spec(asset_name: str) -> dg.AssetCheckSpec:
     """The per-partition check that says, at a glance, whether the fit is usable."""
-    return dg.AssetCheckSpec(
-        name=FIT_CHECK_NAME,
-        asset=asset_name,
-        description=FIT_CHECK_DESCRIPTION,
-        partitions_def=symbol_day_partitions,
-    )
+    return symbol_day_check_spec(FIT_CHECK_NAME, asset_name, FIT_CHECK_DESCRIPTION)
 
 
 def fit_check_result(fit: ModelFit[FitResult]) -> dg.AssetCheckResult:

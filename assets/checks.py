@@ -10,7 +10,12 @@ import datetime as dt
 import dagster as dg
 
 from assets.ingest import lake_day
-from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.partitions import (
+    partition_date,
+    partition_symbol,
+    symbol_day_check_spec,
+    symbol_day_partitions,
+)
 from assets.resources import LakeResource
 from data_lake.quality import (
     CheckOutcome,
@@ -88,15 +93,7 @@ def _fold(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
     group_name="quality",
     compute_kind="great_expectations",
     check_specs=[
-        # Per partition: each result names its symbol-day, and a failure on one day is
-        # not hidden by a later day's pass.
-        dg.AssetCheckSpec(
-            name=name,
-            asset="checked_day",
-            blocking=blocking,
-            description=text,
-            partitions_def=symbol_day_partitions,
-        )
+        symbol_day_check_spec(name, "checked_day", text, blocking=blocking)
         for name, _, blocking, text in _SPECS
     ],
     description=(

@@ -6,8 +6,6 @@ passes the gate; its blocking check ``held_out_passes_quality`` fails (with the 
 reason) when D+1 is not ingested or failed its checks, and then nothing downstream runs.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from collections.abc import Iterator
 
@@ -16,7 +14,12 @@ import dagster as dg
 from assets.calibration_assets import load_features
 from assets.features import DayFeatures
 from assets.inputs import day_input_keys, require_inputs
-from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.partitions import (
+    partition_date,
+    partition_symbol,
+    symbol_day_check_spec,
+    symbol_day_partitions,
+)
 from assets.resources import LakeResource
 from data_lake.quality_store import QualityGateError
 
@@ -34,13 +37,12 @@ def held_out_date(fit_day: dt.date) -> dt.date:
     partitions_def=symbol_day_partitions,
     group_name="params",
     check_specs=[
-        dg.AssetCheckSpec(
-            name=HELD_OUT_CHECK,
-            asset="held_out_day",
+        symbol_day_check_spec(
+            HELD_OUT_CHECK,
+            "held_out_day",
+            "The day after the fit day is ingested and passed its blocking quality checks "
+            "(trades, book, bbo, funding); else nothing is validated.",
             blocking=True,
-            partitions_def=symbol_day_partitions,
-            description="The day after the fit day is ingested and passed its blocking "
-            "quality checks (trades, book, bbo, funding); else nothing is validated.",
         )
     ],
     description="Features of the held-out day (the day after the partition's fit day), read "

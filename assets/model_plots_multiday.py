@@ -51,7 +51,7 @@ def heston_plot(fit: HestonFit, f: DayFeatures) -> Figure:
                 lags * series.interval_s / 60.0,
                 model,
                 "r-",
-                label=f"Heston exp(-kappa lag), kappa={fit.kappa:.3g}/yr",
+                label=f"latent variance ACF exp(-kappa lag), kappa={fit.kappa:.3g}/yr",
             )
     except CalibrationError as exc:  # no trailing window: say so on the plot
         top.text(0.5, 0.5, str(exc), ha="center", transform=top.transAxes)

@@ -10,6 +10,7 @@ pyproject ``[tool.dagster]``) and executes it in this process, step after step, 
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from dagster._core.remote_origin import (
     RemoteRepositoryOrigin,
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+from assets.partitions import register_days
 
 __all__ = [
     "CODE_LOCATION",
@@ -76,10 +79,13 @@ def launch_partition(
 
     The run carries the repository label and the job's code origins, so the UI lists it
     under its job. ``resources`` override the Definitions' (tests root them elsewhere).
-    Step failures are recorded in the run, not raised: check ``success``.
+    Step failures are recorded in the run, not raised: check ``success``. The partition's
+    day is registered first when it is not yet (assets/partitions.py).
     """
     from orchestration.definitions import defs
 
+    # Running a day makes it a partition (dynamic dates: assets/partitions.py).
+    register_days(instance, [dt.date.fromisoformat(partition_key.keys_by_dimension["date"])])
     job_def = defs.resolve_job_def(job_name)
     with partition_loading_context(dynamic_partitions_store=instance) as context:
         job_def.validate_partition_key(partition_key, selected_asset_keys=None, context=context)

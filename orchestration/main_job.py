@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assets.history import HISTORY_DAYS
-from assets.partitions import DEFAULT_START, symbol_partitions
+from assets.partitions import DEFAULT_START, register_days, symbol_partitions
 from data_lake.lake import Lake
 from data_lake.partitions import PartitionKey, partition_file
 from data_lake.paths import mmcal_home
@@ -165,6 +165,10 @@ def run_pipeline(home: Path, days: list[dt.date], fit_day: dt.date) -> None:
 
     # The instance `make dagster` opens (telemetry and the first-visit pop-up off).
     os.environ["DAGSTER_HOME"] = str(ensure_instance_home(dagster_home(home)))
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        register_days(instance, days)  # dynamic date partitions: the days that exist
     symbols = symbol_partitions.get_partition_keys()
     lake = Lake.at(home)
     venue = resources(str(home))["lake"].venue  # type: ignore[attr-defined]
