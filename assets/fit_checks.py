@@ -59,7 +59,7 @@ def fit_verdict(fit: ModelFit[FitResult]) -> FitVerdict:
         need = (
             "required: no candidate without it unless a published set covers it"
             if required
-            else "its quoting fields fall back (see the candidate's fallbacks)"
+            else "its quoting fields fall back, see the candidate's fallbacks"
         )
         return FitVerdict(False, severity, f"fit failed: {fit.error} ({need})")
     problems = _problems(fit.result)

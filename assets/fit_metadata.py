@@ -49,7 +49,8 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def metadata_values(headline: Mapping[str, object]) -> dict[str, dg.MetadataValue]:
-    """Typed metadata of a headline: int, float, bool and text; None and NaN left out."""
+    """Typed metadata of a headline: int, float (4 significant digits), bool and text;
+    None and NaN left out."""
     out: dict[str, dg.MetadataValue] = {}
     for label, value in headline.items():
         if isinstance(value, (bool, np.bool_)):
@@ -58,7 +59,8 @@ def metadata_values(headline: Mapping[str, object]) -> dict[str, dg.MetadataValu
             out[label] = dg.MetadataValue.int(int(value))
         elif isinstance(value, (float, np.floating)):
             if math.isfinite(float(value)):
-                out[label] = dg.MetadataValue.float(float(value))
+                # Four significant digits: an estimate's error is larger than that.
+                out[label] = dg.MetadataValue.float(float(f"{float(value):.4g}"))
         elif value is not None:
             out[label] = dg.MetadataValue.text(str(value))
     return out

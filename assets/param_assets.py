@@ -246,13 +246,13 @@ def published_params(
         "decision": dg.MetadataValue.text(f"{decision.status} ({decision.code})"),
         "reason": dg.MetadataValue.text(decision.reason or "passed every rule"),
         "version": dg.MetadataValue.text(decision.version or "none"),
-        "decision (JSON)": dg.MetadataValue.json(decision.to_dict()),
     }
+    as_json = {"decision (JSON)": dg.MetadataValue.json(decision.to_dict())}
     if decision.version is None:
         metadata["report"] = dg.MetadataValue.text(
             f"none: the set fails the schema; kept as {decision.document}"
         )
-        return dg.MaterializeResult(metadata=metadata)
+        return dg.MaterializeResult(metadata={**metadata, **as_json})
     doc = registry.load(decision.symbol, decision.version)
     document_path = registry.path_of(decision.symbol, decision.version)
     day = partition_date(context)
@@ -269,7 +269,7 @@ def published_params(
     )
     if doc.dagster_run_id:
         metadata["made by run"] = dg.MetadataValue.dagster_run(doc.dagster_run_id)
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata={**metadata, **as_json})
 
 
 def quoting_markdown(doc: ParamSet) -> str:

@@ -48,8 +48,8 @@ SYMBOL = "SOL"
 FIT_DAY = DEFAULT_START
 HELD_OUT = DEFAULT_START + dt.timedelta(days=1)
 PARTITION = f"{FIT_DAY.isoformat()}|{SYMBOL}"
-# A thinner SOL (30 % of the order flow, a book snapshot every 2 s) keeps the run short.
-MARKET = DEFAULT_MARKET.with_activity(SYMBOL, 0.3).with_snapshot_interval(2.0)
+# A thinner SOL (20 % of the order flow, a book snapshot every 5 s) keeps the run short.
+MARKET = DEFAULT_MARKET.with_activity(SYMBOL, 0.2).with_snapshot_interval(5.0)
 
 
 def _free_port() -> int:
@@ -95,12 +95,14 @@ class Ui:
 
 
 def _run_pipeline(home: Path, instance: dg.DagsterInstance) -> None:
+    t0 = time.perf_counter()
     generate_to_lake(Lake.at(home), symbols=[SYMBOL], days=2, seed=7, start=FIT_DAY, market=MARKET)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     for job, day in (("ingest", FIT_DAY), ("ingest", HELD_OUT), ("nightly_calibration", FIT_DAY)):
         key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": SYMBOL})
         run = launch_partition(job, key, instance, resources=resources(str(home)), run_config=quiet)
         assert run.success, f"{job} {key} failed: run {run.run_id}"
+        print(f"{job} {key}: {time.perf_counter() - t0:.0f} s since the start")
 
 
 def _wait_for_server(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -239,6 +241,16 @@ def test_a_failed_fit_shows_as_failed_with_its_reason(ui: Ui) -> None:
     text = ui.open(f"/assets/heston_fit?partition={PARTITION}", "[1/yr]")
     assert "plot:" in text
     ui.shot("model_asset_heston")
+    # The plot entry opens the figure (title with symbol and day, axes with units).
+    (button,) = ui.driver.find_elements("xpath", "//*[text()='[Show Markdown]']")
+    ui.driver.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", button)
+    deadline = time.monotonic() + 30
+    while not ui.driver.execute_script(
+        "const i = document.querySelector(\"[role='dialog'] img\"); return i && i.naturalWidth"
+    ):
+        assert time.monotonic() < deadline, "the Heston plot did not open"
+        time.sleep(0.5)
+    ui.shot("model_asset_heston_plot")
 
 
 def test_lineage_shows_the_held_out_day_as_an_input(ui: Ui) -> None:
