@@ -243,7 +243,8 @@ def published_params(
     log = context.log.info if decision.accepted else context.log.warning
     log(f"{decision.symbol}: {decision.status} {decision.version}: {decision.reason or ''}")
     metadata: dict[str, Any] = {
-        "decision": dg.MetadataValue.text(f"{decision.status} ({decision.code})"),
+        "status": dg.MetadataValue.text(str(decision.status)),
+        "decision code": dg.MetadataValue.text(decision.code),
         "reason": dg.MetadataValue.text(decision.reason or "passed every rule"),
         "version": dg.MetadataValue.text(decision.version or "none"),
     }

@@ -250,6 +250,7 @@ def test_a_failed_fit_shows_as_failed_with_its_reason(ui: Ui) -> None:
     ):
         assert time.monotonic() < deadline, "the Heston plot did not open"
         time.sleep(0.5)
+    time.sleep(1.5)  # the dialog fades in
     ui.shot("model_asset_heston_plot")
 
 
