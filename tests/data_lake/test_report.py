@@ -75,7 +75,7 @@ def test_estimates_carry_their_95_percent_interval_and_unit() -> None:
             "volatility", {"sigma_bps": 1.2, "sigma_stderr_bps": 0.1, "n_obs": 500, "ok": True}
         )
     }
-    name, value, interval, unit = rows["sigma_bps"]
+    _, value, interval, unit = rows["sigma_bps"]
     assert (value, unit) == ("1.2", "bps")
     low, high = (float(x) for x in interval.strip("[]").split(","))
     assert low == pytest.approx(1.2 - 1.96 * 0.1, abs=1e-3)
