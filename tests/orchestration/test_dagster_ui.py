@@ -255,7 +255,10 @@ def test_a_failed_fit_shows_as_failed_with_its_reason(ui: Ui) -> None:
 
 
 def test_lineage_shows_the_held_out_day_as_an_input(ui: Ui) -> None:
-    ui.open(f"/locations/{CODE_LOCATION}/asset-groups/params", "held_out_day")
+    ui.open("/asset-groups", "Global asset lineage")
+    ui.shot("lineage_global")
+    text = ui.open(f"/locations/{CODE_LOCATION}/asset-groups/params", "held_out_day")
+    assert "param_validation" in text and "published_params" in text
     ui.shot("lineage_params")
 
 
