@@ -26,7 +26,6 @@ from data_lake.registry.files import replace_atomically
 
 __all__ = [
     "figure",
-    "figure_metadata",
     "plot_dir",
     "png_bytes",
     "png_markdown",
@@ -52,11 +51,6 @@ def png_markdown(png: bytes, title: str) -> dg.MetadataValue:
     """A PNG as a markdown image Dagster renders on the asset page."""
     encoded = base64.b64encode(png).decode("ascii")
     return dg.MetadataValue.md(f"**{title}**\n\n![{title}](data:image/png;base64,{encoded})")
-
-
-def figure_metadata(fig: Figure, title: str = "plot") -> dg.MetadataValue:
-    """The figure as a markdown image Dagster renders on the asset page."""
-    return png_markdown(png_bytes(fig), title)
 
 
 def plot_dir(paths: LakePaths, venue: str, symbol: str, day: dt.date) -> Path:
