@@ -188,6 +188,13 @@ def attribution_markdown(record: BacktestComparison) -> str:
     return "\n".join(lines)
 
 
+def _score(value: float | None) -> dg.MetadataValue:
+    """A dimensionless score to 4 significant digits, or n/a."""
+    return dg.MetadataValue.text("n/a") if value is None else dg.MetadataValue.float(
+        float(f"{value:.4g}")
+    )
+
+
 @dg.asset(
     partitions_def=symbol_day_partitions,
     group_name="params",
@@ -240,14 +247,16 @@ def param_backtest(
     save_plot(png, plot_dir(lake.paths, lake.venue, symbol, day), "backtest_equity")
     metadata: dict[str, Any] = {
         f"plot: {title}": png_markdown(png, title),
-        "attribution": dg.MetadataValue.md(attribution_markdown(record)),
-        "candidate_score": cand.score if cand.score is not None else "n/a",
-        "candidate_pnl": cand.total_pnl,
-        "baseline_version": record.baseline_version or "none",
-        "events": len(events),
+        "attribution (quote currency)": dg.MetadataValue.md(attribution_markdown(record)),
+        f"candidate score ({SCORE_NAME})": _score(cand.score),
+        "candidate P&L [quote currency]": dg.MetadataValue.float(round(cand.total_pnl, 2)),
+        "published version compared": record.baseline_version or "none",
+        "held-out events [count]": dg.MetadataValue.int(len(events)),
     }
     if base is not None:
-        metadata["baseline_score"] = base.score if base.score is not None else "n/a"
-        metadata["baseline_pnl"] = base.total_pnl
-        metadata["score_diff_stderr"] = record.score_diff_stderr or "n/a"
+        metadata[f"published score ({SCORE_NAME})"] = _score(base.score)
+        metadata["published P&L [quote currency]"] = dg.MetadataValue.float(
+            round(base.total_pnl, 2)
+        )
+        metadata["score difference s.e. (paired)"] = _score(record.score_diff_stderr)
     return dg.Output(document, metadata=metadata)
