@@ -247,7 +247,7 @@ def param_backtest(
     save_plot(png, plot_dir(lake.paths, lake.venue, symbol, day), "backtest_equity")
     metadata: dict[str, Any] = {
         f"plot: {title}": png_markdown(png, title),
-        "attribution (quote currency)": dg.MetadataValue.md(attribution_markdown(record)),
+        "attribution": dg.MetadataValue.md(attribution_markdown(record)),  # quote currency
         f"candidate score ({SCORE_NAME})": _score(cand.score),
         "candidate P&L [quote currency]": dg.MetadataValue.float(round(cand.total_pnl, 2)),
         "published version compared": record.baseline_version or "none",
