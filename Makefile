@@ -15,7 +15,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-fast test-slow bench bench-peer pays lint venv clean dagster docs
+.PHONY: run test test-fast test-slow chromium bench bench-peer pays lint venv clean dagster docs
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ run: $(STAMP)
 	@echo "== make run ends with the live trader on the paper venue for 30 s: trader run --params latest --duration 30 --speed 10"
 	$(PY) -m trader run --params latest --duration 30 --speed 10 --metrics-port 0 --fresh
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -q
 
@@ -63,8 +63,15 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(PY) tools/package_graph.py
 
+# The instance `make run` wrote to (runs, materializations, checks): $(MMCAL_HOME)/dagster_home
+# unless DAGSTER_HOME is set; its dagster.yaml turns telemetry and the first-visit pop-up off.
 dagster: $(STAMP)
-	$(VENV)/bin/dagster dev
+	@export DAGSTER_HOME="$${DAGSTER_HOME:-$(MMCAL_HOME)/dagster_home}"; \
+	$(PY) -m orchestration.instance_home && $(VENV)/bin/dagster dev
+
+# Headless Chromium and its driver for the Dagster UI test (Debian packages; idempotent).
+chromium:
+	tools/ensure_chromium.sh
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

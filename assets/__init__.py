@@ -7,6 +7,7 @@ from assets import (
     calibration_assets,
     checks,
     derived_assets,
+    held_out,
     ingest,
     param_assets,
 )
@@ -16,6 +17,7 @@ ASSET_MODULES: list[ModuleType] = [
     checks,
     derived_assets,
     calibration_assets,
+    held_out,
     param_assets,
     backtest_gate,
 ]

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from assets.inputs import day_input_keys, require_inputs
 from assets.memory import release_freed_memory
 from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
-from assets.plots import figure, figure_metadata
+from assets.plots import figure, plot_dir, png_bytes, png_markdown, save_plot
 from assets.resources import LakeResource
 from data_lake.quality_store import QualityGateError
 from data_lake.registry import (
@@ -189,9 +189,17 @@ def attribution_markdown(record: BacktestComparison) -> str:
     return "\n".join(lines)
 
 
+def _score(value: float | None) -> dg.MetadataValue:
+    """A dimensionless score to 4 significant digits, or n/a."""
+    return dg.MetadataValue.text("n/a") if value is None else dg.MetadataValue.float(
+        float(f"{value:.4g}")
+    )
+
+
 @dg.asset(
     partitions_def=symbol_day_partitions,
     group_name="params",
+    deps=["held_out_day"],  # the gated held-out day (assets/held_out.py) it replays
     description="The candidate and the published set replayed on the held-out day (same "
     "events, the symbol's trader settings): scores, attribution and equity curves, written "
     "into the candidate's validation for the publish gate's backtest rule. Cost: "
@@ -240,16 +248,20 @@ def param_backtest(
     title = f"{symbol} held-out {next_day}: candidate vs " + (
         f"published {record.baseline_version}" if base is not None else "nothing published"
     )
+    png = png_bytes(equity_figure(record, title))
+    save_plot(png, plot_dir(lake.paths, lake.venue, symbol, day), "backtest_equity")
     metadata: dict[str, Any] = {
-        "equity_curves": figure_metadata(equity_figure(record, title), "equity curves"),
-        "attribution": dg.MetadataValue.md(attribution_markdown(record)),
-        "candidate_score": cand.score if cand.score is not None else "n/a",
-        "candidate_pnl": cand.total_pnl,
-        "baseline_version": record.baseline_version or "none",
-        "events": len(events),
+        f"plot: {title}": png_markdown(png, title),
+        "attribution": dg.MetadataValue.md(attribution_markdown(record)),  # quote currency
+        f"candidate score ({SCORE_NAME})": _score(cand.score),
+        "candidate P&L [quote currency]": dg.MetadataValue.float(round(cand.total_pnl, 2)),
+        "published version compared": record.baseline_version or "none",
+        "held-out events [count]": dg.MetadataValue.int(len(events)),
     }
     if base is not None:
-        metadata["baseline_score"] = base.score if base.score is not None else "n/a"
-        metadata["baseline_pnl"] = base.total_pnl
-        metadata["score_diff_stderr"] = record.score_diff_stderr or "n/a"
+        metadata[f"published score ({SCORE_NAME})"] = _score(base.score)
+        metadata["published P&L [quote currency]"] = dg.MetadataValue.float(
+            round(base.total_pnl, 2)
+        )
+        metadata["score difference s.e. (paired)"] = _score(record.score_diff_stderr)
     return dg.Output(document, metadata=metadata)

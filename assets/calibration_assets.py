@@ -1,7 +1,7 @@
 """Feature and calibration assets: one asset per model, per symbol-day partition."""
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 import dagster as dg
@@ -10,6 +10,22 @@ from matplotlib.figure import Figure
 
 from assets.checks import checked_day
 from assets.features import TRADE_COLUMNS, DayFeatures, build_features
+from assets.fit_checks import FIT_CHECK_DESCRIPTION, FIT_CHECK_NAME, fit_verdict
+from assets.fit_metadata import (
+    Headline,
+    adverse_selection_headline,
+    correlation_headline,
+    fill_depth_headline,
+    funding_headline,
+    hawkes_headline,
+    heston_headline,
+    markouts_headline,
+    metadata_values,
+    microprice_headline,
+    volatility_headline,
+    volume_profile_headline,
+    vpin_headline,
+)
 from assets.history import HISTORY_DAYS, HistoryError, load_history
 from assets.inputs import (
     FUNDING_HISTORY_DAYS,
@@ -25,25 +41,17 @@ from assets.model_fits import (
     fit_model,
 )
 from assets.model_plots import PLOTTERS
+from assets.model_plots_flow import correlation_plot
 from assets.partitions import (
     partition_date,
     partition_symbol,
+    symbol_day_check_spec,
     symbol_day_partitions,
     symbol_partitions,
 )
-from assets.plots import figure_metadata
+from assets.plots import plot_dir, png_bytes, png_markdown, save_plot
 from assets.resources import LakeResource
-from calibration.clock.volume_clock import VolumeProfile
-from calibration.clock.vpin import VPINResult
 from calibration.correlation import CorrelationFit
-from calibration.fill_depth import FillDepthSides
-from calibration.funding import FundingOUFit
-from calibration.hawkes import HawkesFit
-from calibration.order_flow.adverse_selection import AdverseSelectionFit
-from calibration.order_flow.markouts import MarkoutTable
-from calibration.order_flow.microprice import MicropriceFit
-from calibration.volatility import VolatilityEstimate
-from calibration.volatility.stochastic_vol import HestonFit
 from data_lake.quality_store import QualityGateError
 from data_lake.writer import DAY_NS, day_window_ns
 
@@ -114,7 +122,21 @@ def day_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ou
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
     summary = features.summary()
     context.log.info(f"features {features.symbol} {features.day}: {summary}")
-    return dg.Output(features, metadata={k: float(v) for k, v in summary.items()})
+    return dg.Output(
+        features,
+        metadata=metadata_values({_FEATURE_LABELS.get(k, k): v for k, v in summary.items()}),
+    )
+
+
+_FEATURE_LABELS = {
+    "trades": "trades [count]",
+    "quotes": "quotes [count]",
+    "book_snapshots": "book snapshots [count]",
+    "funding_rows": "funding prints in the window [count]",
+    "median_spread_bps": "median spread [bps]",
+    "volume": "volume [base units]",
+    "history_days": "trailing window [days]",
+}
 
 
 R = TypeVar("R", bound=FitResult)
@@ -143,144 +165,113 @@ COMPLEXITY: dict[str, str] = {
     "funding": "O(F) in the F funding prints of the funding window; independent of n, m.",
 }
 
-Headline = dict[str, float | str | None]
-"""The few numbers of a fit shown in the asset table."""
-Metadata = dict[str, dg.MetadataValue | float | str]
+Metadata = dict[str, dg.MetadataValue]
 
 MODEL_FIT_TYPE = dg.PythonObjectDagsterType(ModelFit, name="ModelFit")
 """Dagster cannot read ``ModelFit[R]`` annotations; it checks the class, mypy the result type."""
 
 
-def _metadata(fit: ModelFit[FitResult], headline: Headline) -> Metadata:
-    meta: Metadata = {"ok": fit.ok, "summary": dg.MetadataValue.json(fit.to_dict())}
+def fit_check_spec(asset_name: str) -> dg.AssetCheckSpec:
+    """The per-partition check that says, at a glance, whether the fit is usable."""
+    return symbol_day_check_spec(FIT_CHECK_NAME, asset_name, FIT_CHECK_DESCRIPTION)
+
+
+def fit_check_result(fit: ModelFit[FitResult]) -> dg.AssetCheckResult:
+    """:func:`assets.fit_checks.fit_verdict` as a check result with the reason."""
+    verdict = fit_verdict(fit)
+    severity = (
+        dg.AssetCheckSeverity.ERROR if verdict.severity == "error" else dg.AssetCheckSeverity.WARN
+    )
+    return dg.AssetCheckResult(
+        check_name=FIT_CHECK_NAME,
+        passed=verdict.passed,
+        severity=severity,
+        description=verdict.reason,
+        metadata={"reason": dg.MetadataValue.text(verdict.reason)},
+    )
+
+
+def fit_metadata(fit: ModelFit[FitResult], headline: Mapping[str, object]) -> Metadata:
+    """The status first (FAILED with the reason, or fitted), then the headline, then JSON."""
+    meta: Metadata = {
+        "status": dg.MetadataValue.text("fitted" if fit.ok else "FAILED"),
+    }
     if fit.error:
-        meta["reason"] = fit.error
+        meta["reason"] = dg.MetadataValue.text(fit.error)
+    meta.update(metadata_values(headline))
     if fit.warnings:
         meta["warnings"] = dg.MetadataValue.json(list(fit.warnings))
-    for key, value in headline.items():
-        if isinstance(value, (int, float, np.floating)) and np.isfinite(value):
-            meta[key] = float(value)
-        elif value is not None:
-            meta[key] = str(value)
+    meta["full result (JSON)"] = dg.MetadataValue.json(fit.to_dict())
     return meta
 
 
-def _hawkes_headline(r: HawkesFit) -> Headline:
-    return {
-        "branching_ratio": r.branching_ratio,
-        "mu_buy": float(r.mu[0]),
-        "mu_sell": float(r.mu[1]),
-        "ks_pvalue_pooled": r.ks_pvalue_pooled,
-        "n_obs": r.n_obs,
-        "n_merged": r.n_merged,
-    }
-
-
-def _volatility_headline(r: VolatilityEstimate) -> Headline:
-    s = r.sigma_effective
-    return {
-        "sigma_eff_bps_per_sqrt_s": s.sigma_bps,
-        "sigma_clean": s.sigma_clean_bps,
-        "sigma_total": s.sigma_total_bps,
-        "jump_share": s.jump_share,
-    }
-
-
-def _heston_headline(r: HestonFit) -> Headline:
-    return {
-        "theta": r.theta,
-        "kappa": r.kappa,
-        "xi": r.xi,
-        "rho": r.rho,
-        "identifiable": str(r.identifiable),
-        "n_obs": r.n_obs,
-    }
-
-
-def _fill_depth_headline(r: FillDepthSides) -> Headline:
-    return {
-        "best": r.pooled.best,
-        "kappa_bid": r.bid.kappa_glft,
-        "kappa_ask": r.ask.kappa_glft,
-        "A_bid": r.bid.A_glft,
-        "A_ask": r.ask.A_glft,
-        "n_obs": r.pooled.n_obs,
-    }
-
-
-def _markouts_headline(r: MarkoutTable) -> Headline:
-    return {f"markout_{h}s_bps": m for h, m in zip(r.horizons_s, r.overall.mean_bps, strict=True)}
-
-
-def _adverse_selection_headline(r: AdverseSelectionFit) -> Headline:
-    return {
-        "mean_markout_bps": r.mean_markout_bps,
-        "informed_share": r.informed_share,
-        "informed_markout_bps": r.informed_markout_bps,
-        "n_obs": r.n_obs,
-    }
-
-
-def _microprice_headline(r: MicropriceFit) -> Headline:
-    return {"oos_r2": r.oos_r2, "use_fallback": str(r.use_fallback), "alpha": r.alpha}
-
-
-def _volume_profile_headline(r: VolumeProfile) -> Headline:
-    return {}
-
-
-def _vpin_headline(r: VPINResult) -> Headline:
-    return {"latest": r.latest, "latest_percentile": r.latest_percentile}
-
-
-def _funding_headline(r: FundingOUFit) -> Headline:
-    return {"kappa": r.kappa, "theta": r.theta, "sigma": r.sigma, "n_obs": r.n_obs}
+def plot_metadata(
+    lake: LakeResource, symbol: str, day: dt.date, model: str, fig: Figure, title: str
+) -> Metadata:
+    """The plot inline (markdown) and as a file the calibration report embeds."""
+    png = png_bytes(fig)
+    path = save_plot(png, plot_dir(lake.paths, lake.venue, symbol, day), model)
+    return {f"plot: {title}": png_markdown(png, title), "plot file": dg.MetadataValue.path(path)}
 
 
 def _calibration_asset(
     model: str,
     fitter: Callable[[DayFeatures], R],
     headline: Callable[[R], Headline],
-    plotter: Callable[[R, DayFeatures], Figure] | None = None,
+    plotter: Callable[[R, DayFeatures], Figure],
 ) -> dg.AssetsDefinition:
+    name = f"{model}_fit"
+
     @dg.asset(
-        name=f"{model}_fit",
+        name=name,
         partitions_def=symbol_day_partitions,
         group_name="calibration",
         compute_kind="numpy",
         dagster_type=MODEL_FIT_TYPE,
+        check_specs=[fit_check_spec(name)],
         description=f"The {model.replace('_', ' ')} calibration of one symbol-day "
-        f"(calibration/; a failed fit records its reason). Cost: {COMPLEXITY[model]}",
+        "(calibration/; a failed fit records its reason, and its `fit_quality` check "
+        f"fails with it). Cost: {COMPLEXITY[model]}",
     )
     def _asset(
-        context: dg.AssetExecutionContext, day_features: DayFeatures
-    ) -> dg.Output[ModelFit[R]]:
-        fit = fit_model(model, lambda: fitter(day_features))
+        context: dg.AssetExecutionContext, lake: LakeResource, day_features: DayFeatures
+    ) -> Iterator[dg.Output[ModelFit[R]] | dg.AssetCheckResult]:
+        f = day_features
+        fit = fit_model(model, lambda: fitter(f))
         if fit.ok:
-            context.log.info(f"{model} {day_features.symbol} {day_features.day}: fitted")
+            context.log.info(f"{model} {f.symbol} {f.day}: fitted")
         else:
-            context.log.warning(f"{model} {day_features.symbol} {day_features.day}: {fit.error}")
+            context.log.warning(f"{model} {f.symbol} {f.day}: {fit.error}")
         result = fit.result
-        meta = _metadata(fit, {} if result is None else headline(result))
-        if plotter is not None and result is not None:
-            meta["plot"] = figure_metadata(plotter(result, day_features), model)
-        return dg.Output(fit, metadata=meta)
+        meta = fit_metadata(fit, {} if result is None else headline(result))
+        if result is not None:
+            title = f"{f.symbol} {f.day} {model.replace('_', ' ')}"
+            meta.update(plot_metadata(lake, f.symbol, f.day, model, plotter(result, f), title))
+        yield dg.Output(fit, metadata=meta)
+        yield fit_check_result(fit)
 
     return _asset
 
 
 F, P = MODEL_FITTERS, PLOTTERS
 CALIBRATION_ASSETS = [
-    _calibration_asset("hawkes", F["hawkes"], _hawkes_headline, P["hawkes"]),
-    _calibration_asset("volatility", F["volatility"], _volatility_headline, P["volatility"]),
-    _calibration_asset("heston", F["heston"], _heston_headline),
-    _calibration_asset("fill_depth", F["fill_depth"], _fill_depth_headline, P["fill_depth"]),
-    _calibration_asset("markouts", F["markouts"], _markouts_headline, P["markouts"]),
-    _calibration_asset("adverse_selection", F["adverse_selection"], _adverse_selection_headline),
-    _calibration_asset("microprice", F["microprice"], _microprice_headline),
-    _calibration_asset("volume_profile", F["volume_profile"], _volume_profile_headline),
-    _calibration_asset("vpin", F["vpin"], _vpin_headline),
-    _calibration_asset("funding", F["funding"], _funding_headline),
+    _calibration_asset("hawkes", F["hawkes"], hawkes_headline, P["hawkes"]),
+    _calibration_asset("volatility", F["volatility"], volatility_headline, P["volatility"]),
+    _calibration_asset("heston", F["heston"], heston_headline, P["heston"]),
+    _calibration_asset("fill_depth", F["fill_depth"], fill_depth_headline, P["fill_depth"]),
+    _calibration_asset("markouts", F["markouts"], markouts_headline, P["markouts"]),
+    _calibration_asset(
+        "adverse_selection",
+        F["adverse_selection"],
+        adverse_selection_headline,
+        P["adverse_selection"],
+    ),
+    _calibration_asset("microprice", F["microprice"], microprice_headline, P["microprice"]),
+    _calibration_asset(
+        "volume_profile", F["volume_profile"], volume_profile_headline, P["volume_profile"]
+    ),
+    _calibration_asset("vpin", F["vpin"], vpin_headline, P["vpin"]),
+    _calibration_asset("funding", F["funding"], funding_headline, P["funding"]),
 ]
 
 
@@ -288,13 +279,14 @@ CALIBRATION_ASSETS = [
     partitions_def=symbol_day_partitions,
     group_name="calibration",
     dagster_type=MODEL_FIT_TYPE,
+    check_specs=[fit_check_spec("correlation_fit")],
     description="EWMA correlations (1 min, 10 min, 1 h) of this symbol with the others "
     "of the day, hedge ratios and the regime flag. Cost: O(S m log m) for S symbols' m "
     "quotes each (sampled onto a fixed grid by binary search, then one EWMA pass).",
 )
 def correlation_fit(
     context: dg.AssetExecutionContext, lake: LakeResource, day_features: DayFeatures
-) -> dg.Output[ModelFit[CorrelationFit]]:
+) -> Iterator[dg.Output[ModelFit[CorrelationFit]] | dg.AssetCheckResult]:
     symbol, day = partition_symbol(context), partition_date(context)
     others = symbol_partitions.get_partition_keys()
     try:
@@ -302,15 +294,10 @@ def correlation_fit(
     except QualityGateError as exc:
         raise dg.Failure(description=f"correlation {symbol} {day}: {exc}") from exc
     mids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for other in symbol_day_partitions.get_partition_keys():
-        other_symbol = other.keys_by_dimension["symbol"]
-        if other.keys_by_dimension["date"] != day.isoformat() or other_symbol == symbol:
+    for other_symbol in others:
+        if other_symbol == symbol:
             continue
-        bbo = lake.day(
-            "bbo",
-            other_symbol,
-            day,
-        ).to_pandas()
+        bbo = lake.day("bbo", other_symbol, day).to_pandas()
         if len(bbo):
             mids[other_symbol] = (
                 bbo["ts"].to_numpy(np.int64),
@@ -319,8 +306,11 @@ def correlation_fit(
     q = day_features.quotes
     mids[symbol] = (q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float))
     fit = fit_correlation_model(mids, symbol, day_features.window_ns)
-    meta = _metadata(fit, {})
-    if fit.result is not None:
-        meta["symbols"] = ", ".join(sorted(mids))
-        meta["summary"] = dg.MetadataValue.json(fit.result.to_dict())
-    return dg.Output(fit, metadata=meta)
+    result = fit.result
+    meta = fit_metadata(fit, {} if result is None else correlation_headline(result))
+    if result is not None:
+        title = f"{symbol} {day} correlation"
+        fig = correlation_plot(result, symbol, day)
+        meta.update(plot_metadata(lake, symbol, day, "correlation", fig, title))
+    yield dg.Output(fit, metadata=meta)
+    yield fit_check_result(fit)

@@ -10,7 +10,12 @@ import datetime as dt
 import dagster as dg
 
 from assets.ingest import lake_day
-from assets.partitions import partition_date, partition_symbol, symbol_day_partitions
+from assets.partitions import (
+    partition_date,
+    partition_symbol,
+    symbol_day_check_spec,
+    symbol_day_partitions,
+)
 from assets.resources import LakeResource
 from data_lake.quality import (
     CheckOutcome,
@@ -88,7 +93,7 @@ def _fold(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
     group_name="quality",
     compute_kind="great_expectations",
     check_specs=[
-        dg.AssetCheckSpec(name=name, asset="checked_day", blocking=blocking, description=text)
+        symbol_day_check_spec(name, "checked_day", text, blocking=blocking)
         for name, _, blocking, text in _SPECS
     ],
     description=(
@@ -161,8 +166,8 @@ def checked_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
     return dg.MaterializeResult(
         metadata={
             "blocking_failures": dg.MetadataValue.json(failed),
-            "checks_passed": sum(o.passed for o in folded.values()),
-            "checks_total": len(folded),
+            "checks passed [count]": dg.MetadataValue.int(sum(o.passed for o in folded.values())),
+            "checks run [count]": dg.MetadataValue.int(len(folded)),
             "record": dg.MetadataValue.path(str(record)),
         },
         check_results=results,

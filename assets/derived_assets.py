@@ -54,5 +54,5 @@ def derived_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
     lake.lake.refresh()
     context.log.info(f"derived {symbol} {day}: {rows}")
     return dg.MaterializeResult(
-        metadata={f"rows_{k}": dg.MetadataValue.int(v) for k, v in rows.items()}
+        metadata={f"{k} rows [count]": dg.MetadataValue.int(v) for k, v in rows.items()}
     )

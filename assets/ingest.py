@@ -1,6 +1,5 @@
 """Ingest: one symbol-day of lake tables, generated (synthetic) or already imported."""
 
-import datetime as dt
 
 import dagster as dg
 
@@ -52,13 +51,9 @@ def lake_day(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Materi
     context.log.info(f"{symbol} {day}: {counts}")
     return dg.MaterializeResult(
         metadata={
-            **{f"rows_{k}": dg.MetadataValue.int(v) for k, v in counts.items()},
-            "first_trade": dg.MetadataValue.text(_iso(first)),
-            "last_trade": dg.MetadataValue.text(_iso(last)),
+            **{f"{k} rows [count]": dg.MetadataValue.int(v) for k, v in counts.items()},
+            "first trade [UTC]": dg.MetadataValue.timestamp(first / 1e9),
+            "last trade [UTC]": dg.MetadataValue.timestamp(last / 1e9),
             "venue": lake.venue,
         }
     )
-
-
-def _iso(ts_ns: int) -> str:
-    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).isoformat()

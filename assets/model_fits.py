@@ -37,7 +37,7 @@ from calibration.order_flow.markouts import MarkoutTable, markouts
 from calibration.order_flow.microprice import MicropriceFit, fit_microprice
 from calibration.volatility import VolatilityEstimate, estimate_volatility
 from calibration.volatility.jump_sign import jump_signs
-from calibration.volatility.rv_series import RvBars, series_from_bars
+from calibration.volatility.rv_series import RealizedVarianceSeries, RvBars, series_from_bars
 from calibration.volatility.stochastic_vol import HestonFit, fit_heston, fit_heston_series
 from data_lake.writer import day_window_ns
 
@@ -52,6 +52,7 @@ __all__ = [
     "fit_items",
     "fit_model",
     "hawkes_inputs",
+    "heston_series",
     "hourly_profile",
     "print_depths",
     "snapshot_jump_signs",
@@ -160,6 +161,13 @@ def _heston(f: DayFeatures) -> HestonFit:
         return fit_heston(
             q["ts"].to_numpy(np.int64), q["mid"].to_numpy(float), rv_interval_s=RV_INTERVAL_S
         )
+    return fit_heston_series(heston_series(f))
+
+
+def heston_series(f: DayFeatures) -> RealizedVarianceSeries:
+    """The trailing window's annualised 5-minute variance series the Heston fit reads."""
+    if f.history is None:
+        raise CalibrationError(f"{f.symbol} {f.day}: no trailing window to build a series from")
     b = f.history.rv_5m
     bars = RvBars(
         rv=b["rv"].to_numpy(float),
@@ -169,10 +177,9 @@ def _heston(f: DayFeatures) -> HestonFit:
         ac1=b["ac1"].to_numpy(float),
         bipower=b["bipower"].to_numpy(float),
     )
-    series = series_from_bars(
+    return series_from_bars(
         bars, interval_s=RV_INTERVAL_S, sample_interval_s=MID_STEP_S, measure=HESTON_MEASURE
     )
-    return fit_heston_series(series)
 
 
 def trade_depths(f: DayFeatures) -> TradeDepths:

@@ -11,11 +11,19 @@ from scipy import stats
 
 from assets.features import DayFeatures, minute_close_mids
 from assets.model_fits import hawkes_inputs, trade_depths
+from assets.model_plots_flow import adverse_selection_plot, microprice_plot, vpin_plot
+from assets.model_plots_multiday import funding_plot, heston_plot, volume_profile_plot
 from assets.plots import figure
+from calibration.clock.volume_clock import VolumeProfile
+from calibration.clock.vpin import VPINResult
 from calibration.fill_depth import FillDepthSides
+from calibration.funding import FundingOUFit
 from calibration.hawkes import HawkesFit, merge_same_timestamp, rescaled_residuals
+from calibration.order_flow.adverse_selection import AdverseSelectionFit
 from calibration.order_flow.markouts import MarkoutTable
+from calibration.order_flow.microprice import MicropriceFit
 from calibration.volatility import VolatilityEstimate
+from calibration.volatility.stochastic_vol import HestonFit
 
 __all__ = ["PLOTTERS", "Plotters"]
 
@@ -39,10 +47,10 @@ def _fill_depth(fit: FillDepthSides, f: DayFeatures) -> Figure:
             lw = 2.0 if law == pooled.best else 1.0
             ax.plot(grid, s_lo * np.exp(pooled.log_sf(grid, law)), style, lw=lw,
                     label=f"{law} (p={_p(pooled.laws[law].p_value)})")
-        ax.axvline(lo, color="grey", lw=0.5)
+        ax.axvline(lo, color="grey", lw=0.8, ls="--", label=f"xmin {lo:.3g} bps (support start)")
     ax.set_yscale("log")
     ax.set_xlabel("depth from mid (bps)")
-    ax.set_ylabel("P(depth >= x)")
+    ax.set_ylabel("P(fill depth >= x), fraction")
     ax.set_title(f"{f.symbol} {f.day} fill depth: best {fit.pooled.best}")
     ax.legend(fontsize=7)
     return fig
@@ -67,9 +75,13 @@ def _hawkes(fit: HawkesFit, f: DayFeatures) -> Figure:
         ax.plot(q[::step], r[::step], ".", ms=2, label=("buy", "sell")[i])
     hi = ax.get_xlim()[1]
     ax.plot([0, hi], [0, hi], "k--", lw=1)
-    ax.set_xlabel("Exp(1) quantile")
-    ax.set_ylabel("rescaled residual")
-    ax.set_title(f"Hawkes residual QQ, K-S p={fit.ks_pvalue_pooled:.3g}")
+    ax.set_xlabel("Exp(1) quantile (dimensionless)")
+    ax.set_ylabel("time-rescaled residual (dimensionless)")
+    ax.set_title(
+        f"{f.symbol} {f.day} Hawkes residual QQ, n={fit.branching_ratio:.2f}, "
+        f"K-S p={fit.ks_pvalue_pooled:.3g}",
+        fontsize=9,
+    )
     ax.legend()
     return fig
 
@@ -84,7 +96,7 @@ def _markouts(fit: MarkoutTable, f: DayFeatures) -> Figure:
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("horizon (s)")
     ax.set_ylabel("markout (bps, +2 s.e.)")
-    ax.set_title(f"{f.symbol} {f.day} markouts")
+    ax.set_title(f"{f.symbol} {f.day} markouts of trades (buy/sell/all)")
     ax.legend(fontsize=7)
     return fig
 
@@ -100,21 +112,30 @@ def _volatility(fit: VolatilityEstimate, f: DayFeatures) -> Figure:
     fig, ax = figure()
     ax.plot(rv, label="RV (30 min rolling, bps^2)")
     ax.plot(bv[: rv.size], label="BV (30 min rolling, bps^2)")
-    ax.set_xlabel("minute of day")
+    ax.set_xlabel("minute of the day (UTC)")
+    ax.set_ylabel("30-minute variance (bps^2)")
     ax.set_title(
-        f"{f.symbol} {f.day} RV vs BV; sigma_eff={fit.sigma_effective.sigma_bps:.3g} bps/sqrt(s)"
+        f"{f.symbol} {f.day} RV vs BV; sigma_eff={fit.sigma_effective.sigma_bps:.3g} bps/sqrt(s)",
+        fontsize=9,
     )
     ax.legend()
     return fig
 
 
 class Plotters(TypedDict):
-    """The models with a plot, each plotter typed by the result it draws."""
+    """Every model's plot, each plotter typed by the result it draws (the correlation's is
+    :func:`assets.model_plots_flow.correlation_plot`: it reads no features)."""
 
     fill_depth: Callable[[FillDepthSides, DayFeatures], Figure]
     hawkes: Callable[[HawkesFit, DayFeatures], Figure]
     markouts: Callable[[MarkoutTable, DayFeatures], Figure]
     volatility: Callable[[VolatilityEstimate, DayFeatures], Figure]
+    heston: Callable[[HestonFit, DayFeatures], Figure]
+    adverse_selection: Callable[[AdverseSelectionFit, DayFeatures], Figure]
+    microprice: Callable[[MicropriceFit, DayFeatures], Figure]
+    volume_profile: Callable[[VolumeProfile, DayFeatures], Figure]
+    vpin: Callable[[VPINResult, DayFeatures], Figure]
+    funding: Callable[[FundingOUFit, DayFeatures], Figure]
 
 
 PLOTTERS: Plotters = {
@@ -122,4 +143,10 @@ PLOTTERS: Plotters = {
     "hawkes": _hawkes,
     "markouts": _markouts,
     "volatility": _volatility,
+    "heston": heston_plot,
+    "adverse_selection": adverse_selection_plot,
+    "microprice": microprice_plot,
+    "volume_profile": volume_profile_plot,
+    "vpin": vpin_plot,
+    "funding": funding_plot,
 }

@@ -12,7 +12,9 @@ from typing import Any
 import dagster as dg
 
 from assets.backtest_gate import NIGHTLY_GATE
-from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit, load_features
+from assets.calibration_assets import CALIBRATION_ASSETS, correlation_fit
+from assets.features import DayFeatures
+from assets.held_out import held_out_date
 from assets.history import HISTORY_DAYS, HistoryError, history_days, history_input_keys
 from assets.inputs import (
     CheckedInputs,
@@ -21,7 +23,6 @@ from assets.inputs import (
     merged_quality,
     require_inputs,
 )
-from assets.memory import release_freed_memory
 from assets.model_fits import DayFits, FitResult, ModelFit, day_fits
 from assets.param_building import build_document
 from assets.partitions import (
@@ -30,16 +31,20 @@ from assets.partitions import (
     symbol_day_partitions,
     symbol_partitions,
 )
+from assets.plots import plot_dir
 from assets.profile_borrowing import ProfileChoice, choose_profile, donor_correlations
 from assets.quoting_fallbacks import PreviousSet
 from assets.resources import LakeResource
 from assets.validation import PRIMARY_SCORE, depth_support, score_document
+from assets.validation_table import validation_markdown
 from calibration.errors import CalibrationError
 from data_lake.quality_store import QualityGateError
 from data_lake.registry import (
     ParamRegistry,
     current_code_version,
 )
+from data_lake.registry.document import QUOTING_UNITS, ParamSet
+from data_lake.registry.report import write_report
 from data_lake.writer import day_window_ns
 
 __all__ = ["param_candidate", "param_validation", "published_params"]
@@ -106,6 +111,7 @@ def param_candidate(
         )
     except CalibrationError as exc:
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc
+    document["dagster_run_id"] = context.run_id  # the UI's /runs/<id>; outside the hash
     if choice is not None:
         document["models"]["volume_profile_choice"] = {
             **choice.borrowed.to_dict(),
@@ -157,28 +163,32 @@ def _previous_set(registry: ParamRegistry, symbol: str) -> PreviousSet | None:
     partitions_def=symbol_day_partitions,
     group_name="params",
     description="Out-of-sample scores of the candidate and of the published set on the "
-    "next day (held out), written into the candidate's validation block. Cost: "
-    "O(n log n + n log m + m L) on the held-out day's n trades and m quotes/snapshots "
-    "(its features, then one pass per score; the depth score sorts the depths).",
+    "held-out day (`held_out_day`: the next day, gated), side by side with the gate's "
+    "verdict, written into the candidate's validation block. Cost: O(n log n + n log m + "
+    "m L) on the held-out day's n trades and m quotes/snapshots (one pass per score; the "
+    "depth score sorts the depths).",
 )
 def param_validation(
-    context: dg.AssetExecutionContext, lake: LakeResource, param_candidate: dict[str, Any]
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    param_candidate: dict[str, Any],
+    held_out_day: DayFeatures | None,
 ) -> dg.Output[dict[str, Any]]:
     symbol, day = partition_symbol(context), partition_date(context)
-    next_day = day + dt.timedelta(days=1)
+    next_day = held_out_date(day)
+    if held_out_day is None or held_out_day.trades.empty:
+        raise dg.Failure(
+            description=f"cannot validate {symbol} {day}: no usable held-out day {next_day} "
+            f"(see the held_out_day check); ingest it first (job `ingest`, partition "
+            f"{next_day}|{symbol})"
+        )
+    held_out = held_out_day
     try:
-        release_freed_memory()  # a second day of ticks on top of the fits' leftovers
-        held_out = load_features(lake, symbol, next_day)
         checked = require_inputs(lake.paths, day_input_keys(lake.venue, symbol, next_day))
     except QualityGateError as exc:
         raise dg.Failure(
             description=f"cannot validate {symbol} {day} on the held-out day {next_day}: {exc}"
         ) from exc
-    if held_out.trades.empty:
-        raise dg.Failure(
-            description=f"cannot validate {symbol} {day}: no data for the held-out day "
-            f"{next_day} yet; ingest it first (job `ingest`, partition {next_day}|{symbol})"
-        )
     registry = ParamRegistry(lake.paths)
     published = registry.published(symbol)
     current = None if published is None else published.model_dump(mode="json")
@@ -208,12 +218,14 @@ def param_validation(
             "held_out": [f"{lake.venue}/{symbol}/{next_day.isoformat()}"],
         },
     }
+    table = validation_markdown(scores, baseline, baseline_version, PRIMARY_SCORE, NIGHTLY_GATE)
     return dg.Output(
         document,
         metadata={
-            **{k: float(v) for k, v in scores.items()},
-            "baseline_version": baseline_version or "none",
-            "baseline": dg.MetadataValue.json(baseline),
+            "candidate vs published (held out)": dg.MetadataValue.md(table),
+            "held-out partition": f"{lake.venue}/{symbol}/{next_day.isoformat()}",
+            **{f"candidate {k}": dg.MetadataValue.float(float(v)) for k, v in scores.items()},
+            "published version compared": baseline_version or "none",
         },
     )
 
@@ -223,20 +235,54 @@ def param_validation(
     group_name="params",
     description="The publish gate's decision: the validated and backtested candidate "
     "published as `latest`, rejected with the reason stored, or `unchanged` (same fit as "
-    "the published set: nothing new written). Cost: O(1) in n trades and m snapshots "
-    "(compares and writes one JSON document; the registry's listing is O(versions)).",
+    "the published set: nothing new written). Shows the quoting block with units, the "
+    "document's path, the run that made the set and its calibration report. Cost: O(1) "
+    "in n trades and m snapshots (one JSON document; the registry's listing is O(versions)).",
 )
 def published_params(
     context: dg.AssetExecutionContext, lake: LakeResource, param_backtest: dict[str, Any]
 ) -> dg.MaterializeResult:
-    decision = ParamRegistry(lake.paths, gate=NIGHTLY_GATE).submit(param_backtest)
+    registry = ParamRegistry(lake.paths, gate=NIGHTLY_GATE)
+    decision = registry.submit(param_backtest)
     log = context.log.info if decision.accepted else context.log.warning
     log(f"{decision.symbol}: {decision.status} {decision.version}: {decision.reason or ''}")
-    return dg.MaterializeResult(
-        metadata={
-            "status": str(decision.status),
-            "version": decision.version or "none",
-            "reason": decision.reason or "",
-            "decision": dg.MetadataValue.json(decision.to_dict()),
+    metadata: dict[str, Any] = {
+        "status": dg.MetadataValue.text(str(decision.status)),
+        "decision code": dg.MetadataValue.text(decision.code),
+        "reason": dg.MetadataValue.text(decision.reason or "passed every rule"),
+        "version": dg.MetadataValue.text(decision.version or "none"),
+    }
+    as_json = {"decision (JSON)": dg.MetadataValue.json(decision.to_dict())}
+    if decision.version is None:
+        metadata["report"] = dg.MetadataValue.text(
+            f"none: the set fails the schema; kept as {decision.document}"
+        )
+        return dg.MaterializeResult(metadata={**metadata, **as_json})
+    doc = registry.load(decision.symbol, decision.version)
+    document_path = registry.path_of(decision.symbol, decision.version)
+    day = partition_date(context)
+    saved = plot_dir(lake.paths, lake.venue, doc.symbol, day)
+    plots = {p.stem: p for p in sorted(saved.glob("*.png"))}
+    report = write_report(document_path, doc, decision.to_dict(), plots)
+    metadata.update(
+        {
+            "quoting block": dg.MetadataValue.md(quoting_markdown(doc)),
+            "document": dg.MetadataValue.path(str(document_path)),
+            "report": dg.MetadataValue.path(str(report)),
+            "report (open in a browser)": dg.MetadataValue.url(report.as_uri()),
         }
     )
+    if doc.dagster_run_id:
+        metadata["made by run"] = dg.MetadataValue.dagster_run(doc.dagster_run_id)
+    return dg.MaterializeResult(metadata={**metadata, **as_json})
+
+
+def quoting_markdown(doc: ParamSet) -> str:
+    """The quoting block as a markdown table with units (docs/architecture.md §4)."""
+    lines = ["| field | value | unit |", "|---|---|---|"]
+    for field, value in doc.quoting.model_dump(mode="json").items():
+        if value is None or isinstance(value, (dict, list)):
+            continue
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        lines.append(f"| {field} | {shown} | {QUOTING_UNITS.get(field, '')} |")
+    return "\n".join(lines)

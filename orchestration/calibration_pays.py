@@ -33,7 +33,7 @@ import dagster as dg
 import numpy as np
 
 from assets.history import HISTORY_DAYS
-from assets.partitions import DEFAULT_START
+from assets.partitions import DEFAULT_START, register_days
 from calibration.common.newey_west import hac_mean, newey_west_rule_lags
 from data_lake.lake import Lake
 from data_lake.partitions import PartitionKey, partition_file
@@ -179,6 +179,7 @@ def _run_job(config: StudyConfig, instance: dg.DagsterInstance, job: str, day: d
     t0 = time.perf_counter()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
+    register_days(instance, [day])  # dynamic date partitions
     result = defs.resolve_job_def(job).execute_in_process(
         partition_key=key, instance=instance, resources=resources(str(config.home)),
         run_config=quiet, raise_on_error=False,

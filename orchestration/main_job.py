@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assets.history import HISTORY_DAYS
-from assets.partitions import DEFAULT_START, symbol_partitions
+from assets.partitions import DEFAULT_START, register_days, symbol_partitions
 from data_lake.lake import Lake
 from data_lake.partitions import PartitionKey, partition_file
 from data_lake.paths import mmcal_home
@@ -33,6 +33,7 @@ from data_lake.schemas import DERIVED_TABLES
 from data_lake.sources import get_importer
 from data_lake.sources.synthetic import DEFAULT_MARKET, generate_to_lake
 from data_lake.sources.synthetic.config import SECONDS_PER_YEAR
+from orchestration.instance_home import dagster_home, ensure_instance_home
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 REAL_SAMPLES = (
@@ -126,20 +127,25 @@ def ingest_is_current(lake: Lake, venue: str, symbol: str, day: dt.date) -> bool
 
 
 def _run_partition(job: str, day: str, symbol: str) -> tuple[bool, float]:
-    """One job run on one partition, in a worker process; (success, seconds)."""
+    """One job run on one partition, in a worker process; (success, seconds).
+
+    Launched through the instance of ``$DAGSTER_HOME`` with the code location's origin
+    (orchestration.launch), so `make dagster` lists the run under its job.
+    """
     from dagster import DagsterInstance, MultiPartitionKey
 
-    from orchestration.definitions import defs
+    from orchestration.launch import launch_partition
 
     t0 = time.perf_counter()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = defs.resolve_job_def(job).execute_in_process(
-        partition_key=MultiPartitionKey({"date": day, "symbol": symbol}),
-        instance=DagsterInstance.get(),  # $DAGSTER_HOME, shared with the other worker
-        run_config=quiet,
-        raise_on_error=False,
-    )
-    return result.success, time.perf_counter() - t0
+    with DagsterInstance.get() as instance:  # $DAGSTER_HOME, shared with the other worker
+        run = launch_partition(
+            job,
+            MultiPartitionKey({"date": day, "symbol": symbol}),
+            instance,
+            run_config=quiet,
+        )
+    return run.success, time.perf_counter() - t0
 
 
 def _run_all(pool: ProcessPoolExecutor, job: str, keys: list[tuple[str, str]]) -> None:
@@ -157,8 +163,12 @@ def run_pipeline(home: Path, days: list[dt.date], fit_day: dt.date) -> None:
     """
     from orchestration.definitions import resources
 
-    os.environ.setdefault("DAGSTER_HOME", str(home / "dagster_home"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    # The instance `make dagster` opens (telemetry and the first-visit pop-up off).
+    os.environ["DAGSTER_HOME"] = str(ensure_instance_home(dagster_home(home)))
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        register_days(instance, days)  # dynamic date partitions: the days that exist
     symbols = symbol_partitions.get_partition_keys()
     lake = Lake.at(home)
     venue = resources(str(home))["lake"].venue  # type: ignore[attr-defined]

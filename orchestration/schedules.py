@@ -11,13 +11,16 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from assets.partitions import symbol_partitions
+from assets.partitions import register_days, symbol_partitions
 from orchestration.jobs import ingest_job, nightly_calibration_job
 
 __all__ = ["SCHEDULES", "nightly_calibration_schedule", "nightly_ingest_schedule"]
 
 
-def _requests(day: dt.date, tag: str) -> Iterator[dg.RunRequest]:
+def _requests(
+    context: dg.ScheduleEvaluationContext, day: dt.date, tag: str
+) -> Iterator[dg.RunRequest]:
+    register_days(context.instance, [day])  # the date partition must exist before its runs
     for symbol in symbol_partitions.get_partition_keys():
         key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
         yield dg.RunRequest(run_key=f"{tag}:{key}", partition_key=key)
@@ -26,7 +29,8 @@ def _requests(day: dt.date, tag: str) -> Iterator[dg.RunRequest]:
 @dg.schedule(cron_schedule="10 0 * * *", job=ingest_job, execution_timezone="UTC")
 def nightly_ingest_schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
     assert context.scheduled_execution_time is not None
-    yield from _requests(context.scheduled_execution_time.date() - dt.timedelta(days=1), "ingest")
+    day = context.scheduled_execution_time.date() - dt.timedelta(days=1)
+    yield from _requests(context, day, "ingest")
 
 
 @dg.schedule(cron_schedule="30 0 * * *", job=nightly_calibration_job, execution_timezone="UTC")
@@ -35,7 +39,7 @@ def nightly_calibration_schedule(
 ) -> Iterator[dg.RunRequest]:
     assert context.scheduled_execution_time is not None
     fit_day = context.scheduled_execution_time.date() - dt.timedelta(days=2)
-    yield from _requests(fit_day, "calibrate")
+    yield from _requests(context, fit_day, "calibrate")
 
 
 SCHEDULES = [nightly_ingest_schedule, nightly_calibration_schedule]

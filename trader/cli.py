@@ -2,7 +2,7 @@
 
 One Typer app; each area is a sub-app or a command on it, in its own section below:
 
-- ``trader params list|show|rollback``: the param registry (:mod:`data_lake.registry`).
+- ``trader params list|show|report|rollback``: the param registry (:mod:`data_lake.registry`).
 - ``trader backtest``: replay lake events with the GLFT strategy quoting a param set
   (:mod:`trader.backtesting`), print the P&L attribution, store the run in the lake's
   ``backtests`` table and draw the equity curve.
@@ -229,6 +229,51 @@ def params_show(
         if len(shown) > _MAX_ESTIMATES_PER_MODEL or len(shown) < len(estimates):
             models.add_row("", "...", f"{len(estimates)} fields in all (--json shows them)")
     out.print(models if doc.models else "No model estimates recorded.")
+
+
+@params_app.command("report")
+def params_report(
+    ctx: typer.Context,
+    version: str = typer.Argument(LATEST, help="A version id, or 'latest'."),
+    symbol: str | None = typer.Option(
+        None, "--symbol", "-s", help="Needed when several symbols could match."
+    ),
+) -> None:
+    """The path of a set's calibration report (HTML beside its document) and a summary."""
+    from data_lake.registry.report import estimate_rows, report_path
+
+    registry = ParamRegistry(_paths(ctx), refresh_catalog=False)
+    with _human_errors():
+        sym = symbol if symbol is not None else _guess_symbol(registry, version)
+        resolved = registry.resolve(sym, version)
+        doc = registry.load(sym, resolved)
+        path = report_path(registry.path_of(sym, resolved))
+    out = _out()
+    table = Table(title=f"{sym} {resolved}: {doc.status.value}"
+                  + (f" ({doc.reason})" if doc.reason else ""))
+    for col in ("model", "estimates", "fitted", "first estimate"):
+        table.add_column(col, overflow="fold")
+    for model in sorted(doc.models):
+        estimates = doc.estimates(model)
+        rows = estimate_rows(model, estimates)
+        first = next((f"{n} = {v} {u}".strip() for n, v, _, u in rows if u), "")
+        failed = estimates.get("error")
+        table.add_row(model, str(len(rows)), f"[red]FAILED: {failed}[/red]" if failed else "yes",
+                      first)
+    out.print(table)
+    if doc.validation is not None:
+        primary = doc.validation.primary
+        cand = doc.validation.scores.get(primary)
+        base = doc.validation.baseline.get(primary)
+        out.print(f"validation {primary}: candidate {_fmt_value(cand)}, published "
+                  f"{doc.validation.baseline_version or '-'} {_fmt_value(base)}")
+    if doc.dagster_run_id:
+        out.print(f"made by Dagster run {doc.dagster_run_id}")
+    if not path.exists():
+        _fail(f"no report for {sym} {resolved} at {path}: reports are written by the nightly "
+              "job's published_params asset (sets published before it have none; rerun "
+              "`make run` to write it)")
+    typer.echo(str(path))
 
 
 @params_app.command("rollback")

@@ -71,10 +71,10 @@ VERSION_PATTERN = r"^\d{6}-[0-9a-f]{8}$"
 
 PARTITION_PATTERN = r"^[^/\s]+/[^/\s]+/\d{4}-\d{2}-\d{2}$"
 
-HASH_EXCLUDED_FIELDS = frozenset({"version", "created_at", "status", "reason"})
+HASH_EXCLUDED_FIELDS = frozenset({"version", "created_at", "status", "reason", "dagster_run_id"})
 """Fields outside the content hash: refitting the same data with the same code gives the
-same hash (so the same version), whatever the wall clock said; status lives in the
-registry's decisions log, not in the immutable file."""
+same hash (so the same version), whatever the wall clock or the Dagster run said; status
+lives in the registry's decisions log, not in the immutable file."""
 
 RENAMED_ESTIMATE_KEYS: Mapping[str, Mapping[str, str]] = {
     "fill_depth": {"kappa_se": "kappa_stderr_per_bps"},
@@ -394,6 +394,9 @@ class ParamSet(_Frozen):
     validation: ValidationScores | None = None
     fallbacks: list[FieldFallback] = Field(default_factory=list)
     created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    # The Dagster run that made the set (the UI's /runs/<id>); None in documents written
+    # before it was recorded or outside Dagster. Outside the content hash.
+    dagster_run_id: str | None = Field(default=None, pattern=r"^[0-9a-f-]{8,64}$")
     status: ParamStatus = ParamStatus.CANDIDATE
     reason: str | None = None
 

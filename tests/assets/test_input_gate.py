@@ -13,6 +13,7 @@ import pytest
 
 from assets.calibration_assets import correlation_fit, load_features
 from assets.checks import checked_day
+from assets.held_out import held_out_day
 from assets.inputs import correlation_input_keys, day_input_keys, require_inputs
 from assets.model_fits import ModelFit
 from assets.param_assets import param_validation
@@ -79,9 +80,12 @@ def resource(tmp_path: Path) -> LakeResource:
 
 
 def _correlation(resource: LakeResource) -> Any:
+    """The correlation asset's output (it also yields its fit_quality check result)."""
     features = load_features(resource, "SOL", DAY)
     with dg.build_asset_context(partition_key=_key("SOL")) as context:
-        return correlation_fit(context, lake=resource, day_features=features)
+        output, check = list(correlation_fit(context, lake=resource, day_features=features))
+    assert isinstance(check, dg.AssetCheckResult) and check.passed == output.value.ok
+    return output
 
 
 def test_correlation_refuses_an_unchecked_other_symbol_day(resource: LakeResource) -> None:
@@ -115,15 +119,26 @@ def test_validation_refuses_an_unchecked_held_out_day(resource: LakeResource) ->
     lake.write_day("trades", PartitionKey("synthetic", "SOL", NEXT), _trades(NEXT), refresh=False)
     lake.write_day("bbo", PartitionKey("synthetic", "SOL", NEXT), _bbo(NEXT, 3), refresh=False)
     _check(resource, "SOL")  # the fitted day is checked, the held-out day is not
+    with dg.build_asset_context(partition_key=_key("SOL")) as context:
+        output, check = list(held_out_day(context, lake=resource))
+    # The held-out day is gated: no features, and its blocking check fails with the reason.
+    assert output.value is None
+    assert isinstance(check, dg.AssetCheckResult) and not check.passed
+    text = str(check.description)
+    assert "held-out day synthetic/SOL/2026-01-06 not usable" in text
+    assert "synthetic/SOL/2026-01-06 was never checked" in text
+    assert "trades" in text and "bbo" in text
     with (
         dg.build_asset_context(partition_key=_key("SOL")) as context,
         pytest.raises(dg.Failure) as info,
     ):
-        param_validation(context, lake=resource, param_candidate={"quality": []})
-    text = str(info.value.description)
-    assert "held-out day 2026-01-06" in text
-    assert "synthetic/SOL/2026-01-06 was never checked" in text
-    assert "trades" in text and "bbo" in text
+        param_validation(context, lake=resource, param_candidate={"quality": []},
+                         held_out_day=None)
+    assert "no usable held-out day 2026-01-06" in str(info.value.description)
+    _check(resource, "SOL", NEXT)  # once checked, the held-out day is read
+    with dg.build_asset_context(partition_key=_key("SOL")) as context:
+        output, check = list(held_out_day(context, lake=resource))
+    assert check.passed and len(output.value.trades) == N // 10
 
 
 def test_the_fit_inputs_list_every_partition_read(resource: LakeResource) -> None:

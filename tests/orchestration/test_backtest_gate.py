@@ -99,7 +99,8 @@ def test_a_kappa_x10_candidate_is_refused_over_the_good_published_set(
     assert record["score_diff"] == pytest.approx(cand["score"] - base["score"])
     assert record["score_diff_stderr"] > 0
     # the asset page: both equity curves and the attribution table, both columns
-    assert "data:image/png;base64," in out.metadata["equity_curves"].value
+    (plot,) = [v for k, v in out.metadata.items() if k.startswith("plot: ")]
+    assert "data:image/png;base64," in plot.value
     table = out.metadata["attribution"].value
     assert "adverse selection" in table and f"published {good.version}" in table
     result = published_params(_context(), lake=LakeResource(home=str(config.home)),

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from assets.inputs import day_input_keys, require_inputs
-from assets.partitions import DEFAULT_START
+from assets.partitions import DEFAULT_START, register_days
 from data_lake.lake import Lake
 from data_lake.quality_store import QualityGateError
 from data_lake.registry import ParamRegistry
@@ -30,6 +30,7 @@ def _run(
     job: str, day: dt.date, home: Path, instance: dg.DagsterInstance
 ) -> dg.ExecuteInProcessResult:
     job_def = defs.get_job_def(job) if hasattr(defs, "get_job_def") else defs.resolve_job_def(job)
+    register_days(instance, [day])  # dynamic date partitions
     return job_def.execute_in_process(
         partition_key=_key(day),
         instance=instance,

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from assets.history import HISTORY_DAYS
-from assets.partitions import DEFAULT_START
+from assets.partitions import DEFAULT_START, register_days
 from data_lake.lake import Lake
 from data_lake.registry import ParamRegistry
 from data_lake.sources.synthetic import generate_to_lake
@@ -23,6 +23,7 @@ SYMBOL = "SOL"  # the smallest default symbol-day
 
 def _run(job: str, day: dt.date, home: Path, instance: dg.DagsterInstance) -> bool:
     key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": SYMBOL})
+    register_days(instance, [day])  # dynamic date partitions
     result = defs.resolve_job_def(job).execute_in_process(
         partition_key=key, instance=instance, resources=resources(str(home)), raise_on_error=False
     )

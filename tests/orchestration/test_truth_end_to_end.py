@@ -36,7 +36,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from assets.partitions import DEFAULT_START
+from assets.partitions import DEFAULT_START, register_days
 from calibration.volatility.return_tails import fit_student_t
 from data_lake.lake import Lake
 from data_lake.registry import ParamRegistry
@@ -510,6 +510,7 @@ def compare(symbol: str, doc: dict[str, Any], truth: dict[str, Any]) -> list[Row
 
 
 def _run(job: str, day: dt.date, symbol: str, home: Path, instance: dg.DagsterInstance) -> bool:
+    register_days(instance, [day])  # dynamic date partitions
     result = defs.resolve_job_def(job).execute_in_process(
         partition_key=dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol}),
         instance=instance,

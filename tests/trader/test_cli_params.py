@@ -218,3 +218,21 @@ def test_list_shows_that_a_rerun_published_nothing_new(
     assert "BTC last decision" not in out  # a rejection, hidden without --all
     code, out, _ = _run(home, "params", "list", "--all")
     assert "BTC last decision" in out and "failed_checks" in out
+
+
+def test_report_prints_the_report_path_and_a_summary(
+    home: Path, published: dict[str, str]
+) -> None:
+    from data_lake.registry.report import report_path, write_report
+
+    version = published["btc2"]
+    code, _, err = _run(home, "params", "report", version, "--symbol", "BTC")
+    assert code == EXIT_USAGE  # written by the nightly job; none yet
+    assert "no report for BTC" in err and "published_params" in err
+    registry = ParamRegistry(LakePaths.at(home), refresh_catalog=False)
+    document = registry.path_of("BTC", version)
+    write_report(document, registry.load("BTC", version), None, {})
+    code, out, _ = _run(home, "params", "report", "latest", "--symbol", "BTC")
+    assert code == 0, out
+    assert out.strip().splitlines()[-1] == str(report_path(document))
+    assert "hawkes" in out and "fill_depth" in out and "published" in out
