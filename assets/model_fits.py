@@ -31,8 +31,8 @@ from calibration.fill_depth import FillDepthSides, fit_fill_depth_sides
 from calibration.fill_depth.book_depth import TradeDepths, book_depth_kappa, trade_depths_bps
 from calibration.funding import FundingOUFit, fit_funding_ou
 from calibration.hawkes import HawkesFit, fit_hawkes
+from calibration.hawkes.burst_toxicity import fit_burst_toxicity
 from calibration.order_flow.adverse_selection import AdverseSelectionFit, fit_adverse_selection
-from calibration.order_flow.burst_toxicity import fit_burst_toxicity
 from calibration.order_flow.markouts import MarkoutTable, markouts
 from calibration.order_flow.microprice import MicropriceFit, fit_microprice
 from calibration.volatility import VolatilityEstimate, estimate_volatility

@@ -20,7 +20,7 @@ from calibration.hawkes.solver import ALPHA_ZERO
 from calibration.types import Float64Array
 
 if TYPE_CHECKING:
-    from calibration.order_flow.burst_toxicity import BurstToxicity
+    from calibration.hawkes.burst_toxicity import BurstToxicity
 
 __all__ = [
     "HawkesFit",
@@ -138,7 +138,7 @@ class HawkesFit:
     kernel: str
     burst_toxicity: BurstToxicity | None = None
     """Extra adverse selection per unit excess intensity on the fit's own day, set by the
-    caller that has the mids (``calibration.order_flow.burst_toxicity``); None if not
+    caller that has the mids (``calibration.hawkes.burst_toxicity``); None if not
     measured."""
 
     def effective_decay_per_s(self) -> float | None:

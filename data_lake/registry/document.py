@@ -200,7 +200,7 @@ class QuotingParams(_Frozen):
         ``sum n_ij / sum (n_ij / beta_ij)``, 1/s (schema 1: the plain mean of beta).
     hawkes_toxicity_bps_per_excess : float
         Extra markout of a passive fill per unit of live intensity over its stationary
-        mean, bps (``calibration.order_flow.burst_toxicity``): how far a burst widens.
+        mean, bps (``calibration.hawkes.burst_toxicity``): how far a burst widens.
     microprice_feature_names, microprice_coef_bps, microprice_intercept_bps : ...
         The ridge micro-price: fair price minus mid, bps, is ``intercept + coef . x``.
     microprice_regime_edges_bps_per_sqrt_s, microprice_regime_coef_bps : ...

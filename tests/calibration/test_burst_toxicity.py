@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from calibration.errors import CalibrationError
-from calibration.order_flow.burst_toxicity import causal_intensity_ratio, fit_burst_toxicity
+from calibration.hawkes.burst_toxicity import causal_intensity_ratio, fit_burst_toxicity
 from tests.calibration.hawkes_sim import simulate_hawkes_exp
 
 MU, N_BRANCH, BETA = 2.0, 0.6, 1.5
