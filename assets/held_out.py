@@ -48,7 +48,8 @@ def held_out_date(fit_day: dt.date) -> dt.date:
     ],
     description="Features of the held-out day (the day after the partition's fit day), read "
     "only after its quality record passes the gate: the validation and the backtest score "
-    "the candidate on it.",
+    "the candidate on it. Cost: O(n + m L) in the held-out day's n trades and m quotes or "
+    "snapshots of L levels (one read of each table).",
 )
 def held_out_day(
     context: dg.AssetExecutionContext, lake: LakeResource

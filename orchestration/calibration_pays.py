@@ -75,7 +75,9 @@ VARIANTS: dict[str, Mapping[str, StrategyOverride]] = {
     "kappa / 2": {"kappa_bid_per_bps": _halve, "kappa_ask_per_bps": _halve},
     "kappa x 2": {"kappa_bid_per_bps": _double, "kappa_ask_per_bps": _double},
     "no AS add-on": {"as_addon_depth_bps": (0.0,), "as_addon_bps": (0.0,)},
-    "no Hawkes widening": {"hawkes_widening_per_excess_ratio": 0.0},
+    "no Hawkes widening": {
+        "hawkes_widening_per_excess_ratio": 0.0, "hawkes_toxicity_bps_per_excess": 0.0,
+    },
 }
 """The sets compared: ``strategy_overrides`` of ``trader.backtesting.backtest_param_set``."""
 

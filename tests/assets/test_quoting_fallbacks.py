@@ -70,6 +70,7 @@ def _fits(**overrides: ModelFit[Any]) -> dict[str, ModelFit[Any]]:
                 mu=np.array([0.08, 0.08]),
                 alpha=np.array([[0.5, 0.1], [0.1, 0.5]]),
                 beta=np.array([[2.0, 1.0], [1.0, 2.0]]),
+                burst_toxicity=None,
             ),
         ),
         "adverse_selection": ModelFit(

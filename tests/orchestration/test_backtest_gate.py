@@ -29,6 +29,7 @@ from orchestration.calibration_pays import (
     prepare_history,
 )
 from trader.strategy.params import (
+    AS_CURVE_POINTS,
     P_AS_ADDON_0,
     P_HAWKES_WIDENING,
     P_KAPPA_ASK,
@@ -153,8 +154,9 @@ def test_pays_machinery_perturbations_change_quotes_and_attribution_adds_up(
     assert half.half_spread_bps > base.half_spread_bps > double.half_spread_bps
     assert half.fills_per_day < base.fills_per_day < double.fills_per_day
     no_addon = rows["no AS add-on"]
-    assert np.all(np.nan_to_num(no_addon.params[P_AS_ADDON_0:]) == 0.0)
-    assert np.nanmax(base.params[P_AS_ADDON_0:]) > 0  # SOL's informed flow plants an add-on
+    curve = slice(P_AS_ADDON_0, P_AS_ADDON_0 + AS_CURVE_POINTS)
+    assert np.all(np.nan_to_num(no_addon.params[curve]) == 0.0)
+    assert np.nanmax(base.params[curve]) > 0  # SOL's informed flow plants an add-on
     assert no_addon.half_spread_bps < base.half_spread_bps
     no_hawkes = rows["no Hawkes widening"]
     assert no_hawkes.params[P_HAWKES_WIDENING] == 0.0 < base.params[P_HAWKES_WIDENING]

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 from distributed import LocalCluster
 
-from assets.partitions import DEFAULT_START
+from assets.partitions import DEFAULT_START, register_days
 from data_lake.lake import Lake
 from data_lake.registry import ParamRegistry
 from data_lake.sources.synthetic import DEFAULT_MARKET, generate_to_lake
@@ -51,6 +51,7 @@ def test_nightly_on_dask_publishes_the_in_process_quoting_block(
     generate_to_lake(lake, symbols=[SYMBOL], days=len(DAYS), seed=7, start=DAYS[0], market=TINY)
     (tmp_path / "dagster_home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+        register_days(instance, DAYS)
         for day in DAYS:
             ingest = defs.resolve_job_def("ingest").execute_in_process(
                 partition_key=dg.MultiPartitionKey({"date": day.isoformat(), "symbol": SYMBOL}),

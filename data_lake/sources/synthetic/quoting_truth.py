@@ -76,6 +76,9 @@ QUOTE_RANGE_BPS = (0.5, 5.0)
 VPIN_BUCKETS_PER_DAY = 200
 """The pipeline's volume-clock bucket: the day's volume over this many buckets."""
 
+BURST_HORIZON_S = 5.0
+"""Markout horizon of ``calibration.hawkes.burst_toxicity.fit_burst_toxicity``, s."""
+
 
 def _mean_size(sizes: dict[str, Any]) -> float | None:
     scale, shape = float(sizes["scale"]), float(sizes["shape"])
@@ -143,6 +146,24 @@ def _hawkes(doc: dict[str, Any]) -> dict[str, Any]:
         },
         "hawkes_mu_per_s": {"value": list(h["mu"]), "how": "planted daily-average baseline"},
         "hawkes_branching_matrix": {"value": alpha.tolist(), "how": "planted alpha"},
+        "hawkes_toxicity_bps_per_excess": _burst_toxicity(doc),
+    }
+
+
+def _burst_toxicity(doc: dict[str, Any]) -> dict[str, Any]:
+    """A fill's own markout does not depend on the burst here (informed is a Bernoulli per
+    order); only the extra same-side orders a burst brings within the horizon can add to
+    it. Per unit excess intensity at most ``Lambda h`` extra orders arrive in ``h``, each
+    moving the price by at most ``m`` with probability ``f``: ``[0, f m Lambda h]``."""
+    inf = doc["informed"]
+    rate = max(float(x) for x in doc["hawkes"]["expected_orders"]) / float(doc["duration_s"])
+    high = float(inf["fraction"]) * float(inf["markout_bps"]) * rate * BURST_HORIZON_S
+    return {
+        "low": 0.0,
+        "high": high,
+        "how": "0 up to f m Lambda h: extra informed same-side orders within the "
+        f"{BURST_HORIZON_S:g} s markout per unit excess intensity (informed flow is "
+        "independent of the bursts)",
     }
 
 
