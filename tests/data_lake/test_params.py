@@ -139,6 +139,26 @@ def test_round_trip_write_then_load_gives_the_same_document(registry: ParamRegis
     assert version.startswith("000001-") and version.endswith(content_hash(loaded)[:8])
 
 
+def test_a_document_written_before_a_field_was_added_still_passes_its_hash(
+    registry: ParamRegistry,
+) -> None:
+    """Optional fields the schema gained later (absent from an older file) do not make
+    the file look edited; an edit of what it does hold still does."""
+    version = registry.write(make_document())
+    path = registry.path_of("BTC", version)
+    raw = orjson.loads(path.read_bytes())
+    del raw["quoting"]["hawkes_toxicity_bps_per_excess"]  # as written before it existed
+    raw.pop("dagster_run_id", None)
+    old = f"000002-{content_hash(raw)[:8]}"
+    raw["version"] = old
+    path.with_name(f"{old}.json").write_bytes(orjson.dumps(raw))
+    assert registry.load("BTC", old).quoting.hawkes_toxicity_bps_per_excess is None
+    raw["quoting"]["kappa_bid_per_bps"] *= 2
+    path.with_name(f"{old}.json").write_bytes(orjson.dumps(raw))
+    with pytest.raises(CorruptParamSetError, match="edited after writing"):
+        registry.load("BTC", old)
+
+
 def old_style_models() -> dict[str, Any]:
     """``models`` as written before standard errors were all named ``<param>_stderr``."""
     curve = {"label": "all", "horizons_s": [1.0, 5.0], "mean_bps": [0.2, 0.4],
