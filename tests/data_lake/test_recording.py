@@ -75,9 +75,16 @@ def test_recording_survives_a_disconnect_and_round_trips(tmp_path: Path) -> None
     lines = files[0].read_text().splitlines()
     payloads = [ln.split(" ", 1)[1] for ln in lines]
     data = [p for p in payloads if '"subscriptionResponse"' not in p]
-    # Every frame the server delivered is in the file, in order, once.
+    # Every frame received is in the file, in order, once. The server counts as sent
+    # the frames in flight on the connection it drops, which no client can receive: a
+    # few may be missing there, and only there.
     assert len(data) >= 50
-    assert data == sent[: len(data)]
+    assert len(set(data)) == len(data)
+    pos = [sent.index(p) for p in data]
+    assert pos == sorted(pos)
+    missing = sorted(set(range(pos[-1] + 1)) - set(pos))
+    assert len(missing) <= 5, missing
+    assert not missing or missing[-1] - missing[0] < 10  # one gap, at the drop
 
     lake = Lake.at(tmp_path / "home")
     report = import_hyperliquid(lake, files)
