@@ -30,6 +30,8 @@ __all__ = [
     "S_HAWKES_SELL_RATIO",
     "S_HK_EXC_BUY",
     "S_HK_EXC_SELL",
+    "S_HK_LAST_BUY_T",
+    "S_HK_LAST_SELL_T",
     "S_HK_T",
     "S_INVENTORY",
     "S_JUMP_REGIME",
@@ -88,6 +90,9 @@ S_JUMP_UNTIL = 22
 """The jump regime lasts until this time, seconds since the epoch."""
 S_JUMP_SIGN = 23
 """Sign of the last jump return (+1 up, -1 down; 0 before any)."""
+S_HK_LAST_BUY_T = 24
+"""Time of the last buy print, seconds: prints at one time and side are one Hawkes event."""
+S_HK_LAST_SELL_T = 25
 S_MP_X_0 = 32
 """First of ``MP_MAX_FEATURES`` micro-price book features read at the last book row."""
 S_FLOW_BUCKET = 40
@@ -108,7 +113,7 @@ FLOW_BUCKETS = 20
 VOL_BUCKETS = 30
 MP_MAX_FEATURES = 6
 STATE_LEN = 128
-"""Slots 13-15, 24-31, 38-39, 44-47 and 118-127 are reserved."""
+"""Slots 13-15, 26-31, 38-39, 44-47 and 118-127 are reserved."""
 
 OUT_BID_PX = 0
 OUT_BID_SZ = 1
@@ -130,6 +135,8 @@ def new_state() -> np.ndarray:
     state[S_HK_EXC_SELL] = 0.0
     state[S_JUMP_UNTIL] = -np.inf
     state[S_JUMP_SIGN] = 0.0
+    state[S_HK_LAST_BUY_T] = -np.inf
+    state[S_HK_LAST_SELL_T] = -np.inf
     state[S_FLOW_SIGNED_0 : S_FLOW_SIGNED_0 + FLOW_BUCKETS] = 0.0
     state[S_FLOW_GROSS_0 : S_FLOW_GROSS_0 + FLOW_BUCKETS] = 0.0
     state[S_VOL_SQ_0 : S_VOL_SQ_0 + VOL_BUCKETS] = 0.0

@@ -71,6 +71,7 @@ def _ratios(times_s: np.ndarray, marks: np.ndarray, mu: np.ndarray, k: np.ndarra
     exc0 = 0.0
     exc1 = 0.0
     t_last = times_s[0] if times_s.shape[0] else 0.0
+    seen = np.full(2, -np.inf)  # time of each mark's last event: a sweep's prints are one
     for i in range(times_s.shape[0]):
         t = times_s[i]
         if t > t_last:
@@ -80,6 +81,9 @@ def _ratios(times_s: np.ndarray, marks: np.ndarray, mu: np.ndarray, k: np.ndarra
             t_last = t
         j = marks[i]
         out[i] = (mu[j] + (exc0 if j == 0 else exc1)) / base[j]
+        if t == seen[j]:
+            continue
+        seen[j] = t
         exc0 += beta * k[0, j]
         exc1 += beta * k[1, j]
     return out
@@ -91,8 +95,9 @@ def causal_intensity_ratio(
 ) -> Float64Array:
     """Each event's own-component intensity just before it over its stationary mean.
 
-    ``times_s`` sorted seconds, ``marks`` 0 (buy) / 1 (sell); events at one time see
-    each other only after that time (a sweep's prints do not excite each other).
+    ``times_s`` sorted seconds, ``marks`` 0 (buy) / 1 (sell). Prints with the same time
+    and mark are one event (one aggressive order sweeping levels), as the Hawkes fit
+    merges them; events at one time see each other only after that time.
     """
     t = np.asarray(times_s, dtype=np.float64)
     m = np.asarray(marks, dtype=np.int64)

@@ -66,3 +66,10 @@ def test_bad_inputs_raise_a_calibration_error():
     with pytest.raises(CalibrationError, match="200 trades"):
         fit_burst_toxicity(ts[:50], side[:50], mid_ts, mid, mu=mu, branching=k,
                            decay_per_s=BETA)
+
+
+def test_a_sweeps_prints_are_one_event():
+    mu, k, beta = [1.0, 1.0], [[0.5, 0.0], [0.0, 0.5]], 2.0
+    swept = causal_intensity_ratio([0.0, 0.0, 0.0, 1.0], [0, 0, 0, 0], mu, k, beta)
+    single = causal_intensity_ratio([0.0, 1.0], [0, 0], mu, k, beta)
+    assert swept[-1] == pytest.approx(single[-1])

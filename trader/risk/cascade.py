@@ -4,7 +4,10 @@ A cascade shows two ways, and either trips ``liquidation_cascade``:
 
 - **intensity spike**: the live Hawkes intensity of one side (``S_HAWKES_*_RATIO``,
   :mod:`trader.strategy.live_inputs`) at ``intensity_ratio`` times its stationary mean or
-  more. Ordinary bursts reach 2 to 4; a cascade feeds on itself far beyond.
+  more. Right after a trade a fast kernel on a slow market jumps far above its mean:
+  with the kernels fitted on the synthetic BTC, ETH and SOL days the ratio read at
+  trades has median 6, 9 and 4, 99.9th percentile 30, 58 and 15, and maximum 43, 81 and
+  19 over a held-out day; the default 100 sits above all of them.
 - **volume surge**: one side's aggressive volume over ``burst_window_s`` at
   ``surge_factor`` times the market's long-run volume per window (both sides; an
   exponentially weighted rate
@@ -49,7 +52,7 @@ class CascadeSettings:
         trips before one has passed (the rate must be learnt).
     """
 
-    intensity_ratio: float = 8.0
+    intensity_ratio: float = 100.0
     surge_factor: float = 500.0
     burst_window_s: float = 2.0
     long_run_s: float = 600.0

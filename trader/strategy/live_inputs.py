@@ -34,6 +34,8 @@ from trader.market_state import (
     S_HAWKES_SELL_RATIO,
     S_HK_EXC_BUY,
     S_HK_EXC_SELL,
+    S_HK_LAST_BUY_T,
+    S_HK_LAST_SELL_T,
     S_HK_T,
     S_JUMP_REGIME,
     S_JUMP_SIGN,
@@ -101,6 +103,12 @@ def observe_trade(state: np.ndarray, params: np.ndarray, t_s: float, side: int) 
     _decay_to(state, params, t_s)
     beta = params[base + L_HAWKES_DECAY]
     j = 0 if side > 0 else 1
+    # The prints of one aggressive order share its time and side: one event, as fitted.
+    last = S_HK_LAST_BUY_T if j == 0 else S_HK_LAST_SELL_T
+    if state[last] == t_s:
+        _write_ratios(state, params)
+        return
+    state[last] = t_s
     state[S_HK_EXC_BUY] += beta * params[base + L_HAWKES_K + j]
     state[S_HK_EXC_SELL] += beta * params[base + L_HAWKES_K + 2 + j]
     _write_ratios(state, params)

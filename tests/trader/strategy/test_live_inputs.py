@@ -183,3 +183,15 @@ def test_the_diffusive_sigma_is_the_reference_when_published():
     live = live_from_quoting({"sigma_diffusion_bps_per_sqrt_s": 0.7, "sigma_bid_bps_per_sqrt_s": 2})
     assert live.sigma_ref_bps_per_sqrt_s == 0.7
     assert live_from_quoting({}).sigma_ref_bps_per_sqrt_s is None
+
+
+def test_the_prints_of_one_sweep_are_one_event_as_the_fit_merges_them():
+    params = packed(hawkes_live())
+    one, sweep = new_state(), new_state()
+    observe_trade(one, params, 10.0, 1)
+    for _ in range(4):  # one buy order sweeping four levels: four prints at one time
+        observe_trade(sweep, params, 10.0, 1)
+    refresh_live_inputs(one, params, 10.5)
+    refresh_live_inputs(sweep, params, 10.5)
+    base = np.linalg.solve(np.eye(2) - np.asarray(K), np.asarray(MU))
+    assert sweep[S_HAWKES_BUY_RATIO] == one[S_HAWKES_BUY_RATIO] > MU[0] / base[0]
