@@ -80,7 +80,7 @@ def test_the_engine_trips_cancels_everything_and_stops_quoting(day_events: Event
         engine.on_event(i, i)
     assert not engine.kill.active and engine.resting() > 0
     # A sell cascade as the Hawkes state would see it.
-    engine.state[S_HAWKES_SELL_RATIO] = 12.0
+    engine.state[S_HAWKES_SELL_RATIO] = 150.0  # past the default 100x
     engine._check_cascade(int(events.ts_ns[4999]), -1, float(events.size[0]))
     assert engine.kill.active
     assert [r.trigger for r in engine.kill.reasons] == ["liquidation_cascade"]
