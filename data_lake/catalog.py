@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from data_lake.durable import fsync_dir
 from data_lake.faults import crash_point
 from data_lake.partitions import PARTITION_FILE
 from data_lake.paths import LakePaths
@@ -153,7 +154,7 @@ def refresh_catalog(paths: LakePaths, *, force: bool = False) -> Path:
             # replayed into the new file: drop it first; the old file stands without it.
             Path(f"{paths.catalog}.wal").unlink(missing_ok=True)
             os.replace(tmp, paths.catalog)
-            _fsync_dir(paths.home)
+            fsync_dir(paths.home)
             crash_point("catalog.swapped")
         finally:
             tmp.unlink(missing_ok=True)
@@ -187,14 +188,6 @@ def _sweep_dead_builds(paths: LakePaths) -> None:
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def connect(paths: LakePaths, *, read_only: bool = True) -> Any:

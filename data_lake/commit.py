@@ -32,6 +32,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_lake.durable import fsync_dir
 from data_lake.faults import crash_point
 from data_lake.locks import partition_lock, pid_alive, publish_lock
 from data_lake.partitions import PartitionKey, partition_file
@@ -103,7 +104,7 @@ class PartitionCommit:
 
     def publish(self) -> None:
         """Write the manifest, then rename every staged file over its partition."""
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
         body = json.dumps({"pid": os.getpid(), "entries": [e.to_dict() for e in self.entries]})
         tmp = self.dir / f"{MANIFEST}.tmp"
         with open(tmp, "w") as fh:
@@ -112,7 +113,7 @@ class PartitionCommit:
             os.fsync(fh.fileno())
         crash_point("commit.manifest_written")
         os.replace(tmp, self.dir / MANIFEST)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
         crash_point("commit.manifest_renamed")
         with publish_lock(self.lake_root, shared=False):
             for entry in self.entries:
@@ -129,17 +130,9 @@ def _roll_forward(lake_root: Path, directory: Path, entry: _Entry) -> bool:
     target = partition_file(lake_root, entry.table, entry.key)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     crash_point("commit.renamed")
     return True
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- recovery -------------------------------------------------------------------------

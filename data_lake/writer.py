@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data_lake.commit import locked_partition
+from data_lake.durable import fsync_dir
 from data_lake.faults import crash_point
 from data_lake.integrity import quarantine_partition_file, verify_partition
 from data_lake.locks import pid_alive
@@ -185,16 +186,8 @@ def _publish(staged: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     crash_point("writer.before_rename")
     os.replace(staged, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     crash_point("writer.renamed")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _finish(spec: TableSpec, batches: Iterable[Chunk], staging: Path, target: Path) -> int:

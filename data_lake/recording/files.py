@@ -15,18 +15,12 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+from data_lake.durable import fsync_dir
+
 __all__ = ["PART_SUFFIX", "RotatingLineWriter", "recover_partials"]
 
 PART_SUFFIX = ".part"
 _HOUR_NS = 3_600_000_000_000
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _finish(part: Path) -> Path:
@@ -37,7 +31,7 @@ def _finish(part: Path) -> Path:
         final = part.with_name(f"{final.stem.split('~')[0]}~{n}{final.suffix}")
         n += 1
     os.replace(part, final)
-    _fsync_dir(part.parent)
+    fsync_dir(part.parent)
     return final
 
 

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from data_lake.durable import fsync_dir
 from data_lake.faults import crash_point
 from data_lake.locks import release_owner, take_over
 
@@ -119,14 +120,6 @@ def append_line(path: Path, line: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     crash_point("registry.append.done")
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
