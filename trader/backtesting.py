@@ -29,6 +29,7 @@ from data_lake.registry import LATEST, ParamRegistry, ParamRegistryError, ParamS
 from trader.settings import TraderSettings
 from trader.sim import BacktestResult, EventStream, run_backtest
 from trader.strategy import StrategyParams, from_quoting, glft_quote
+from trader.strategy.vpin_live import vpin_live_from
 
 __all__ = [
     "SCORE_BUCKET_NS",
@@ -227,6 +228,25 @@ def quoting_of(param_set: ParamSet) -> dict[str, Any]:
     return quoting
 
 
+def strategy_params_of(param_set: ParamSet, settings: TraderSettings) -> StrategyParams:
+    """The strategy's params from a whole param set: its quoting block under the
+    trader's settings, and the live VPIN clock from its models and window."""
+    quoting = quoting_of(param_set)
+    regime = settings.regime
+    vpin = (
+        vpin_live_from(
+            quoting,
+            param_set.models,
+            param_set.window.end_ns,
+            floor=regime.sigma_scale_floor,
+            cap=regime.sigma_scale_cap,
+        )
+        if regime.live_vpin
+        else None
+    )
+    return from_quoting(quoting, **settings.strategy_kwargs(), vpin=vpin)
+
+
 def backtest_param_set(
     param_set: ParamSet,
     events: EventStream,
@@ -273,7 +293,7 @@ def backtest_param_set(
         )
     if len(events) == 0:
         raise ValueError(f"no events to replay for {settings.venue}/{settings.symbol}")
-    params = from_quoting(quoting_of(param_set), **settings.strategy_kwargs())
+    params = strategy_params_of(param_set, settings)
     applied: dict[str, Any] = {}
     if strategy_overrides:
         params, applied = _apply_overrides(params, strategy_overrides)

@@ -48,7 +48,17 @@ __all__ = [
     "S_VOL_LAST_MID",
     "S_VOL_SQ_0",
     "S_VOL_T0",
+    "S_VPIN",
+    "S_VPIN_SCALE_ASK",
+    "S_VPIN_SCALE_BID",
+    "S_VP_BUCKET_BUY",
+    "S_VP_BUCKET_VOL",
+    "S_VP_HEAD",
+    "S_VP_IMB_0",
+    "S_VP_TARGET",
+    "S_VP_VOL_0",
     "VOL_BUCKETS",
+    "VPIN_MAX_WINDOW",
     "new_quote",
     "new_state",
 ]
@@ -75,6 +85,11 @@ S_FUNDING_PER_HOUR = 11
 """Live funding rate, fraction per hour; NaN means use the param set's."""
 S_SIGMA_SCALE = 12
 """Live realised volatility over the calibrated sigma (1 = as calibrated)."""
+S_VPIN = 13
+"""Live VPIN on the volume clock, in [0, 1] (trader.strategy.vpin_live; NaN before seeding)."""
+S_VPIN_SCALE_BID = 14
+"""Live VPIN's sigma blend over the published one on the bid (1 = as calibrated)."""
+S_VPIN_SCALE_ASK = 15
 S_HK_EXC_BUY = 16
 """Hawkes excitation of the buy intensity at ``S_HK_T``, 1/s (trader.strategy.live_inputs)."""
 S_HK_EXC_SELL = 17
@@ -93,6 +108,14 @@ S_JUMP_SIGN = 23
 S_HK_LAST_BUY_T = 24
 """Time of the last buy print, seconds: prints at one time and side are one Hawkes event."""
 S_HK_LAST_SELL_T = 25
+S_VP_BUCKET_VOL = 26
+"""Volume in the open VPIN bucket, base units."""
+S_VP_BUCKET_BUY = 27
+"""Buyer-initiated volume in the open VPIN bucket, base units."""
+S_VP_TARGET = 28
+"""Volume the open VPIN bucket closes at, base units (NaN: not seeded yet)."""
+S_VP_HEAD = 29
+"""Ring index the next closed VPIN bucket overwrites."""
 S_MP_X_0 = 32
 """First of ``MP_MAX_FEATURES`` micro-price book features read at the last book row."""
 S_FLOW_BUCKET = 40
@@ -112,8 +135,13 @@ S_VOL_SQ_0 = 88
 FLOW_BUCKETS = 20
 VOL_BUCKETS = 30
 MP_MAX_FEATURES = 6
-STATE_LEN = 128
-"""Slots 13-15, 26-31, 38-39, 44-47 and 118-127 are reserved."""
+VPIN_MAX_WINDOW = 64
+S_VP_IMB_0 = 128
+"""``VPIN_MAX_WINDOW`` closed buckets' ``|V_buy - V_sell|``, base units (a ring)."""
+S_VP_VOL_0 = S_VP_IMB_0 + VPIN_MAX_WINDOW
+"""The same buckets' volumes, base units."""
+STATE_LEN = S_VP_VOL_0 + VPIN_MAX_WINDOW
+"""Slots 30-31, 38-39, 44-47 and 118-127 are reserved."""
 
 OUT_BID_PX = 0
 OUT_BID_SZ = 1
@@ -131,6 +159,8 @@ def new_state() -> np.ndarray:
     state[S_HAWKES_SELL_RATIO] = 1.0
     state[S_JUMP_REGIME] = 0.0
     state[S_SIGMA_SCALE] = 1.0
+    state[S_VPIN_SCALE_BID] = 1.0
+    state[S_VPIN_SCALE_ASK] = 1.0
     state[S_HK_EXC_BUY] = 0.0
     state[S_HK_EXC_SELL] = 0.0
     state[S_JUMP_UNTIL] = -np.inf

@@ -21,6 +21,7 @@ from calibration.errors import CalibrationError
 from calibration.types import Float64Array
 
 __all__ = [
+    "EPOCH_HOUR_OF_WEEK",
     "HOURS_PER_WEEK",
     "VolumeProfile",
     "check_sizes",
@@ -32,12 +33,12 @@ __all__ = [
 HOURS_PER_WEEK = 168
 _NS_PER_HOUR = 3_600_000_000_000
 # 1970-01-01 was a Thursday; bin 0 is Monday 00:00-01:00 UTC.
-_EPOCH_HOUR_OF_WEEK = 3 * 24
+EPOCH_HOUR_OF_WEEK = 3 * 24
 
 
 def hour_of_week(ts_ns: Any) -> Any:
     """Hour-of-week bin (0 = Monday 00:00-01:00 UTC, 167 = Sunday 23:00) of ns timestamps."""
-    return (np.floor_divide(ts_ns, _NS_PER_HOUR) + _EPOCH_HOUR_OF_WEEK) % HOURS_PER_WEEK
+    return (np.floor_divide(ts_ns, _NS_PER_HOUR) + EPOCH_HOUR_OF_WEEK) % HOURS_PER_WEEK
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class VolumeProfile:
         before_bin = np.r_[0.0, np.cumsum(rates)[:-1]]
         ts = np.asarray(ts_ns, dtype=np.int64)
         hours, rest = np.divmod(ts, _NS_PER_HOUR)
-        weeks, bins = np.divmod(hours + _EPOCH_HOUR_OF_WEEK, HOURS_PER_WEEK)
+        weeks, bins = np.divmod(hours + EPOCH_HOUR_OF_WEEK, HOURS_PER_WEEK)
         return np.asarray(
             weeks * rates.sum() + before_bin[bins] + rates[bins] * (rest / _NS_PER_HOUR),
             dtype=np.float64,

@@ -37,6 +37,7 @@ from calibration.volatility.realized import (
 from calibration.volatility.return_tails import StudentTFit, fit_student_t
 
 __all__ = [
+    "JUMP_SHARE_SATURATION",
     "JumpTest",
     "ScaleEstimate",
     "SigmaEffective",
@@ -54,6 +55,9 @@ __all__ = [
     "signature_flat_scale",
     "two_scale_realized_variance",
 ]
+
+JUMP_SHARE_SATURATION = 0.5
+"""Jump share of variance at which the blend puts full weight on the jump part."""
 
 # Variance constant of BV: pi^2/4 + pi - 3 (BNS 2006); of RV: 2.
 _NU_BV = math.pi**2 / 4.0 + math.pi - 3.0
@@ -95,7 +99,7 @@ def sigma_effective(
     sigma_up_bps: float | None = None,
     sigma_down_bps: float | None = None,
     toxicity: float = 0.0,
-    jump_share_saturation: float = 0.5,
+    jump_share_saturation: float = JUMP_SHARE_SATURATION,
 ) -> SigmaEffective:
     """Blend the jump-free and total sigma by jump share and flow toxicity.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data_lake.registry import LATEST, ParamRegistry, ParamRegistryError, ParamSet
-from trader.backtesting import quoting_of
+from trader.backtesting import strategy_params_of
 from trader.market_state import (
     OUT_ASK_PX,
     OUT_ASK_SZ,
@@ -31,7 +31,7 @@ from trader.market_state import (
     new_quote,
 )
 from trader.settings import TraderSettings
-from trader.strategy import StrategyParams, from_quoting, glft_quote
+from trader.strategy import StrategyParams, glft_quote
 
 __all__ = ["LoadedParams", "ParamsRefusedError", "ParamsWatcher", "build_params"]
 
@@ -82,7 +82,7 @@ def build_params(
         state are non-finite, crossed, or empty on both sides.
     """
     try:
-        strategy = from_quoting(quoting_of(document), **settings.strategy_kwargs())
+        strategy = strategy_params_of(document, settings)
     except (ValueError, TypeError, KeyError) as exc:
         raise ParamsRefusedError(f"strategy params refused: {exc}") from exc
     array = np.ascontiguousarray(strategy.to_array(), dtype=np.float64)

@@ -88,7 +88,8 @@ from trader.sim.exchange import (
 )
 from trader.strategy.live_inputs import observe_mid, observe_trade, refresh_live_inputs
 from trader.strategy.microprice_live import microprice_observe_book, microprice_observe_trade
-from trader.strategy.params import P_MP_0
+from trader.strategy.params import P_MP_0, P_VPIN_0
+from trader.strategy.vpin_live import vpin_observe_trade
 
 __all__ = [
     "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "see_book", "see_market", "send_quotes",
@@ -337,6 +338,7 @@ def see_market(
     elif k == KIND_TRADE:
         observe_trade(state, params, t_s, side)
         microprice_observe_trade(state, params, P_MP_0, t_s, side, size)
+        vpin_observe_trade(state, params, P_VPIN_0, t_s, side, size)
     elif k == KIND_FUNDING:
         state[S_FUNDING_PER_HOUR] = size / interval_s * 3600.0
 

@@ -53,6 +53,8 @@ from trader.market_state import (
     S_JUMP_REGIME,
     S_MID,
     S_SIGMA_SCALE,
+    S_VPIN_SCALE_ASK,
+    S_VPIN_SCALE_BID,
 )
 from trader.strategy.params import (
     AS_CURVE_POINTS,
@@ -279,6 +281,13 @@ def quote_depths(state: np.ndarray, params: np.ndarray) -> tuple[float, float, f
     gamma = params[P_GAMMA]
     tail = fat_tail_factor(params[P_STUDENT_T_DF])
     sigma_scale = state[S_SIGMA_SCALE]
+    # Live VPIN's re-weighted sigma blend per side; unknown reads as the published blend.
+    vpin_bid = state[S_VPIN_SCALE_BID]
+    vpin_ask = state[S_VPIN_SCALE_ASK]
+    if not _positive(vpin_bid):
+        vpin_bid = 1.0
+    if not _positive(vpin_ask):
+        vpin_ask = 1.0
     hawkes_widening = params[P_HAWKES_WIDENING]
     hawkes_floor = params[P_HAWKES_MIN_RATIO]
     toxicity = params[P_HAWKES_TOXICITY_BPS]
@@ -325,7 +334,7 @@ def quote_depths(state: np.ndarray, params: np.ndarray) -> tuple[float, float, f
     if bid_ok:
         c1, c2 = glft_core_bps(gamma, kappa_b, a_b)
         # Fat tails and the live vol regime scale the same variance the closed form prices.
-        slope = sigma_b * tail * sigma_scale * c2
+        slope = sigma_b * tail * sigma_scale * vpin_bid * c2
         half = c1 + 0.5 * slope
         bid_depth = half + q * slope
         # Sellers hitting our bid in a burst are the flow the Hawkes fit says clusters and
@@ -337,7 +346,7 @@ def quote_depths(state: np.ndarray, params: np.ndarray) -> tuple[float, float, f
             bid_depth += (jump_widening - 1.0) * half
     if ask_ok:
         c1, c2 = glft_core_bps(gamma, kappa_a, a_a)
-        slope = sigma_a * tail * sigma_scale * c2
+        slope = sigma_a * tail * sigma_scale * vpin_ask * c2
         half = c1 + 0.5 * slope
         ask_depth = half - q * slope
         excess = _excess_intensity(state[S_HAWKES_BUY_RATIO], hawkes_floor)

@@ -92,6 +92,9 @@ class RegimeSettings:
         A sampled return beyond this many calibrated sigmas (over its interval) is a jump.
     jump_hold_s : float
         The jump regime lasts this long after the last jump return, seconds.
+    live_vpin : bool
+        Re-weight the published sigma blend by live VPIN (:mod:`trader.strategy.vpin_live`),
+        within the same floor and cap.
     """
 
     rv_sample_s: float = 5.0
@@ -100,6 +103,7 @@ class RegimeSettings:
     sigma_scale_cap: float = 3.0
     jump_threshold_sigmas: float = 6.0
     jump_hold_s: float = 30.0
+    live_vpin: bool = True
 
     def __post_init__(self) -> None:
         for name in ("rv_sample_s", "rv_half_life_s", "jump_threshold_sigmas", "jump_hold_s"):

@@ -30,6 +30,7 @@ import numpy as np
 from trader.strategy.live_params import LIVE_LEN, LiveInputs, RegimeSettings, live_from_quoting
 from trader.strategy.microprice_live import MP_LEN, MicropriceLive, microprice_from_quoting
 from trader.strategy.quoting_fields import FUNDING_FALLBACK_ABS_PER_HOUR, read_quoting_block
+from trader.strategy.vpin_live import VPIN_LEN, VpinLive
 
 __all__ = [
     "AS_CURVE_POINTS",
@@ -61,6 +62,7 @@ __all__ = [
     "P_STUDENT_T_DF",
     "P_TICK_SIZE",
     "P_USE_MICROPRICE",
+    "P_VPIN_0",
     "StrategyParams",
     "from_quoting",
 ]
@@ -113,7 +115,9 @@ P_MP_0 = P_LIVE_0 + LIVE_LEN
 """First of the live micro-price's ``MP_LEN`` slots (``trader.strategy.microprice_live``)."""
 P_HAWKES_TOXICITY_BPS = P_MP_0 + MP_LEN
 """Calibrated extra depth per unit excess intensity, bps; NaN: widen by ``P_HAWKES_WIDENING``."""
-PARAMS_LEN = P_HAWKES_TOXICITY_BPS + 1
+P_VPIN_0 = P_HAWKES_TOXICITY_BPS + 1
+"""First of live VPIN's ``VPIN_LEN`` slots (``trader.strategy.vpin_live``)."""
+PARAMS_LEN = P_VPIN_0 + VPIN_LEN
 
 MAX_HALF_SPREAD_LIMIT_BPS = 5000.0
 """Upper limit of ``max_half_spread_bps``: a bid 50 % under the mid still has a positive price."""
@@ -188,6 +192,9 @@ class StrategyParams:
     microprice : MicropriceLive
         The published micro-price forecast the live fair price is computed with; the
         default is off (NaN fair price: the centre stays on the mid).
+    vpin : VpinLive
+        Live VPIN's volume clock and the published sigma blend it re-weights
+        (:mod:`trader.strategy.vpin_live`); the default is off (scales 1).
     """
 
     gamma: float
@@ -217,6 +224,7 @@ class StrategyParams:
     fallbacks: tuple[str, ...] = field(default=())
     live: LiveInputs = field(default=LiveInputs())
     microprice: MicropriceLive = field(default=MicropriceLive())
+    vpin: VpinLive = field(default=VpinLive())
 
     def __post_init__(self) -> None:
         _finite("gamma", self.gamma)
@@ -322,6 +330,7 @@ class StrategyParams:
         packed[P_LIVE_0:P_MP_0] = self.live.pack()
         packed[P_MP_0:P_HAWKES_TOXICITY_BPS] = self.microprice.pack()
         packed[P_HAWKES_TOXICITY_BPS] = self.hawkes_toxicity_bps_per_excess
+        packed[P_VPIN_0:] = self.vpin.pack()
         return packed
 
 
@@ -341,6 +350,7 @@ def from_quoting(
     microprice_min_r2: float = 0.0,
     funding_fallback_abs_per_hour: float = FUNDING_FALLBACK_ABS_PER_HOUR,
     regime: RegimeSettings | None = None,
+    vpin: VpinLive | None = None,
 ) -> StrategyParams:
     """Strategy params from a param set's quoting block, with conservative fallbacks.
 
@@ -368,6 +378,9 @@ def from_quoting(
         Settings of the live realised-vol and jump filters (defaults when None); the
         Hawkes kernel and the reference sigma come from ``quoting``
         (:func:`trader.strategy.live_params.live_from_quoting`).
+    vpin : VpinLive, optional
+        Live VPIN's numbers (:func:`trader.strategy.vpin_live.vpin_live_from`, which also
+        needs the set's models and window); off when None.
 
     Returns
     -------
@@ -422,5 +435,6 @@ def from_quoting(
         max_half_spread_bps=max_half_spread_bps,
         live=live_from_quoting(quoting, regime),
         microprice=microprice_from_quoting(quoting, bool(fields["use_microprice"])),
+        vpin=vpin or VpinLive(),
         **fields,
     )
