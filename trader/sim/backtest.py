@@ -42,7 +42,9 @@ from trader.sim.exchange import (
     new_account,
     new_orders,
 )
+from trader.sim.glft_loop import run_loop_glft
 from trader.sim.loop import I_AT_LIMIT_NS, I_LEN, I_N_EQUITY, run_loop
+from trader.strategy.glft import glft_quote
 
 __all__ = ["BacktestResult", "PnlAttribution", "recorded_feed_latency", "run_backtest"]
 
@@ -296,7 +298,12 @@ def run_backtest(
             np.zeros((_RING, R_LEN)), np.zeros(_RING, dtype=np.int64), np.zeros((_RING, R_LEN)),
             new_state(), new_quote(), ints,
         )
-        loop = functools.partial(run_loop, *args)
+        # The GLFT kernel has a disk-cached loop of its own; other strategies compile.
+        loop = (
+            functools.partial(run_loop_glft, *args[1:])
+            if strategy is glft_quote
+            else functools.partial(run_loop, *args)
+        )
         if progress is None:
             loop()
         else:

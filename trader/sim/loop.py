@@ -92,8 +92,8 @@ from trader.strategy.params import P_MP_0, P_VPIN_0
 from trader.strategy.vpin_live import vpin_observe_trade
 
 __all__ = [
-    "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "run_loop", "see_book", "see_market", "send_quotes",
-    "venue_market_event", "venue_message",
+    "OP_CANCEL", "OP_MODIFY", "OP_PLACE", "loop_body", "run_loop", "see_book", "see_market",
+    "send_quotes", "venue_market_event", "venue_message",
 ]
 
 OP_PLACE = 0
@@ -166,7 +166,7 @@ def _send(
     push_response(vring_ts, vring, vptr, t_arrive, op, slot, px, qty, tif)
 
 
-@njit(cache=True)
+@njit(inline="always")  # takes the strategy: inlined, so the GLFT loop can be cached
 def _requote(
     strategy: Any, params: np.ndarray, state: np.ndarray, out: np.ndarray, t_loc: int,
     orders: np.ndarray, work: np.ndarray, cfg: np.ndarray, counts: np.ndarray,
@@ -252,11 +252,6 @@ def send_quotes(
             acct[A_QUOTED_QTY] += want_sz
 
 
-# nogil: a caller's thread can report progress meanwhile. No on-disk cache: numba keys
-# the strategy argument (a first-class function) by the running process's dispatcher,
-# so a cached entry never matches in another process, the index only grows, and saving
-# it re-pickles entries whose dispatchers are gone (ReferenceError: "underlying object
-# has vanished"). The helpers it calls stay cached.
 @njit(cache=True, inline="always")
 def venue_market_event(
     t: int, k: int, price: float, size: float, side: int, row: int, interval_s: float,
@@ -366,24 +361,22 @@ def venue_message(
         cancel_order(orders, slot, t_v, counts, rring_ts, rring, rptr, resp_lat)
 
 
-@njit(nogil=True)
-def run_loop(
-    strategy: Any, params: np.ndarray,
-    ts: np.ndarray, loc_ts: np.ndarray, rec_lat: np.ndarray, kind: np.ndarray,
-    price: np.ndarray, size: np.ndarray, side: np.ndarray, level_row: np.ndarray,
-    interval_s: np.ndarray, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray,
-    ask_sz: np.ndarray, cfg: np.ndarray, cfg_ns: np.ndarray,
-    orders: np.ndarray, book: np.ndarray, acct: np.ndarray, counts: np.ndarray,
-    fill_ts: np.ndarray, fills: np.ndarray, eq_ts: np.ndarray, eq: np.ndarray,
-    mids: np.ndarray, vring_ts: np.ndarray, vring: np.ndarray, rring_ts: np.ndarray,
-    rring: np.ndarray, state: np.ndarray, out: np.ndarray, ints: np.ndarray,
-) -> None:
+# Inlined into its two entry points: run_loop below, for any strategy, and the GLFT
+# kernel's disk-cached trader.sim.glft_loop.run_loop_glft.
+@njit(inline="always")
+def loop_body(strategy: Any, params: np.ndarray, events: Any, sim: Any) -> None:
     """Replay ``ts``-ordered events through the venue and the strategy.
 
     Arrays are preallocated by :func:`trader.sim.backtest.run_backtest`; the loop
     allocates nothing per event. ``loc_ts`` is when each event reaches us (non-
     decreasing), ``rec_lat`` the recorded feed latency per event (ns).
     """
+    # Two tuples, not 32 arguments: CPython passes a call of more than 30 arguments as
+    # *args, which numba cannot inline.
+    (ts, loc_ts, rec_lat, kind, price, size, side, level_row, interval_s,
+     bid_px, bid_sz, ask_px, ask_sz) = events
+    (cfg, cfg_ns, orders, book, acct, counts, fill_ts, fills, eq_ts, eq, mids,
+     vring_ts, vring, rring_ts, rring, state, out, ints) = sim
     n = ts.shape[0]
     if n == 0:
         return
@@ -469,3 +462,30 @@ def run_loop(
             next_timer += interval
     ints[I_AT_LIMIT_NS] = at_limit_ns
     ints[I_N_EQUITY] = n_eq
+
+
+# nogil: a caller's thread can report progress meanwhile. No on-disk cache: numba keys
+# the strategy argument (a first-class function) by the running process's dispatcher,
+# so a cached entry never matches in another process, the index only grows, and saving
+# it re-pickles entries whose dispatchers are gone (ReferenceError: "underlying object
+# has vanished"). The helpers it calls stay cached.
+@njit(nogil=True)
+def run_loop(
+    strategy: Any, params: np.ndarray,
+    ts: np.ndarray, loc_ts: np.ndarray, rec_lat: np.ndarray, kind: np.ndarray,
+    price: np.ndarray, size: np.ndarray, side: np.ndarray, level_row: np.ndarray,
+    interval_s: np.ndarray, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray,
+    ask_sz: np.ndarray, cfg: np.ndarray, cfg_ns: np.ndarray,
+    orders: np.ndarray, book: np.ndarray, acct: np.ndarray, counts: np.ndarray,
+    fill_ts: np.ndarray, fills: np.ndarray, eq_ts: np.ndarray, eq: np.ndarray,
+    mids: np.ndarray, vring_ts: np.ndarray, vring: np.ndarray, rring_ts: np.ndarray,
+    rring: np.ndarray, state: np.ndarray, out: np.ndarray, ints: np.ndarray,
+) -> None:
+    """:func:`loop_body` with ``strategy`` any ``@njit`` quote function."""
+    loop_body(
+        strategy, params,
+        (ts, loc_ts, rec_lat, kind, price, size, side, level_row, interval_s,
+         bid_px, bid_sz, ask_px, ask_sz),
+        (cfg, cfg_ns, orders, book, acct, counts, fill_ts, fills, eq_ts, eq, mids,
+         vring_ts, vring, rring_ts, rring, state, out, ints),
+    )
