@@ -9,8 +9,8 @@ The study of issue #12 (run by ``bench/calibration_pays.py``, ``make pays``):
    (features, fits, candidate, validation, the backtest gate, publish).
 3. The published set replayed on each held-out day ``d+1, d+2, ...`` as fitted and with
    one field perturbed through ``strategy_overrides`` (:data:`VARIANTS`): kappa halved,
-   kappa doubled, no adverse-selection add-on, no Hawkes widening. Same events, same
-   trader settings (``trader.settings.default_settings``) for all.
+   kappa doubled, no adverse-selection add-on, no Hawkes widening, no live VPIN. Same
+   events, same trader settings (``trader.settings.default_settings``) for all.
 4. Per variant: P&L per day with its standard error (Newey-West over the hourly P&L of
    every held-out hour), the difference from the calibrated set with its *paired*
    standard error (same hours, same market: the hourly differences), the risk-adjusted
@@ -47,6 +47,7 @@ from trader.backtesting import BacktestReport, StrategyOverride, backtest_param_
 from trader.settings import default_settings
 from trader.sim import load_events
 from trader.strategy import compute_quotes, market_state_vector
+from trader.strategy.vpin_live import VpinLive
 
 __all__ = [
     "VARIANTS",
@@ -78,6 +79,7 @@ VARIANTS: dict[str, Mapping[str, StrategyOverride]] = {
     "no Hawkes widening": {
         "hawkes_widening_per_excess_ratio": 0.0, "hawkes_toxicity_bps_per_excess": 0.0,
     },
+    "no live VPIN": {"vpin": VpinLive()},  # the published sigma blend throughout
 }
 """The sets compared: ``strategy_overrides`` of ``trader.backtesting.backtest_param_set``."""
 

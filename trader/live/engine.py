@@ -46,7 +46,12 @@ from trader.market_state import (
     S_HAWKES_BUY_RATIO,
     S_HAWKES_SELL_RATIO,
     S_INVENTORY,
+    S_JUMP_REGIME,
     S_MID,
+    S_SIGMA_SCALE,
+    S_VPIN,
+    S_VPIN_SCALE_ASK,
+    S_VPIN_SCALE_BID,
     new_quote,
     new_state,
 )
@@ -443,6 +448,19 @@ class SymbolEngine:
                         "is gone; starting with none", self.symbol, len(saved["open_orders"]),
                         extra={"event": "orders_dropped", "symbol": self.symbol})
 
+    def live_inputs(self) -> dict[str, float | None]:
+        """The live inputs the quotes read now (None: not known yet)."""
+        slots = {
+            "hawkes_buy_ratio": S_HAWKES_BUY_RATIO, "hawkes_sell_ratio": S_HAWKES_SELL_RATIO,
+            "sigma_scale": S_SIGMA_SCALE, "jump_regime": S_JUMP_REGIME, "vpin": S_VPIN,
+            "vpin_sigma_scale_bid": S_VPIN_SCALE_BID, "vpin_sigma_scale_ask": S_VPIN_SCALE_ASK,
+        }
+        out: dict[str, float | None] = {}
+        for name, slot in slots.items():
+            value = float(self.state[slot])
+            out[name] = value if math.isfinite(value) else None
+        return out
+
     def summary(self) -> dict[str, Any]:
         """This run's figures for the end-of-run summary and ``trader status``."""
         return {
@@ -459,5 +477,8 @@ class SymbolEngine:
             "events_this_run": self.events_run,
             "resting_orders": self.resting(),
             "quoting_mid": float(self.state[S_MID]),
+            "live_inputs": self.live_inputs(),
+            "vpin_live": "on" if self.params.strategy.vpin.on
+            else f"off: {self.params.strategy.vpin.off_reason}",
             **self.counters(),
         }

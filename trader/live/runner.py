@@ -269,6 +269,7 @@ class Trader:
                      extra={"event": "status", "symbol": engine.symbol,
                             "position": float(engine.acct[1]), "pnl": pnl,
                             "fills": engine.fills_total, "params_version": engine.params.version,
+                            "live_inputs": engine.live_inputs(),
                             "kill_switch": self.kill.active})
 
     async def _housekeeping(self) -> None:
