@@ -1,0 +1,250 @@
+"""FIFO queues rebuilt from level-3 order events, and the cancel positions they reveal.
+
+Each price level is a FIFO queue of orders in arrival order (price-time priority; a
+partial cancel keeps priority). At each visible cancellation (a partial cancel or a
+delete) of an order whose level is fully known, every other resting order at the level
+is a *reference*: a stand-in for our own order in the simulator. For each reference the
+pair records, measured just before the cancel as the simulator measures them
+(trader/sim/queue.py, ``queue_after_depth_change``):
+
+- ``front``: displayed size ahead of the reference (the cancelled order counted at its
+  pre-cancel size when it is ahead),
+- ``back``: displayed size behind it (likewise), the reference itself excluded,
+- ``ahead``: whether the cancelled order was ahead of it.
+
+A level is *fully known* at a cancel when the orders seen arriving there add up to the
+displayed size before the cancel (``level_size`` after it plus the cancelled size):
+orders resting before the recording began, or that arrived while their price was beyond
+the recorded depth, would otherwise sit at unknown places in the queue. Cancels at a
+level that is not fully known are skipped and counted.
+
+Units: sizes in base units (shares for an equity), as the simulator's displayed sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibration.errors import CalibrationError
+from calibration.types import Float64Array
+
+__all__ = [
+    "EVENT_ADD",
+    "EVENT_CANCEL",
+    "EVENT_DELETE",
+    "EVENT_EXECUTE",
+    "CancelPairs",
+    "cancel_pairs",
+]
+
+EVENT_ADD = 0
+EVENT_CANCEL = 1  # partial cancel: size down, priority kept
+EVENT_DELETE = 2  # the rest of the order cancelled
+EVENT_EXECUTE = 3  # visible execution against the order
+
+_SIZE_TOL = 1e-9  # relative: sizes are sums of exchange lots, exact in float64
+
+
+@dataclass(frozen=True)
+class CancelPairs:
+    """(cancel, reference) pairs with the queue around the reference, and the counts.
+
+    Attributes
+    ----------
+    front, back : Float64Array
+        Size ahead of and behind the reference just before the cancel, base units.
+    ahead : np.ndarray
+        bool, True when the cancelled order was ahead of the reference.
+    cancel : np.ndarray
+        int64, index of the cancel the pair belongs to (0..n_cancels_used-1): the
+        cluster of the standard errors.
+    cancelled_size : Float64Array
+        The size cancelled (base units) by the pair's cancel.
+    n_cancels : int
+        Visible cancellations (partial cancels and deletes of a positive size) in the input.
+    n_cancels_used : int
+        Of them, those at a fully known level with at least one other resting order.
+    n_cancels_unknown_queue : int
+        Skipped: unknown order, level not fully known, or a delete whose size disagrees
+        with the order's known remaining size.
+    n_cancels_alone : int
+        Skipped: the cancelled order was alone at its level (no reference).
+    """
+
+    front: Float64Array
+    back: Float64Array
+    ahead: np.ndarray
+    cancel: np.ndarray
+    cancelled_size: Float64Array
+    n_cancels: int
+    n_cancels_used: int
+    n_cancels_unknown_queue: int
+    n_cancels_alone: int
+
+
+@dataclass
+class _Resting:
+    """A resting order: its level (side, price), remaining size, may it be a reference."""
+
+    level: tuple[int, float]
+    size: float
+    reference: bool
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _SIZE_TOL * max(1.0, abs(a), abs(b))
+
+
+def cancel_pairs(
+    ts_ns: np.ndarray,
+    seq: np.ndarray,
+    order_id: np.ndarray,
+    event: np.ndarray,
+    side: np.ndarray,
+    price: np.ndarray,
+    size: np.ndarray,
+    level_size: np.ndarray,
+    *,
+    max_refs_per_cancel: int | None = 32,
+    seed: int = 0,
+    reference: np.ndarray | None = None,
+) -> CancelPairs:
+    """Replay the order events and collect the (cancel, reference) pairs.
+
+    Parameters
+    ----------
+    ts_ns, seq : int64 arrays
+        Exchange time (ns) and source row of each event; replayed in (ts, seq) order.
+    order_id, event, side : int arrays
+        The order, ``EVENT_*`` code, +1 bid / -1 ask.
+    price, size : float arrays
+        Price (quote currency) and the size added, cancelled or executed (base units).
+    level_size : float array
+        Displayed size at the event's (side, price) just after it; NaN when unknown.
+    max_refs_per_cancel : int or None
+        At most this many references per cancel, drawn without replacement (seeded);
+        None for every resting order (the pairs grow as cancels x queue length).
+    seed : int
+        Seed of that draw.
+    reference : bool array, optional
+        Per event: whether the order an ``EVENT_ADD`` creates may serve as a reference
+        (default: every order). Simulated tests mark zero-size probe orders this way.
+
+    Raises
+    ------
+    CalibrationError
+        Arrays of unequal length, or an add of an order id already resting.
+    """
+    cols = [ts_ns, seq, order_id, event, side, price, size, level_size]
+    n = len(ts_ns)
+    if any(len(c) != n for c in cols) or (reference is not None and len(reference) != n):
+        raise CalibrationError(
+            "cancel_pairs: ts_ns, seq, order_id, event, side, price, size, level_size "
+            f"(and reference) must have one entry per event; lengths {[len(c) for c in cols]}"
+        )
+    if max_refs_per_cancel is not None and max_refs_per_cancel < 1:
+        raise CalibrationError(f"max_refs_per_cancel must be >= 1 or None: {max_refs_per_cancel}")
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((np.asarray(seq), np.asarray(ts_ns)))
+    orders: dict[int, _Resting] = {}
+    queues: dict[tuple[int, float], list[int]] = {}
+    totals: dict[tuple[int, float], float] = {}
+    fronts: list[Float64Array] = []
+    backs: list[Float64Array] = []
+    aheads: list[np.ndarray] = []
+    sizes: list[float] = []
+    n_cancels = n_unknown = n_alone = 0
+    ev_all = np.asarray(event)
+    for i in order:
+        ev = int(ev_all[i])
+        oid = int(order_id[i])
+        qty = float(size[i])
+        if ev == EVENT_ADD:
+            if oid in orders:
+                raise CalibrationError(
+                    f"order {oid} added twice (event at ts {int(ts_ns[i])}, seq {int(seq[i])}) "
+                    "without leaving the book; are two days' or two files' events mixed?"
+                )
+            key = (int(side[i]), float(price[i]))
+            ok_ref = True if reference is None else bool(reference[i])
+            orders[oid] = _Resting(key, qty, ok_ref)
+            queues.setdefault(key, []).append(oid)
+            totals[key] = totals.get(key, 0.0) + qty
+            continue
+        if ev not in (EVENT_CANCEL, EVENT_DELETE, EVENT_EXECUTE):
+            raise CalibrationError(f"unknown event code {ev} at seq {int(seq[i])}")
+        # A cancel that takes no displayed size (a zero-size order leaving) moves nobody.
+        is_cancel = ev != EVENT_EXECUTE and qty > 0
+        n_cancels += is_cancel
+        state = orders.get(oid)
+        if state is None:  # rested before the recording, or arrived beyond its depth
+            n_unknown += is_cancel
+            continue
+        key = state.level
+        left = state.size
+        queue = queues[key]
+        if is_cancel:
+            before = float(level_size[i]) + qty
+            exact = np.isfinite(before) and _close(before, totals[key])
+            if ev == EVENT_DELETE and not _close(qty, left):
+                exact = False
+            if not exact:
+                n_unknown += 1
+            elif len(queue) == 1:
+                n_alone += 1
+            else:
+                pair = _pairs(queue, orders, oid, rng, max_refs_per_cancel)
+                if pair is None:
+                    n_alone += 1
+                else:
+                    fronts.append(pair[0])
+                    backs.append(pair[1])
+                    aheads.append(pair[2])
+                    sizes.append(qty)
+        taken = left if ev == EVENT_DELETE else min(qty, left)
+        state.size = left - taken
+        totals[key] -= taken
+        if state.size <= _SIZE_TOL * max(1.0, left):
+            queue.remove(oid)
+            del orders[oid]
+            if not queue:
+                del queues[key]
+                del totals[key]
+    counts = [len(f) for f in fronts]
+    return CancelPairs(
+        front=np.concatenate(fronts) if fronts else np.zeros(0),
+        back=np.concatenate(backs) if backs else np.zeros(0),
+        ahead=np.concatenate(aheads) if aheads else np.zeros(0, bool),
+        cancel=np.repeat(np.arange(len(counts), dtype=np.int64), counts),
+        cancelled_size=np.repeat(np.asarray(sizes, float), counts),
+        n_cancels=int(n_cancels),
+        n_cancels_used=len(counts),
+        n_cancels_unknown_queue=int(n_unknown),
+        n_cancels_alone=int(n_alone),
+    )
+
+
+def _pairs(
+    queue: list[int],
+    orders: dict[int, _Resting],
+    cancelled: int,
+    rng: np.random.Generator,
+    max_refs: int | None,
+) -> tuple[Float64Array, Float64Array, np.ndarray] | None:
+    """front, back, ahead of the references of one cancel (None without a reference)."""
+    q = np.array([orders[o].size for o in queue])
+    pos = queue.index(cancelled)
+    ahead_of = np.cumsum(q) - q  # size ahead of each order, the cancelled one included
+    total = float(q.sum())
+    idx = np.array(
+        [k for k, o in enumerate(queue) if k != pos and orders[o].reference], dtype=np.int64
+    )
+    if not len(idx):
+        return None
+    if max_refs is not None and len(idx) > max_refs:
+        idx = np.sort(rng.choice(idx, size=max_refs, replace=False))
+    front = ahead_of[idx]
+    back = total - front - q[idx]
+    return front, np.maximum(back, 0.0), idx > pos
