@@ -12,6 +12,10 @@ pair records, measured just before the cancel as the simulator measures them
 - ``back``: displayed size behind it (likewise), the reference itself excluded,
 - ``ahead``: whether the cancelled order was ahead of it.
 
+The cancelled order stays in ``front`` or ``back`` because the simulator evaluates
+``f(front)``, ``f(back)`` on the queue before the decrease; leaving it out would also make
+the model impossible (probability 0) whenever it was the only order on its side.
+
 A level is *fully known* at a cancel when the orders seen arriving there add up to the
 displayed size before the cancel (``level_size`` after it plus the cancelled size):
 orders resting before the recording began, or that arrived while their price was beyond
