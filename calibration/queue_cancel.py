@@ -81,6 +81,8 @@ class QueueCancelFit:
         (cancel, reference) pairs, and those with front and back both > 0.
     n_cancels, n_cancels_used, n_cancels_unknown_queue, n_cancels_alone : int
         Visible cancels; used; skipped for an unknown queue; skipped alone at the level.
+    n_orders_left_unseen : int
+        Orders dropped when their level proved them gone without their own message.
     frac_ahead_observed, frac_ahead_uniform, frac_ahead_power, frac_ahead_log : float
         Share of informative pairs whose cancel was ahead: observed, and the mean
         prediction of n = 1, of the fitted power model and of the log model.
@@ -110,6 +112,7 @@ class QueueCancelFit:
     n_cancels_used: int
     n_cancels_unknown_queue: int
     n_cancels_alone: int
+    n_orders_left_unseen: int
     frac_ahead_observed: float
     frac_ahead_uniform: float
     frac_ahead_power: float
@@ -199,6 +202,7 @@ def fit_queue_cancel_pairs(
         n_cancels_used=pairs.n_cancels_used,
         n_cancels_unknown_queue=pairs.n_cancels_unknown_queue,
         n_cancels_alone=pairs.n_cancels_alone,
+        n_orders_left_unseen=pairs.n_orders_left_unseen,
         frac_ahead_observed=float(y.mean()),
         frac_ahead_uniform=float(uniform.mean()),
         frac_ahead_power=float(p.mean()),

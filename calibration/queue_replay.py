@@ -16,6 +16,10 @@ The cancelled order stays in ``front`` or ``back`` because the simulator evaluat
 ``f(front)``, ``f(back)`` on the queue before the decrease; leaving it out would also make
 the model impossible (probability 0) whenever it was the only order on its side.
 
+A source that records only the first levels (LOBSTER's level-N files) sends no message
+for an order that leaves while its price is beyond them. Such an order is dropped when
+the displayed size proves it gone: its level shows 0, or a new order is all it shows.
+
 A level is *fully known* at a cancel when the orders seen arriving there add up to the
 displayed size before the cancel (``level_size`` after it plus the cancelled size):
 orders resting before the recording began, or that arrived while their price was beyond
@@ -75,6 +79,9 @@ class CancelPairs:
         with the order's known remaining size.
     n_cancels_alone : int
         Skipped: the cancelled order was alone at its level (no reference).
+    n_orders_left_unseen : int
+        Orders dropped without a message of their own: their level was shown empty, or an
+        arriving order was all it showed (they left while beyond the recorded depth).
     """
 
     front: Float64Array
@@ -86,6 +93,7 @@ class CancelPairs:
     n_cancels_used: int
     n_cancels_unknown_queue: int
     n_cancels_alone: int
+    n_orders_left_unseen: int
 
 
 @dataclass
@@ -159,63 +167,73 @@ def cancel_pairs(
     backs: list[Float64Array] = []
     aheads: list[np.ndarray] = []
     sizes: list[float] = []
-    n_cancels = n_unknown = n_alone = 0
+    n_cancels = n_unknown = n_alone = n_unseen = 0
     ev_all = np.asarray(event)
+
+    def drop(oid: int) -> None:
+        state = orders.pop(oid)
+        queue = queues[state.level]
+        queue.remove(oid)
+        totals[state.level] -= state.size
+        if not queue:
+            del queues[state.level]
+            del totals[state.level]
+
     for i in order:
         ev = int(ev_all[i])
         oid = int(order_id[i])
         qty = float(size[i])
+        key = (int(side[i]), float(price[i]))
         if ev == EVENT_ADD:
             if oid in orders:
                 raise CalibrationError(
                     f"order {oid} added twice (event at ts {int(ts_ns[i])}, seq {int(seq[i])}) "
                     "without leaving the book; are two days' or two files' events mixed?"
                 )
-            key = (int(side[i]), float(price[i]))
             ok_ref = True if reference is None else bool(reference[i])
             orders[oid] = _Resting(key, qty, ok_ref)
             queues.setdefault(key, []).append(oid)
             totals[key] = totals.get(key, 0.0) + qty
-            continue
-        if ev not in (EVENT_CANCEL, EVENT_DELETE, EVENT_EXECUTE):
+        elif ev not in (EVENT_CANCEL, EVENT_DELETE, EVENT_EXECUTE):
             raise CalibrationError(f"unknown event code {ev} at seq {int(seq[i])}")
-        # A cancel that takes no displayed size (a zero-size order leaving) moves nobody.
-        is_cancel = ev != EVENT_EXECUTE and qty > 0
-        n_cancels += is_cancel
-        state = orders.get(oid)
-        if state is None:  # rested before the recording, or arrived beyond its depth
-            n_unknown += is_cancel
-            continue
-        key = state.level
-        left = state.size
-        queue = queues[key]
-        if is_cancel:
-            before = float(level_size[i]) + qty
-            exact = np.isfinite(before) and _close(before, totals[key])
-            if ev == EVENT_DELETE and not _close(qty, left):
-                exact = False
-            if not exact:
-                n_unknown += 1
-            elif len(queue) == 1:
-                n_alone += 1
+        else:
+            # A cancel that takes no displayed size (a zero-size order leaving) moves nobody.
+            is_cancel = ev != EVENT_EXECUTE and qty > 0
+            n_cancels += is_cancel
+            state = orders.get(oid)
+            if state is None:  # rested before the recording, or arrived beyond its depth
+                n_unknown += is_cancel
             else:
-                pair = _pairs(queue, orders, oid, rng, max_refs_per_cancel)
-                if pair is None:
-                    n_alone += 1
-                else:
-                    fronts.append(pair[0])
-                    backs.append(pair[1])
-                    aheads.append(pair[2])
-                    sizes.append(qty)
-        taken = left if ev == EVENT_DELETE else min(qty, left)
-        state.size = left - taken
-        totals[key] -= taken
-        if state.size <= _SIZE_TOL * max(1.0, left):
-            queue.remove(oid)
-            del orders[oid]
-            if not queue:
-                del queues[key]
-                del totals[key]
+                key = state.level
+                left = state.size
+                if is_cancel:
+                    used = _collect(queues[key], orders, oid, qty, left, float(level_size[i]),
+                                    totals[key], ev, rng, max_refs_per_cancel)
+                    if used is None:
+                        n_unknown += 1
+                    elif not used:
+                        n_alone += 1
+                    else:
+                        fronts.append(used[0])
+                        backs.append(used[1])
+                        aheads.append(used[2])
+                        sizes.append(qty)
+                taken = left if ev == EVENT_DELETE else min(qty, left)
+                state.size = left - taken
+                totals[key] -= taken
+                if state.size <= _SIZE_TOL * max(1.0, left):
+                    state.size = 0.0
+                    drop(oid)
+        # Orders that left while their price was beyond the recorded depth sent no
+        # message: the displayed size says when they are gone for sure (the level is
+        # empty, or an arriving order is all there is).
+        after = float(level_size[i])
+        if key in queues and np.isfinite(after):
+            alone = ev == EVENT_ADD and _close(after, qty)
+            if after <= _SIZE_TOL or alone:
+                for other in [o for o in queues[key] if not (alone and o == oid)]:
+                    n_unseen += 1
+                    drop(other)
     counts = [len(f) for f in fronts]
     return CancelPairs(
         front=np.concatenate(fronts) if fronts else np.zeros(0),
@@ -227,7 +245,32 @@ def cancel_pairs(
         n_cancels_used=len(counts),
         n_cancels_unknown_queue=int(n_unknown),
         n_cancels_alone=int(n_alone),
+        n_orders_left_unseen=int(n_unseen),
     )
+
+
+def _collect(
+    queue: list[int],
+    orders: dict[int, _Resting],
+    oid: int,
+    qty: float,
+    left: float,
+    level_after: float,
+    known_total: float,
+    ev: int,
+    rng: np.random.Generator,
+    max_refs: int | None,
+) -> tuple[Float64Array, Float64Array, np.ndarray] | tuple[()] | None:
+    """The pairs of one cancel; () without a reference; None when the queue is not known
+    (the orders seen do not add up to the displayed size before the cancel, or a delete
+    takes other than the order's known remaining size)."""
+    before = level_after + qty
+    if not (np.isfinite(before) and _close(before, known_total)):
+        return None
+    if ev == EVENT_DELETE and not _close(qty, left):
+        return None
+    pair = _pairs(queue, orders, oid, rng, max_refs) if len(queue) > 1 else None
+    return () if pair is None else pair
 
 
 def _pairs(

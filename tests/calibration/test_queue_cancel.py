@@ -45,6 +45,27 @@ def test_replay_gives_each_reference_its_front_back_and_side_of_the_cancel() -> 
     assert (pairs.n_cancels, pairs.n_cancels_used, pairs.n_cancels_unknown_queue) == (4, 2, 2)
 
 
+def test_orders_that_left_beyond_the_recorded_depth_are_dropped_when_the_level_proves_it(
+) -> None:
+    pairs = cancel_pairs(*_events([
+        (1, A, 10, 10), (2, A, 20, 30),
+        (2, D, 20, 10),  # a used cancel: reference 1 at the head, the cancel behind it
+        # 1 leaves while the price is beyond the recorded levels: no message.
+        (3, A, 5, 5),  # 3 is all the level shows: 1 is gone
+        (4, A, 6, 11), (3, D, 5, 6),
+    ]), max_refs_per_cancel=None)
+    assert pairs.n_orders_left_unseen == 1
+    assert pairs.n_cancels_used == 2 and pairs.n_cancels_unknown_queue == 0
+    assert pairs.front.tolist() == [0, 5] and pairs.back.tolist() == [20, 0]
+    ghost = cancel_pairs(*_events([
+        (1, A, 10, 10), (2, A, 20, 30),  # 2 leaves unseen; then 1 is deleted
+        (1, D, 10, 0),  # 10 + 0 != 30: skipped; the level shows 0: 2 is gone too
+        (5, A, 4, 4), (6, A, 4, 8), (5, D, 4, 4),
+    ]), max_refs_per_cancel=None)
+    assert ghost.n_orders_left_unseen == 1 and ghost.n_cancels_unknown_queue == 1
+    assert ghost.n_cancels_used == 1 and ghost.ahead.tolist() == [True]
+
+
 def test_a_reference_sample_is_bounded_and_seeded() -> None:
     rows = [(k, A, 1.0, float(k)) for k in range(1, 41)] + [(20, D, 1.0, 39.0)]
     one = cancel_pairs(*_events(rows), max_refs_per_cancel=5, seed=3)
