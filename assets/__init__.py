@@ -10,6 +10,7 @@ from assets import (
     held_out,
     ingest,
     param_assets,
+    queue_fit,
 )
 
 ASSET_MODULES: list[ModuleType] = [
@@ -17,6 +18,7 @@ ASSET_MODULES: list[ModuleType] = [
     checks,
     derived_assets,
     calibration_assets,
+    queue_fit,
     held_out,
     param_assets,
     backtest_gate,

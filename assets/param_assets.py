@@ -23,7 +23,7 @@ from assets.inputs import (
     merged_quality,
     require_inputs,
 )
-from assets.model_fits import DayFits, FitResult, ModelFit, day_fits
+from assets.model_fits import DayFits, FitResult, ModelFit, day_fits, typed_fit
 from assets.param_building import build_document
 from assets.partitions import (
     partition_date,
@@ -33,11 +33,13 @@ from assets.partitions import (
 )
 from assets.plots import plot_dir
 from assets.profile_borrowing import ProfileChoice, choose_profile, donor_correlations
+from assets.queue_fit import queue_cancel_fit
 from assets.quoting_fallbacks import PreviousSet
 from assets.resources import LakeResource
 from assets.validation import PRIMARY_SCORE, depth_support, score_document
 from assets.validation_table import validation_markdown
 from calibration.errors import CalibrationError
+from calibration.queue_cancel import QueueCancelFit
 from data_lake.quality_store import QualityGateError
 from data_lake.registry import (
     ParamRegistry,
@@ -49,7 +51,10 @@ from data_lake.writer import day_window_ns
 
 __all__ = ["param_candidate", "param_validation", "published_params"]
 
-_FIT_INPUTS = {a.key.path[-1]: dg.AssetIn(a.key) for a in [*CALIBRATION_ASSETS, correlation_fit]}
+_FIT_INPUTS = {
+    a.key.path[-1]: dg.AssetIn(a.key)
+    for a in [*CALIBRATION_ASSETS, correlation_fit, queue_cancel_fit]
+}
 
 
 def _fitted_inputs(lake: LakeResource, symbol: str, day: dt.date) -> CheckedInputs:
@@ -108,6 +113,7 @@ def param_candidate(
             code_version=current_code_version(),
             last_funding_per_hour=last_funding,
             previous=previous,
+            queue=typed_fit(by_model, "queue_cancel", QueueCancelFit),
         )
     except CalibrationError as exc:
         raise dg.Failure(description=f"{symbol} {day}: {exc}") from exc

@@ -27,10 +27,12 @@ from calibration.clock.vpin import VPINResult
 from calibration.errors import CalibrationError
 from calibration.hawkes.result import published_decay
 from calibration.order_flow.microprice import MicropriceFit
+from calibration.queue_cancel import QueueCancelFit
 from calibration.volatility.stochastic_vol import HestonFit
 
 __all__ = [
     "REQUIRED_MODELS",
+    "RISK_AVERSE_QUEUE",
     "QuotingBlock",
     "build_document",
     "quoting_block",
@@ -53,16 +55,18 @@ def quoting_block(
     fits: DayFits,
     last_funding_per_hour: float | None = None,
     previous: PreviousSet | None = None,
+    queue: ModelFit[QueueCancelFit] | None = None,
 ) -> QuotingBlock:
     """The typed block the trader quotes with (units in the field names); see
     :func:`quoting_with_fallbacks` for the fallbacks it applies."""
-    return quoting_with_fallbacks(fits, last_funding_per_hour, previous)[0]
+    return quoting_with_fallbacks(fits, last_funding_per_hour, previous, queue)[0]
 
 
 def quoting_with_fallbacks(
     fits: DayFits,
     last_funding_per_hour: float | None = None,
     previous: PreviousSet | None = None,
+    queue: ModelFit[QueueCancelFit] | None = None,
 ) -> tuple[QuotingBlock, list[dict[str, Any]]]:
     """The quoting block and the fallbacks it took (assets/quoting_fallbacks.py).
 
@@ -71,6 +75,8 @@ def quoting_with_fallbacks(
     are required: failed with no published set to fall back on, there is no candidate.
     Funding: the OU's long-run level when it could be fitted, else the day's last print
     (per hour), else the last published rate, else 0 (no funding prints: a spot venue).
+    Queue model: the day's own L3 fit (``queue``, assets/queue_fit.py), else None with a
+    fallback saying the backtest queues risk-averse; never another symbol's fit.
     """
     fb = Fallbacks(previous)
     out: QuotingBlock = {}
@@ -101,7 +107,26 @@ def quoting_with_fallbacks(
         why = _why(fits["heston"], "not identified on the window")
         heston = fb.take("heston", why, None, "none")
     out["heston"] = heston
+    out.update(_queue_fields(queue, fb))
     return out, fb.items
+
+
+RISK_AVERSE_QUEUE = "risk-averse queue (only trades advance an order: the fewest fills)"
+"""The fallback source of the queue fields: what the backtest does without a fit."""
+
+
+def _queue_fields(queue: ModelFit[QueueCancelFit] | None, fb: Fallbacks) -> QuotingBlock:
+    """The fitted queue model and n, or None for both with the fallback recorded.
+
+    No fallback to the last published set or another symbol: a queue model is a property
+    of the symbol's own book, and without one the conservative queue is the right one.
+    """
+    fit = None if queue is None else queue.result
+    if fit is None or not (0.0 < fit.power_n <= 50.0):
+        why = "queue_cancel: not fitted" if queue is None else _why(queue, "n out of (0, 50]")
+        fb.record("queue_model", why, RISK_AVERSE_QUEUE, None)
+        return {"queue_model": None, "queue_power_n": None}
+    return {"queue_model": fit.preferred, "queue_power_n": float(fit.power_n)}
 
 
 def _why(fit: ModelFit[Any], default: str) -> str:
@@ -368,21 +393,26 @@ def build_document(
     code_version: str,
     last_funding_per_hour: float | None = None,
     previous: PreviousSet | None = None,
+    queue: ModelFit[QueueCancelFit] | None = None,
 ) -> dict[str, Any]:
     """The candidate param document (validated later by data_lake.registry.document).
 
     ``partitions`` lists every ``venue/symbol/date`` the fits read and ``quality`` every
     check of every one of those partitions, with the file's SHA-256 (``inputs``, from
     :func:`assets.inputs.require_inputs`). ``previous`` is the symbol's last published
-    set, which failed models fall back on.
+    set, which failed models fall back on. ``queue`` is the day's queue cancellation fit
+    (None: not run; the set then publishes no queue model).
     """
-    quoting, fallbacks = quoting_with_fallbacks(fits, last_funding_per_hour, previous)
+    quoting, fallbacks = quoting_with_fallbacks(fits, last_funding_per_hour, previous, queue)
+    models = {name: fit.to_dict() for name, fit in fit_items(fits)}
+    if queue is not None:
+        models[queue.model] = queue.to_dict()
     return {
         "symbol": symbol,
         "venue": venue,
         "quoting": quoting,
         "fallbacks": fallbacks,
-        "models": {name: fit.to_dict() for name, fit in fit_items(fits)},
+        "models": models,
         "window": {"start_ns": window_ns[0], "end_ns": window_ns[1]},
         "partitions": inputs.partitions(),
         "quality": inputs.quality(),

@@ -19,6 +19,8 @@ __all__ = [
     "DERIVED_TABLES",
     "FUNDING",
     "MID_1S",
+    "ORDERS",
+    "ORDER_EVENTS",
     "PARTITION_KEYS",
     "QUARANTINE",
     "RV_5M",
@@ -123,6 +125,32 @@ FUNDING = TableSpec(
     ),
     key=("ts",),
     sort=("ts",),
+)
+
+ORDER_EVENTS: tuple[str, ...] = ("add", "cancel", "delete", "execute")
+"""Values of ``orders.event``: a new order, a partial cancel (size down, priority kept),
+a delete of the rest, a visible execution against the order (size = qty executed)."""
+
+# Level-3 (per-order) events, where the source has them (LOBSTER); one row per message.
+# ``seq`` is the message's row in its file, which also orders events sharing a ``ts``.
+# ``level_size`` is the displayed size at (side, price) right after the event, from the
+# source's book: it tells a fit whether the orders it has seen make up the whole level.
+ORDERS = TableSpec(
+    name="orders",
+    schema=pa.schema(
+        [
+            pa.field("ts", _i64, nullable=False),  # exchange time, ns UTC
+            pa.field("seq", _i64, nullable=False),  # row in the source file
+            pa.field("order_id", _i64, nullable=False),
+            pa.field("event", pa.string(), nullable=False),  # one of ORDER_EVENTS
+            pa.field("side", pa.int8(), nullable=False),  # +1 bid (buy order), -1 ask
+            pa.field("price", _f64, nullable=False),  # quote currency
+            pa.field("size", _f64, nullable=False),  # base units added, cancelled, executed
+            pa.field("level_size", _f64),  # displayed at (side, price) after; null: unseen
+        ]
+    ),
+    key=("ts", "seq"),
+    sort=("ts", "seq"),
 )
 
 QUARANTINE = TableSpec(
@@ -233,7 +261,8 @@ BACKTESTS = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (TRADES, BOOK, BBO, FUNDING, QUARANTINE, *DERIVED_TABLES, BACKTESTS)
+    t.name: t
+    for t in (TRADES, BOOK, BBO, FUNDING, ORDERS, QUARANTINE, *DERIVED_TABLES, BACKTESTS)
 }
 
 

@@ -87,6 +87,9 @@ class BacktestReport:
         Its standard error; None when fewer than two buckets.
     n_score_buckets : int
         Number of ``SCORE_BUCKET_NS`` intervals the score was computed from.
+    queue_source : str
+        Where the simulator's queue model (``settings.queue_model``) came from
+        (:func:`trader.queue_choice.choose_queue`).
     """
 
     result: BacktestResult
@@ -103,6 +106,7 @@ class BacktestReport:
     score: float | None
     score_stderr: float | None
     n_score_buckets: int
+    queue_source: str = "trader settings"
 
     @property
     def total_pnl(self) -> float:
@@ -152,6 +156,14 @@ class BacktestReport:
             "param_set_fallbacks": list(self.param_set_fallbacks),
             "overrides": {k: _jsonable(v) for k, v in self.overrides.items()},
             "settings": self.settings.to_dict(),
+            "queue": {
+                "model": self.settings.queue_model,
+                "power_n": (
+                    self.settings.queue_param
+                    if self.settings.queue_model == "prob_power" else None
+                ),
+                "source": self.queue_source,
+            },
         }
 
 
@@ -255,6 +267,7 @@ def backtest_param_set(
     strategy_overrides: Mapping[str, StrategyOverride] | None = None,
     progress: ProgressCallback | None = None,
     window_ns: tuple[int, int] | None = None,
+    queue_source: str = "trader settings",
 ) -> BacktestReport:
     """Replay ``events`` with the GLFT strategy quoting ``param_set`` under ``settings``.
 
@@ -276,6 +289,8 @@ def backtest_param_set(
     window_ns : (int, int), optional
         The window the events were read for, ``[start, end)`` ns; default: first event
         to one past the last.
+    queue_source : str
+        Where ``settings.queue_model`` came from, for the report.
 
     Returns
     -------
@@ -319,6 +334,7 @@ def backtest_param_set(
         score=score,
         score_stderr=stderr,
         n_score_buckets=n_buckets,
+        queue_source=queue_source,
     )
 
 

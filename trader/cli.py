@@ -49,6 +49,7 @@ from trader.backtesting import (
     backtest_param_set,
     resolve_param_set,
 )
+from trader.queue_choice import choose_queue
 from trader.settings import UnknownInstrumentError, default_settings
 from trader.sim import load_events
 
@@ -436,11 +437,19 @@ def backtest(
     record: bool = typer.Option(
         True, "--record/--no-record", help="Store the run in the lake's backtests table."
     ),
+    queue: str | None = typer.Option(
+        None, "--queue", help="Queue model: risk_averse, prob_power or prob_log (default: "
+        "the set's fitted model, else risk_averse).",
+    ),
+    queue_power: float | None = typer.Option(
+        None, "--queue-power", help="Exponent n of prob_power (default: the set's fit).",
+    ),
 ) -> None:
     """Backtest a param set on lake events: P&L attribution, fills, drawdown, per hour.
 
     The window defaults to the set's held-out day, else the day after its fit window,
-    else the newest lake day for the symbol (docs/architecture.md §2, trader).
+    else the newest lake day for the symbol (docs/architecture.md §2, trader). The
+    queue model is ``--queue``, else the one fitted in the set, else risk-averse.
     """
     paths = _paths(ctx)
     registry = ParamRegistry(paths, refresh_catalog=False)
@@ -448,7 +457,9 @@ def backtest(
         doc = resolve_param_set(params, symbol, registry)
     venue = venue or doc.venue
     try:
-        settings = default_settings(venue, symbol)
+        settings, queue_source = choose_queue(
+            default_settings(venue, symbol), doc, queue, queue_power
+        )
         window = _window(doc, paths, venue, start, end)
     except (UnknownInstrumentError, NoLakeDataError, ValueError) as exc:
         _fail(str(exc))
@@ -462,7 +473,7 @@ def backtest(
     with _progress_bar(len(events)) as progress:
         report = backtest_param_set(
             doc, events, settings, progress=progress,
-            window_ns=(window.start_ns, window.end_ns),
+            window_ns=(window.start_ns, window.end_ns), queue_source=queue_source,
         )
     t_replay = time.perf_counter() - t1
     run_id = run_id_of(report, doc, _code_version())
@@ -558,7 +569,10 @@ def _print_backtest(
     s = report.settings
     head.add_row("settings", f"gamma {s.gamma:g}/bps, order {s.order_size:g}, max position "
                              f"{s.max_position:g}, fees {s.maker_fee_bps:g}/{s.taker_fee_bps:g} "
-                             f"bps, queue {s.queue_model}, "
+                             f"bps, queue {s.queue_model}"
+                             + (f" n {s.queue_param:.3g}" if s.queue_model == "prob_power"
+                                else "")
+                             + f" ({report.queue_source}), "
                              f"markout {s.markout_horizon_ns / 1e9:g} s")
     out.print(head)
 

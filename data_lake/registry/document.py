@@ -209,6 +209,15 @@ class QuotingParams(_Frozen):
         Volume-clock bucket for the session, base-asset units per bucket.
     heston : HestonQuoting
         The stochastic-volatility block when identified on the history window.
+    queue_model : str
+        The simulator's queue model fitted from per-order (L3) events, ``"prob_power"``
+        or ``"prob_log"`` (the lower AIC; calibration/queue_cancel.py): where in the queue
+        a cancellation falls, so how the size ahead of a resting order shrinks without
+        trades. None when the symbol has no L3 events in the lake (crypto, synthetic):
+        the backtest then uses the risk-averse queue (only trades advance an order).
+    queue_power_n : float
+        Exponent n of the power model ``f(x) = x**n`` (dimensionless, (0, 50]); given
+        whenever the model was fitted, required when ``queue_model`` is ``"prob_power"``.
     """
 
     sigma_bps_per_sqrt_s: float = Field(gt=0, le=50)
@@ -241,9 +250,13 @@ class QuotingParams(_Frozen):
     microprice_regime_coef_bps: list[list[float] | None] | None = None
     volume_bucket_size: float | None = Field(default=None, gt=0)
     heston: HestonQuoting | None = None
+    queue_model: Literal["prob_power", "prob_log"] | None = None
+    queue_power_n: float | None = Field(default=None, gt=0, le=50)
 
     @model_validator(mode="after")
     def _schema2_shapes(self) -> QuotingParams:
+        if self.queue_model == "prob_power" and self.queue_power_n is None:
+            raise ValueError("queue_model 'prob_power' needs its exponent queue_power_n")
         depths, addons = self.as_addon_curve_depth_bps, self.as_addon_curve_bps
         if (depths is None) != (addons is None):
             raise ValueError("as_addon_curve_depth_bps and as_addon_curve_bps come together")
@@ -299,6 +312,8 @@ QUOTING_UNITS: dict[str, str] = {
     "microprice_regime_coef_bps": "bps",
     "volume_bucket_size": "base units",
     "heston": "",
+    "queue_model": "",
+    "queue_power_n": "",
 }
 """Display units of each :class:`QuotingParams` field."""
 

@@ -1,4 +1,4 @@
-"""LOBSTER message + orderbook CSV pairs -> trades, book, bbo.
+"""LOBSTER message + orderbook CSV pairs -> trades, book, bbo, orders.
 
 Input: ``<SYM>_<YYYY-MM-DD>_<start>_<end>_message_<L>.csv`` and the matching
 ``..._orderbook_<L>.csv`` (plain, .gz, or together in a .zip), no header rows:
@@ -10,7 +10,13 @@ Input: ``<SYM>_<YYYY-MM-DD>_<start>_<end>_message_<L>.csv`` and the matching
   bid price, bid size (prices x 10000). Unoccupied levels hold dummy prices
   (+-9999999999) with size 0.
 
-One input record is a (message, orderbook) row pair. Executions (types 4 and 5) give
+One input record is a (message, orderbook) row pair. Messages of types 1-4 also give an
+``orders`` row (level 3: event ``add``, ``cancel``, ``delete`` or ``execute``, the order
+id, side +1 for a buy order, price, size, ``seq`` the row number) with ``level_size``, the
+displayed size at the order's price on its side in the orderbook row after it: 0 when the
+price is absent but inside the file's levels (the level emptied), null when it lies beyond
+the last level shown. A type 1-3 message with a non-positive size, price or order id or a
+direction other than +-1 is quarantined (table ``orders``). Executions (types 4 and 5) give
 trades: price / 10000, side = -direction (the execution of a sell limit order is a
 buyer-initiated trade), ``trade_id = f"{order_id}-{row}"`` (hidden executions all have
 order id 0, the row makes the id unique and re-import stable). Every pair gives a book
@@ -66,6 +72,7 @@ _NAME = re.compile(
     r"(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(?:\.gz)?$"
 )
 _MSG_COLS = 6
+_EVENTS = {1: "add", 2: "cancel", 3: "delete", 4: "execute"}  # message type -> orders.event
 
 
 class _Pair:
@@ -261,8 +268,14 @@ class _LobsterImport:
         n_ask = ask_real.sum(axis=1)
         n_bid = bid_real.sum(axis=1)
         crossed = (n_ask > 0) & (n_bid > 0) & (bid_px[:, 0] >= ask_px[:, 0])
+        order_id = msg[:, 2].astype(np.int64)
         bad_exec = is_exec & ((size <= 0) | (price <= 0) | (np.abs(direction) != 1))
-        bad_msg = ~m_ok | bad_exec | ~np.isin(mtype, (1, 2, 3, 4, 5, 7)) | bad_time
+        bad_exec |= (mtype == 4) & (order_id <= 0)  # a visible execution names its order
+        is_order = np.isin(mtype, (1, 2, 3))
+        bad_order = is_order & (
+            (size <= 0) | (price <= 0) | (np.abs(direction) != 1) | (order_id <= 0)
+        )
+        bad_msg = ~m_ok | bad_exec | bad_order | ~np.isin(mtype, (1, 2, 3, 4, 5, 7)) | bad_time
         good = ~bad_msg & b_ok & ~crossed
         for k in np.flatnonzero(~good):
             line = row0 + int(k)
@@ -274,6 +287,11 @@ class _LobsterImport:
                 src, raw = pair.message.name, mlines[k]
                 reason = (f"non-positive price or size: execution size {size[k]:g}, "
                           f"price {price[k]:g}, direction {direction[k]}")
+            elif bad_order[k]:
+                src, raw = pair.message.name, mlines[k]
+                reason = (f"non-positive price or size: {_EVENTS[mtype[k]]} of order "
+                          f"{order_id[k]}, size {size[k]:g}, price {price[k]:g}, "
+                          f"direction {direction[k]}")
             elif crossed[k]:
                 src, raw = pair.orderbook.name, blines[k]
                 reason = (f"crossed book: best bid {bid_px[k, 0] / PRICE_SCALE:g} >= "
@@ -282,7 +300,8 @@ class _LobsterImport:
                 src, raw = pair.message.name, mlines[k]
                 reason = f"bad value: message type {mtype[k]} or time {msg[k, 0]} out of range"
             known = m_ok[k] and not bad_time[k]
-            s.quarantine("book" if not is_exec[k] else "trades", src, line, raw, reason,
+            table = "trades" if is_exec[k] else "orders" if bad_order[k] else "book"
+            s.quarantine(table, src, line, raw, reason,
                          symbol=pair.symbol, ts=int(ts[k]) if known else None)
         rows = np.flatnonzero(good)
         trades = rows[is_exec[rows]]
@@ -292,15 +311,33 @@ class _LobsterImport:
         self.hidden += int(np.count_nonzero(mtype[trades] == 5))
         self.halts += int(np.count_nonzero(mtype[rows] == 7))
         if len(trades):
-            order_id = msg[trades, 2].astype(np.int64)
             s.add_rows("trades", pair.symbol, pa.table({
                 "ts": ts[trades],
                 "price": price[trades],
                 "size": size[trades],
                 "side": (-direction[trades]).astype(np.int8),
-                "trade_id": [f"{o}-{row0 + int(i)}" for o, i in zip(order_id, trades,
+                "trade_id": [f"{o}-{row0 + int(i)}" for o, i in zip(order_id[trades], trades,
                                                                     strict=True)],
                 "recv_ts": pa.nulls(len(trades), pa.int64()),
+            }))
+        events = rows[np.isin(mtype[rows], (1, 2, 3, 4))]
+        if len(events):
+            side = direction[events]
+            raw_px = msg[events, 4]
+            level = np.where(
+                side > 0,
+                _level_size(raw_px, bid_px[events], bid_sz[events], bid_real[events], +1),
+                _level_size(raw_px, ask_px[events], ask_sz[events], ask_real[events], -1),
+            )
+            s.add_rows("orders", pair.symbol, pa.table({
+                "ts": ts[events],
+                "seq": events.astype(np.int64) + row0,
+                "order_id": order_id[events],
+                "event": pa.array([_EVENTS[t] for t in mtype[events]], pa.string()),
+                "side": side.astype(np.int8),
+                "price": price[events],
+                "size": size[events],
+                "level_size": pa.array(level, pa.float64(), from_pandas=True),
             }))
         both = rows[(n_ask[rows] > 0) & (n_bid[rows] > 0)]
         if len(both):
@@ -334,6 +371,23 @@ class _LobsterImport:
         return last_book_ts
 
 
+def _level_size(raw_px: np.ndarray, px: np.ndarray, sz: np.ndarray, real: np.ndarray,
+                better: int) -> np.ndarray:
+    """Displayed size at ``raw_px`` (price x 10000) on one side of each book row, shares.
+
+    0 where the price is not shown but lies inside the row's levels (or the side shows
+    fewer levels than the file holds: every occupied level is shown), NaN beyond the last
+    level shown. ``better`` is +1 on the bid side (higher is better), -1 on the ask.
+    """
+    shown = real.astype(bool)
+    at = (px == raw_px[:, None]) & shown
+    found = at.any(axis=1)
+    n_real = shown.sum(axis=1)
+    last = px[np.arange(len(px)), np.maximum(n_real - 1, 0)]
+    inside = (n_real < px.shape[1]) | (better * (raw_px - last) > 0)
+    return np.where(found, (sz * at).sum(axis=1), np.where(inside, 0.0, np.nan))
+
+
 def _lists(values: np.ndarray, real: np.ndarray, depth: int, scale: bool = False) -> pa.Array:
     """Row-wise lists of the real leading levels (at most ``depth``)."""
     mask = real[:, :depth].astype(bool)
@@ -354,7 +408,7 @@ def import_lobster(
     progress: ProgressFn | None = None,
     memory_bytes: int = 128 << 20,
 ) -> ImportReport:
-    """Import LOBSTER message/orderbook pairs into trades, book and bbo.
+    """Import LOBSTER message/orderbook pairs into trades, book, bbo and orders.
 
     Parameters
     ----------

@@ -143,3 +143,25 @@ def test_errors_a_person_can_fix_exit_2_with_what_to_do(home: Path, tmp_path: Pa
     code, _, err = _run(home, "backtest", "-p", "latest", "-s", SYMBOL,
                         "--start", "2027-01-01", "--end", "2027-01-02")
     assert code == EXIT_USAGE and "no synthetic/SOL events" in err
+
+
+def test_backtest_uses_the_sets_fitted_queue_model_unless_one_is_chosen(
+    home: Path, tmp_path: Path
+) -> None:
+    raw = synthetic_document(SYMBOL, FIT_DAY)
+    raw["quoting"].update(queue_model="prob_power", queue_power_n=0.5)
+    path = tmp_path / "fitted_queue.json"
+    path.write_bytes(orjson.dumps(raw))
+    base = ["backtest", "--params", str(path), "--symbol", SYMBOL, "--json", "--no-record",
+            "--png", str(tmp_path / "curve.png"), *_window_args()]
+    code, out, _ = _run(home, *base)
+    assert code == 0, out
+    fitted = orjson.loads(out)
+    assert fitted["queue"]["model"] == "prob_power" and fitted["queue"]["power_n"] == 0.5
+    assert fitted["queue"]["source"].startswith("fitted from L3 events")
+    code, out, _ = _run(home, *base, "--queue", "risk_averse")
+    assert code == 0, out
+    chosen = orjson.loads(out)
+    assert chosen["queue"] == {"model": "risk_averse", "power_n": None,
+                               "source": "chosen by the user"}
+    print(f"fills: fitted queue {fitted['fills']}, risk-averse {chosen['fills']}")

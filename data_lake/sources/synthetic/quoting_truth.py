@@ -58,6 +58,9 @@ Derivations (``how``):
   test, which knows the scale the pipeline chose. The jump law is copied here.
 - heston: planted (annualised), identifiable only on multi-day history.
 - vpin_toxicity: a state of the flow, not a parameter: no truth.
+- queue_model, queue_power_n: the synthetic venue writes no per-order (L3) events, so
+  nothing fits them: no truth (the pipeline publishes None; the backtest queues
+  risk-averse).
 """
 
 from __future__ import annotations
@@ -244,6 +247,10 @@ def quoting_truth(doc: dict[str, Any]) -> dict[str, Any]:
             )
         },
         "vpin_toxicity": {"value": None, "how": "a state of the flow, not a parameter"},
+        **{
+            name: {"value": None, "how": "no per-order (L3) events on the synthetic venue"}
+            for name in ("queue_model", "queue_power_n")
+        },
         "funding_rate_per_hour": {
             "value": float(funding["theta"]) * per_hour,
             "sd": float(funding["stationary_sd"]) * per_hour,
