@@ -50,7 +50,7 @@ ProgressCallback = Callable[[int, int], None]
 """``progress(events_done, events_total)``, called from the caller's thread while the
 replay runs (a few times per second) and once at the end."""
 
-StrategyOverride = float | bool | tuple[float, ...] | Callable[[Any], Any]
+StrategyOverride = float | bool | tuple[float, ...] | VpinLive | Callable[[Any], Any]
 """A replacement value, or a function of the current value (``lambda k: k / 2``)."""
 
 
