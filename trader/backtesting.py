@@ -29,7 +29,7 @@ from data_lake.registry import LATEST, ParamRegistry, ParamRegistryError, ParamS
 from trader.settings import TraderSettings
 from trader.sim import BacktestResult, EventStream, run_backtest
 from trader.strategy import StrategyParams, from_quoting, glft_quote
-from trader.strategy.vpin_live import vpin_live_from
+from trader.strategy.vpin_live import VpinLive, vpin_live_from
 
 __all__ = [
     "SCORE_BUCKET_NS",
