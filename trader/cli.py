@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from data_lake.json_output import echo_json, ns_iso
 from data_lake.lake import Lake
 from data_lake.paths import LakePaths
 from data_lake.registry import LATEST, ParamRegistry, ParamRegistryError, VersionInfo
@@ -238,6 +239,9 @@ def params_report(
     symbol: str | None = typer.Option(
         None, "--symbol", "-s", help="Needed when several symbols could match."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the summary and the report's path as one JSON document."
+    ),
 ) -> None:
     """The path of a set's calibration report (HTML beside its document) and a summary."""
     from data_lake.registry.report import estimate_rows, report_path
@@ -248,6 +252,13 @@ def params_report(
         resolved = registry.resolve(sym, version)
         doc = registry.load(sym, resolved)
         path = report_path(registry.path_of(sym, resolved))
+    if not path.exists():
+        _fail(f"no report for {sym} {resolved} at {path}: reports are written by the nightly "
+              "job's published_params asset (sets published before it have none; rerun "
+              "`make run` to write it)")
+    if as_json:
+        echo_json(_report_json(doc, sym, resolved, path))
+        return
     out = _out()
     table = Table(title=f"{sym} {resolved}: {doc.status.value}"
                   + (f" ({doc.reason})" if doc.reason else ""))
@@ -269,11 +280,41 @@ def params_report(
                   f"{doc.validation.baseline_version or '-'} {_fmt_value(base)}")
     if doc.dagster_run_id:
         out.print(f"made by Dagster run {doc.dagster_run_id}")
-    if not path.exists():
-        _fail(f"no report for {sym} {resolved} at {path}: reports are written by the nightly "
-              "job's published_params asset (sets published before it have none; rerun "
-              "`make run` to write it)")
     typer.echo(str(path))
+
+
+def _dotted(block: Any, name: str) -> Any:
+    """The raw value at ``a.b`` in nested estimates (numbers stay numbers)."""
+    for part in name.split("."):
+        block = block.get(part) if isinstance(block, dict) else None
+    return block
+
+
+def _report_json(doc: ParamSet, symbol: str, version: str, path: Path) -> dict[str, Any]:
+    """``trader params report --json``: the table's rows, the validation line, the path."""
+    from data_lake.registry.report import estimate_rows
+
+    models = []
+    for model in sorted(doc.models):
+        estimates = doc.estimates(model)
+        rows = estimate_rows(model, estimates)
+        first = next(((n, u) for n, _, _, u in rows if u), None)
+        models.append({
+            "model": model, "estimates": len(rows), "fitted": not estimates.get("error"),
+            "error": estimates.get("error"),
+            "first_estimate": None if first is None else
+            {"name": first[0], "value": _dotted(estimates, first[0]), "unit": first[1]},
+        })
+    v = doc.validation
+    return {
+        "symbol": symbol, "version": version, "status": doc.status.value, "reason": doc.reason,
+        "report_path": str(path), "models": models,
+        "validation": None if v is None else {
+            "primary": v.primary, "candidate": v.scores.get(v.primary),
+            "baseline_version": v.baseline_version, "baseline": v.baseline.get(v.primary),
+        },
+        "dagster_run_id": doc.dagster_run_id,
+    }
 
 
 @params_app.command("rollback")
@@ -283,11 +324,15 @@ def params_rollback(
     version: str = typer.Argument(..., help="A previously published version id."),
     reason: str = typer.Option("manual rollback from the CLI", "--reason",
                                help="Why; stored in the decisions log."),
+    as_json: bool = typer.Option(False, "--json", help="Print the logged decision as JSON."),
 ) -> None:
     """Republish an older version: moves ``latest`` atomically and logs the decision."""
     registry = ParamRegistry(_paths(ctx))
     with _human_errors():
         decision = registry.rollback(symbol, version, reason=reason)
+    if as_json:
+        echo_json(decision.to_dict())
+        return
     _out().print(
         f"{symbol}: latest is now [bold]{decision.version}[/bold] (was {decision.previous}). "
         f"Logged in {registry.root / symbol / 'decisions.jsonl'}; a running trader picks it "
@@ -888,6 +933,9 @@ def status(
     document = {"running": pid is not None, "pid": pid, "state_path": str(files.state_path),
                 **{k: v for k, v in state.items() if k != "running"}}
     if as_json:
+        for row in document["symbols"].values():  # replay position: ns and ISO
+            at = row["feed"]["last_ts_ns"]
+            row["feed"] = {**row["feed"], "last_ts": ns_iso(at) if at >= 0 else None}
         typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2))
         return
     out = _out()
