@@ -742,6 +742,19 @@ def run(
     flatten_on_kill: bool = typer.Option(
         False, "--flatten-on-kill", help="On a kill, also send an IOC order to go flat."
     ),
+    portfolio_risk_limit: float | None = typer.Option(
+        None, "--portfolio-risk-limit", help="Largest 1-hour std of the P&L of every symbol "
+        "together (published correlations), quote currency: a quote that would add risk "
+        "above it is pulled; --portfolio-kill-factor x it kills (default: none)."
+    ),
+    portfolio_beta_limit: float | None = typer.Option(
+        None, "--portfolio-beta-limit", help="Largest |net notional in units of the hedge "
+        "symbol| (published hedge ratios), quote currency; pulled and killed likewise."
+    ),
+    portfolio_kill_factor: float = typer.Option(
+        1.5, "--portfolio-kill-factor", help="A portfolio measure above this multiple of "
+        "its limit trips the kill switch (portfolio_limit)."
+    ),
     collateral: float | None = typer.Option(
         None, "--collateral", help="Margin per symbol, quote currency: the position limit "
         "then follows leverage and the liquidation buffer (default: no margin sizing)."
@@ -786,6 +799,10 @@ def run(
             max_notional=math.inf if max_notional is None else max_notional,
             max_drawdown=math.inf if max_drawdown is None else max_drawdown,
             stale_after_s=stale_after, flatten_on_kill=flatten_on_kill,
+            portfolio_risk=math.inf if portfolio_risk_limit is None else portfolio_risk_limit,
+            portfolio_beta_notional=math.inf if portfolio_beta_limit is None
+            else portfolio_beta_limit,
+            portfolio_kill_factor=portfolio_kill_factor,
         )
         urls = _hl_urls(hl_url, hl_ws_url, mainnet)
         if speed < 0 or (duration is not None and duration <= 0):
@@ -875,6 +892,14 @@ def _print_run_summary(out: Console, summary: dict[str, Any]) -> None:
                        ("funding", "funding"), ("fees", "fees"), ("total", "P&L total")):
         table.add_row(label, *(_money(s["pnl"][key]) for s in symbols))
     out.print(table)
+    portfolio = summary.get("portfolio")
+    if portfolio is not None:
+        pulled = ", ".join(f"{s} {'+'.join(sides)}" for s, sides in portfolio["pulled"].items()
+                           if sides) or "none"
+        out.print(f"portfolio: 1-hour P&L std {portfolio['risk_1h']:,.2f} (limit "
+                  f"{portfolio['limits']['risk_1h']}), beta net notional "
+                  f"{portfolio['beta_net_notional']:,.2f} on {portfolio['model']['hedge_symbol']} "
+                  f"(limit {portfolio['limits']['beta_net_notional']}); sides pulled: {pulled}")
     kill = summary["kill_switch"]
     if kill["active"]:
         out.print("[red]kill switch DOWN[/red]: " + "; ".join(

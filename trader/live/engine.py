@@ -27,6 +27,8 @@ from trader.live.params import LoadedParams
 from trader.live.step import (
     LV_LEN,
     LV_NEXT_TIMER,
+    RISK_ASK_OPEN,
+    RISK_BID_OPEN,
     RISK_DRAWDOWN,
     RISK_LEN,
     RISK_MAX_NOTIONAL,
@@ -57,6 +59,7 @@ from trader.risk.margin import (
     margin_max_position,
     margin_utilisation,
 )
+from trader.risk.portfolio_guard import PortfolioGuard
 from trader.settings import TraderSettings
 from trader.sim.config import C_MAX_POSITION
 from trader.sim.events import KIND_BBO, KIND_BOOK, KIND_TRADE
@@ -89,7 +92,7 @@ from trader.sim.exchange import (
     new_account,
     new_orders,
 )
-from trader.strategy.params import P_MAX_POSITION
+from trader.strategy.params import P_MAX_POSITION, P_ORDER_SIZE
 
 __all__ = ["SymbolEngine"]
 
@@ -168,6 +171,10 @@ class SymbolEngine:
         self.risk[RISK_MAX_NOTIONAL] = limits.max_notional
         self.risk[RISK_DRAWDOWN] = limits.max_drawdown
         self.risk[RISK_PEAK_EQUITY] = np.nan
+        self.risk[RISK_BID_OPEN] = 1.0
+        self.risk[RISK_ASK_OPEN] = 1.0
+        # Shared by every symbol's engine; set by the runner when a portfolio limit is set.
+        self.portfolio: PortfolioGuard | None = None
         self.markout_ns = settings.markout_horizon_ns
         self._pending: deque[tuple[int, float, float]] = deque()  # (due ns, side*qty, mid)
         self.adverse_settled = 0.0
@@ -196,13 +203,16 @@ class SymbolEngine:
         if gap is not None:
             self.kill.trip("sequence_gap", f"{gap} event(s) missing before seq {seq}",
                            symbol=self.symbol)
+        if self.portfolio is not None:  # sides and the hard breach, before this quote cycle
+            self.portfolio.on_event()
         quoting = not self.kill.active
         if self.margin is not None and not self._check_margin(quoting):
             quoting = False
         if self._pending and self._pending[0][0] < t:
             self._settle_markouts(t)
         if t > self.lv[LV_NEXT_TIMER]:
-            step_timers(t, quoting, self.quote_array, self.cfg, self.cfg_ns, self.orders,
+            step_timers(t, quoting, self.quote_array, self.risk, self.cfg, self.cfg_ns,
+                        self.orders,
                         self.book, self.acct, self.counts, self.fill_ts, self.fills,
                         self.vring_ts, self.vring, self.vptr, self.rring_ts, self.rring,
                         self.rptr, self.state, self.out, self.work, self.lv)
@@ -318,6 +328,22 @@ class SymbolEngine:
         self.quote_array = params.array.copy()
         self.quote_array[P_MAX_POSITION] = self.position_cap
         self.params_swaps += 1
+
+    # -- portfolio (trader.risk.portfolio_guard.PortfolioLeg) ---------------------------
+
+    def exposure(self) -> tuple[float, float, float]:
+        """(venue position in base units, mid in quote currency or NaN, order size)."""
+        return (float(self.acct[A_POS]), float(self.acct[A_MID]),
+                float(self.quote_array[P_ORDER_SIZE]))
+
+    def summary_sides(self) -> dict[str, bool]:
+        """Whether each side may quote (False: pulled by a portfolio limit)."""
+        return {"bid": bool(self.risk[RISK_BID_OPEN]), "ask": bool(self.risk[RISK_ASK_OPEN])}
+
+    def open_sides(self, bid: bool, ask: bool) -> None:
+        """Let each side quote or pull it, from the next quote cycle on."""
+        self.risk[RISK_BID_OPEN] = 1.0 if bid else 0.0
+        self.risk[RISK_ASK_OPEN] = 1.0 if ask else 0.0
 
     # -- margin ------------------------------------------------------------------------
 
@@ -459,5 +485,6 @@ class SymbolEngine:
             "events_this_run": self.events_run,
             "resting_orders": self.resting(),
             "quoting_mid": float(self.state[S_MID]),
+            "sides_open": self.summary_sides(),
             **self.counters(),
         }
