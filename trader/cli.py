@@ -787,6 +787,10 @@ def run(
     from trader.risk import MarginConfig, RiskLimits
 
     configure_json_logging()
+    if venue == "hyperliquid" and (portfolio_risk_limit, portfolio_beta_limit) != (None, None):
+        _fail("--portfolio-risk-limit and --portfolio-beta-limit are enforced by the paper "
+              "venue's engine only; the hyperliquid venue does not apply them yet: drop them "
+              "or use --venue paper")
     if venue == "hyperliquid":
         _run_hyperliquid_venue(ctx, params, symbols, mainnet, key_file, hl_url, hl_ws_url,
                                duration, metrics_port, stale_after, kill_after, as_json)

@@ -52,8 +52,9 @@ class PortfolioModel:
     beta : tuple of float
         Hedge ratio of each symbol on ``hedge_symbol`` (notional per notional).
     hedge_symbol : str or None
-        The symbol the betas are on; None when no document names one (the betas are then
-        those at correlation 1 on the first symbol).
+        The symbol the betas are on: the first set's (in symbol order) that names one;
+        None when none does (the betas are then those at correlation 1 on the first
+        symbol).
     notes : tuple of str
         Every assumption made in place of a missing or invalid published figure.
     """
@@ -82,6 +83,26 @@ class PortfolioModel:
                 # Unknown: worst case, the two risks add whatever their signs.
                 total += 2.0 * (abs(xi * xj) if r is None else r * xi * xj)
         return max(total, 0.0)
+
+    def variance_moved(self, notional: Sequence[float], variance: float, i: int,
+                       new_notional: float) -> float:
+        """:meth:`variance` with ``notional[i]`` replaced by ``new_notional``, from the
+        current ``variance`` in O(n) (the guard asks it for every symbol and side)."""
+        s, row = self.sigma_horizon, self.correlation[i]
+        old, new = notional[i] * s[i], new_notional * s[i]
+        cross_old = cross_new = 0.0
+        for j in range(len(s)):
+            if j == i:
+                continue
+            xj = notional[j] * s[j]
+            r = row[j]
+            if r is None:
+                cross_old += abs(old * xj)
+                cross_new += abs(new * xj)
+            else:
+                cross_old += r * old * xj
+                cross_new += r * new * xj
+        return max(variance + new * new - old * old + 2.0 * (cross_new - cross_old), 0.0)
 
     def risk(self, notional: Sequence[float]) -> float:
         """Std of the portfolio's P&L over the horizon, quote currency."""
@@ -201,10 +222,9 @@ def portfolio_model(
                              "between opposite ones (no hedge credit)")
             rho[i][j] = rho[j][i] = found
     hedges = [str(b["hedge_symbol"]) for b in blocks if isinstance(b.get("hedge_symbol"), str)]
+    # Each symbol's set may hedge on another symbol (each fit picks its own): the first
+    # set that names one, in symbol order, sets the unit of the beta net notional.
     hedge: str | None = hedges[0] if hedges else None
-    if len(set(hedges)) > 1:
-        notes.append(f"the sets name different hedge symbols {sorted(set(hedges))}; "
-                     f"using {hedge}")
     if hedge is None:
         notes.append("no set names a hedge symbol: betas on "
                      f"{symbols[0] if symbols else '-'} at correlation 1")

@@ -129,7 +129,8 @@ class PortfolioGuard:
     def _measure(self, notional: list[float],
                  exposures: list[tuple[float, float, float]]) -> None:
         model, limits = self.model, self.limits
-        risk = model.risk(notional)
+        variance = model.variance(notional)
+        risk = math.sqrt(variance)
         beta = model.beta_net(notional)
         self._check_breach(risk, beta, notional)
         closed: list[tuple[bool, bool]] = []
@@ -138,10 +139,10 @@ class PortfolioGuard:
             for sign in (1.0, -1.0):
                 shut = True  # no mark yet: the risk of a quote cannot be measured
                 if mark == mark and mark > 0 and size > 0:
-                    after = list(notional)
-                    after[i] += sign * size * mark
-                    r_after = model.risk(after)
-                    b_after = abs(model.beta_net(after))
+                    delta = sign * size * mark
+                    r_after = math.sqrt(
+                        model.variance_moved(notional, variance, i, notional[i] + delta))
+                    b_after = abs(beta + model.beta[i] * delta)
                     shut = (r_after > limits.portfolio_risk and r_after > risk) or (
                         b_after > limits.portfolio_beta_notional and b_after > abs(beta))
                 sides.append(shut)

@@ -12,14 +12,20 @@ from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import CollectorRegistry
+from typer.testing import CliRunner
 
 from data_lake.paths import LakePaths
 from data_lake.registry import ParamSet
 from tests.trader.live.conftest import DAY, FIT_DAY, SYMBOL, head, new_home
 from tests.trader.test_cli_backtest import synthetic_document
+from trader.cli import app
 from trader.live.engine import SymbolEngine
 from trader.live.feed import ReplayFeed
 from trader.live.latency import LatencyRecorder
+from trader.live.metrics import TraderCollector
 from trader.live.params import build_params
 from trader.live.runner import RunConfig, Trader
 from trader.market_state import new_state
@@ -67,6 +73,22 @@ def test_risk_and_beta_net_against_a_hand_computation() -> None:
     assert model.beta_net(x) == pytest.approx(10_000.0 - 1.3 * 5_000.0)  # the 1 h ratio
     assert model.risk([0.0, 0.0]) == 0.0
     assert model.risk([10_000.0, 5_000.0]) == pytest.approx(math.sqrt(3600 * 2 * 1.6))
+
+
+def test_moving_one_leg_updates_the_variance_as_a_full_recomputation() -> None:
+    rng = np.random.default_rng(3)
+    # BTC-ETH known (0.7), SOL unknown with both: signs matter there.
+    blocks = {"BTC": _correlation_block(["BTC", "ETH"], 0.7)}
+    model = portfolio_model({"BTC": 1.0, "ETH": 1.8, "SOL": 2.5}, blocks)
+    assert model.correlation[0][2] is None and model.correlation[1][2] is None
+    for _ in range(200):
+        x = list(rng.normal(0.0, 1e4, 3) * (rng.random(3) < 0.8))
+        i = int(rng.integers(3))
+        new = float(rng.normal(0.0, 1e4))
+        moved = list(x)
+        moved[i] = new
+        assert model.variance_moved(x, model.variance(x), i, new) == pytest.approx(
+            model.variance(moved), rel=1e-9, abs=1e-6)
 
 
 @pytest.mark.parametrize("bad", [None, math.nan, 1.7, "0.5"])
@@ -262,12 +284,6 @@ def test_the_runner_wires_the_guard_and_reports_it(
 def test_the_metrics_export_the_measure_the_limits_and_the_pulled_sides(
     day_events: EventStream,
 ) -> None:
-    from prometheus_client import generate_latest
-    from prometheus_client.parser import text_string_to_metric_families
-    from prometheus_client.registry import CollectorRegistry
-
-    from trader.live.metrics import TraderCollector
-
     positions = (4 * _ORDER_SIZE, 4 * _ORDER_SIZE)
     limit = 1.05 * _risk_at_first_mid(day_events, positions)
     engines, guard, kill = _legs(day_events, RiskLimits(portfolio_risk=limit), positions)
@@ -292,3 +308,13 @@ def test_the_metrics_export_the_measure_the_limits_and_the_pulled_sides(
         for j, side in enumerate(("bid", "ask")):
             value = samples[("mmcal_trader_side_open", (("side", side), ("symbol", name)))]
             assert value == (0.0 if guard.state.closed[k][j] else 1.0)
+
+
+def test_portfolio_limits_are_refused_on_a_venue_that_does_not_enforce_them(
+    tmp_path: Path,
+) -> None:
+    result = CliRunner().invoke(
+        app, ["run", "--venue", "hyperliquid", "--portfolio-risk-limit", "100"],
+        env={"MMCAL_HOME": str(tmp_path), "COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "enforced by the paper venue's engine only" in " ".join(result.stderr.split())
