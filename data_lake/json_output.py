@@ -60,7 +60,7 @@ def _finite(value: Any) -> Any:
 
 
 def _clean(value: Any) -> Any:
-    """Non-finite floats as None, recursively (orjson writes NaN as null but not inf)."""
+    """Non-finite floats (numpy float scalars included) as None, recursively."""
     if isinstance(value, float):
         return _finite(value)
     if isinstance(value, Mapping):

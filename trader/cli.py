@@ -519,7 +519,12 @@ def backtest(
     timing = {"load_s": t_load, "replay_s": t_replay,
               "events_per_s": len(events) / t_replay if t_replay > 0 else None}
     if as_json:
-        document = {**report.summary(), "run_id": run_id, "png_path": str(png_path),
+        summary = report.summary()
+        document = {**summary, "window_start": ns_iso(window.start_ns),
+                    "window_end": ns_iso(window.end_ns),
+                    "hours": [{**h, "hour_start": ns_iso(h["hour_start_ns"])}
+                              for h in summary["hours"]],
+                    "run_id": run_id, "png_path": str(png_path),
                     "recorded": record, "window_source": window.source, "timing": timing}
         typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
         return
