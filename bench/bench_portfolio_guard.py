@@ -3,10 +3,11 @@
 Builds the portfolio model from the newest published set of every symbol under
 ``--home`` (default $MMCAL_HOME, else ./data), puts one leg per symbol at a position of
 ``--notional`` quote currency each (alternating long and short), with a limit 20 % above
-the starting risk, and times :meth:`trader.risk.portfolio_guard.PortfolioGuard.on_event`:
+the starting risk, and times :meth:`trader.risk.portfolio_guard.PortfolioGuard.on_leg_event`
+(what each live engine calls before its quote cycle):
 
-- on an event where no position changed and no mark moved 0.1 % (the common case: a
-  tuple compare);
+- on an event where its position did not change and its mark did not move 0.1 % (the
+  common case: two float compares);
 - on an event after a fill (a new measure: the risk, the beta net notional and both sides
   of every symbol).
 
@@ -75,11 +76,11 @@ def main() -> None:
         print("assumed:", note)
     print(f"book: {args.notional:,.0f} per symbol, alternating long/short; 1-hour P&L std "
           f"{guard.state.risk:,.2f}, beta net notional {guard.state.beta_net:,.2f}")
-    still = _per_call_us(guard.on_event, 200_000)
+    still = _per_call_us(lambda: guard.on_leg_event(legs[0]), 200_000)
 
     def after_fill() -> None:
         legs[0].position += 1e-9  # a new position: the guard measures again
-        guard.on_event()
+        guard.on_leg_event(legs[0])
 
     moved = _per_call_us(after_fill, 20_000)
     print(f"on_event, nothing moved: {still:.2f} us/call; after a fill (new measure, "

@@ -34,6 +34,7 @@ from trader.live.step import (
     RISK_MAX_NOTIONAL,
     RISK_MAX_POSITION,
     RISK_PEAK_EQUITY,
+    STEP_FILLED,
     TRIP_DRAWDOWN,
     TRIP_NOTIONAL,
     TRIP_POSITION,
@@ -204,7 +205,7 @@ class SymbolEngine:
             self.kill.trip("sequence_gap", f"{gap} event(s) missing before seq {seq}",
                            symbol=self.symbol)
         if self.portfolio is not None:  # sides and the hard breach, before this quote cycle
-            self.portfolio.on_event()
+            self.portfolio.on_leg_event(self)
         quoting = not self.kill.active
         if self.margin is not None and not self._check_margin(quoting):
             quoting = False
@@ -235,6 +236,8 @@ class SymbolEngine:
         self.events_run += 1
         if self.counts[K_FILLS]:
             self._collect_fills()
+        if code & STEP_FILLED and self.portfolio is not None:
+            self.portfolio.on_leg_event(self)  # the other symbols see it before they quote
         trip = code & 255
         # While down, a breached limit is re-seen on every event: record it once.
         if trip and (quoting or _TRIP_NAMES[trip] not in {r.trigger for r in self.kill.reasons}):
@@ -333,8 +336,8 @@ class SymbolEngine:
 
     def exposure(self) -> tuple[float, float, float]:
         """(venue position in base units, mid in quote currency or NaN, order size)."""
-        return (float(self.acct[A_POS]), float(self.acct[A_MID]),
-                float(self.quote_array[P_ORDER_SIZE]))
+        acct = self.acct
+        return acct.item(A_POS), acct.item(A_MID), self.quote_array.item(P_ORDER_SIZE)
 
     def summary_sides(self) -> dict[str, bool]:
         """Whether each side may quote (False: pulled by a portfolio limit)."""

@@ -10,8 +10,11 @@ the side that reduces the risk keeps quoting. A measure above ``portfolio_kill_f
 times its limit trips the kill switch with reason ``portfolio_limit``.
 
 The measure is recomputed only when a position changed or a mark moved by more than
-:data:`REMEASURE_MOVE` since the last one, so the hot path pays a tuple compare on most
-events. Units: notional and limits in quote currency, positions in base units.
+:data:`REMEASURE_MOVE` since the last one. Each engine asks about its own symbol
+(:meth:`PortfolioGuard.on_leg_event`) before its quote cycle and again after a fill, so
+the hot path pays two float compares on most events and the other symbols see a fill
+before their next quote. Units: notional and limits in quote currency, positions in base
+units.
 """
 
 from __future__ import annotations
@@ -90,7 +93,10 @@ class PortfolioGuard:
         self.kill = kill
         n = len(legs)
         self.state = PortfolioState(0.0, 0.0, (0.0,) * n, ((False, False),) * n)
-        self._key: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+        self._index = {id(leg): k for k, leg in enumerate(self.legs)}
+        # Position and mark of each leg at the last measure (NaN: never measured).
+        self._positions = [math.nan] * n
+        self._marks = [math.nan] * n
         for note in model.notes:
             log.warning("portfolio risk: %s", note,
                         extra={"event": "portfolio_assumption", "detail": note})
@@ -103,27 +109,31 @@ class PortfolioGuard:
             log.warning("portfolio risk: %s", note,
                         extra={"event": "portfolio_assumption", "detail": note})
         self.model = model
-        self._key = None
+        self._marks = [math.nan] * len(self.legs)  # measure again at the next event
 
     # -- per event ---------------------------------------------------------------------
 
-    def on_event(self) -> None:
-        """Re-measure when positions or marks moved; update the sides and the switch."""
-        exposures = [leg.exposure() for leg in self.legs]
-        positions = tuple(e[0] for e in exposures)
-        marks = tuple(e[1] for e in exposures)
-        key = self._key
-        if key is not None and key[0] == positions and all(
-            abs(m - m0) <= REMEASURE_MOVE * abs(m0) for m, m0 in zip(marks, key[1], strict=True)
-        ):
+    def on_leg_event(self, leg: PortfolioLeg) -> None:
+        """``leg`` has an event (or a fill): measure again if its position changed or its
+        mark moved more than :data:`REMEASURE_MOVE`."""
+        k = self._index[id(leg)]
+        position, mark, _ = leg.exposure()
+        m0 = self._marks[k]
+        if position == self._positions[k] and abs(mark - m0) <= REMEASURE_MOVE * abs(m0):
             return
+        self.on_event()
+
+    def on_event(self) -> None:
+        """Measure every leg now; update the sides and the switch."""
+        exposures = [leg.exposure() for leg in self.legs]
+        self._positions = [e[0] for e in exposures]
+        self._marks = [e[1] for e in exposures]
         notional = [0.0 if p == 0.0 else p * m for p, m, _ in exposures]
         if any(not math.isfinite(x) for x in notional):
             # A position without a mark (resumed before the first book): nothing can be
             # measured, so nothing quotes until every mark is known.
             self._set_sides(tuple((True, True) for _ in exposures), math.nan, math.nan)
             return
-        self._key = (positions, marks)
         self._measure(notional, exposures)
 
     def _measure(self, notional: list[float],
