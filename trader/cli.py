@@ -905,10 +905,12 @@ def _print_run_summary(out: Console, summary: dict[str, Any]) -> None:
     if portfolio is not None:
         pulled = ", ".join(f"{s} {'+'.join(sides)}" for s, sides in portfolio["pulled"].items()
                            if sides) or "none"
+        limits = {k: "none" if v is None else f"{v:,.2f}"
+                  for k, v in portfolio["limits"].items()}
         out.print(f"portfolio: 1-hour P&L std {portfolio['risk_1h']:,.2f} (limit "
-                  f"{portfolio['limits']['risk_1h']}), beta net notional "
+                  f"{limits['risk_1h']}), beta net notional "
                   f"{portfolio['beta_net_notional']:,.2f} on {portfolio['model']['hedge_symbol']} "
-                  f"(limit {portfolio['limits']['beta_net_notional']}); sides pulled: {pulled}")
+                  f"(limit {limits['beta_net_notional']}); sides pulled: {pulled}")
     kill = summary["kill_switch"]
     if kill["active"]:
         out.print("[red]kill switch DOWN[/red]: " + "; ".join(

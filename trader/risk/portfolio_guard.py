@@ -165,16 +165,23 @@ class PortfolioGuard:
         previous = self.state.closed
         self.state = PortfolioState(self.state.risk, self.state.beta_net, self.state.notional,
                                     closed)
-        for leg, now, before in zip(self.legs, closed, previous, strict=True):
-            if now != before:
-                leg.open_sides(not now[0], not now[1])
-                log.info("%s: portfolio limit %s (risk 1h %.2f, beta net %.2f)", leg.symbol,
-                         "pulls " + "+".join(s for s, c in zip(("bid", "ask"), now, strict=True)
-                                             if c) if any(now) else "reopens both sides",
-                         risk, beta,
-                         extra={"event": "portfolio_sides", "symbol": leg.symbol,
-                                "bid_open": not now[0], "ask_open": not now[1],
-                                "risk_1h": risk, "beta_net_notional": beta})
+        for k, (leg, now, before) in enumerate(zip(self.legs, closed, previous, strict=True)):
+            if now == before:
+                continue
+            leg.open_sides(not now[0], not now[1])
+            pulled = "+".join(s for s, c in zip(("bid", "ask"), now, strict=True) if c)
+            mark = self._marks[k]
+            if not any(now):
+                what = "reopens both sides"
+            elif not (mark == mark and mark > 0) or not math.isfinite(risk):
+                what = f"holds {pulled} until every symbol has a mark"
+            else:
+                what = f"pulls {pulled}"
+            log.info("%s: portfolio limit %s (risk 1h %.2f, beta net %.2f)", leg.symbol, what,
+                     risk, beta,
+                     extra={"event": "portfolio_sides", "symbol": leg.symbol,
+                            "bid_open": not now[0], "ask_open": not now[1],
+                            "risk_1h": risk, "beta_net_notional": beta})
 
     def _check_breach(self, risk: float, beta: float, notional: list[float]) -> None:
         limits = self.limits
