@@ -9,6 +9,9 @@
     lake verify [--dry-run]
     lake generate synthetic --symbols BTC,ETH,SOL --days 2 --seed 7
 
+Every command that prints a table also takes ``--json``: one plain JSON document on
+stdout instead (:mod:`data_lake.json_output`: numbers as numbers, timestamps as ns and ISO).
+
 User errors (a missing file, a truncated recording, bad SQL) print what is wrong, where
 (file and line), and what to do, without a traceback, and exit with status 2.
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from rich.progress import (
 from rich.table import Table
 
 from data_lake.importing import ImportReport
+from data_lake.json_output import echo_json, ts_fields
 from data_lake.lake import Lake
 from data_lake.schemas import DEFAULT_BOOK_DEPTH, TABLES
 
@@ -192,7 +195,7 @@ def import_cmd(
             raise
         raise _fail(_storage_message(exc, lake)) from None
     if as_json:
-        out.print_json(json.dumps(report.to_dict()))
+        echo_json(report.to_dict())
     else:
         _print_report(report, lake.paths.catalog)
     if report.errors:
@@ -287,10 +290,16 @@ def sql_cmd(
     query: str = typer.Argument(..., help="SQL over trades, book, bbo, funding, quarantine..."),
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
     max_rows: int = typer.Option(100, "--max-rows", help="Rows shown by --format table."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
-    """Run a query on a read-only connection to the catalog."""
+    """Run a query on a read-only connection to the catalog.
+
+    ``--format json`` (or ``--json``) prints one JSON array of row objects, every row.
+    """
     import duckdb
 
+    if as_json:
+        fmt = "json"
     if fmt not in ("table", "csv", "json"):
         raise _fail(f"--format must be table, csv or json, not {fmt!r}")
     from data_lake.read_only import ReadOnlyQueryError
@@ -309,7 +318,8 @@ def sql_cmd(
         out.file.write(frame.to_csv(index=False))
         return
     if fmt == "json":
-        out.file.write(frame.to_json(orient="records", date_format="iso") + "\n")
+        out.file.write(frame.to_json(orient="records", date_format="iso", date_unit="ns")
+                       + "\n")
         return
     table = Table()
     for col in frame.columns:
@@ -325,31 +335,50 @@ def sql_cmd(
 
 
 @app.command("ls")
-def ls_cmd() -> None:
+def ls_cmd(
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the partitions as one JSON document (sizes in bytes)."
+    ),
+) -> None:
     """List partitions: rows, time range and size, from the Parquet footers."""
-    import pyarrow.parquet as pq
-
     lake = _lake()
+    partitions = _partitions(lake)
+    if as_json:
+        echo_json({"root": str(lake.root), "partitions": partitions})
+        return
+    if not partitions:
+        out.print(f"the lake at {lake.root} is empty; try lake import binance FILE.gz "
+                  "or lake generate synthetic")
+        return
     table = Table(title=f"lake {lake.root}", box=box.SIMPLE_HEAD)
     for col in ("table", "venue", "symbol", "date", "rows", "first (UTC)", "last (UTC)", "MB"):
         table.add_column(col, justify="right" if col in ("rows", "MB") else "left",
                          overflow="fold")
-    n = 0
+    for p in partitions:
+        table.add_row(p["table"], p["venue"], p["symbol"], p["date"], f"{p['rows']:,}",
+                      _ns_iso(p["first_ts_ns"])[11:], _ns_iso(p["last_ts_ns"])[11:],
+                      f"{p['bytes'] / 1e6:.2f}")
+    out.print(table)
+
+
+def _partitions(lake: Lake) -> list[dict[str, Any]]:
+    """Every partition file of every table: keys, rows, ts range (ns and ISO), bytes."""
+    import pyarrow.parquet as pq
+
+    found: list[dict[str, Any]] = []
     for name in TABLES:
         files = lake.paths.table_root(name).glob("venue=*/symbol=*/date=*/data.parquet")
         for path in sorted(files):
             meta = pq.ParquetFile(path).metadata
             lo, hi = _ts_range(meta)
             parts = {k: v for k, _, v in (p.partition("=") for p in path.parts[-4:-1])}
-            table.add_row(name, parts["venue"], parts["symbol"], parts["date"],
-                          f"{meta.num_rows:,}", _ns_iso(lo)[11:], _ns_iso(hi)[11:],
-                          f"{path.stat().st_size / 1e6:.2f}")
-            n += 1
-    if n == 0:
-        out.print(f"the lake at {lake.root} is empty; try lake import binance FILE.gz "
-                  "or lake generate synthetic")
-        return
-    out.print(table)
+            found.append({
+                "table": name, "venue": parts["venue"], "symbol": parts["symbol"],
+                "date": parts["date"], "rows": meta.num_rows,
+                **ts_fields("first_ts", lo), **ts_fields("last_ts", hi),
+                "bytes": path.stat().st_size, "path": str(path),
+            })
+    return found
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -376,7 +405,10 @@ def _ts_range(meta: Any) -> tuple[int | None, int | None]:
 
 
 @app.command("stats")
-def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
+def stats_cmd(
+    table_name: str = typer.Argument(..., metavar="TABLE"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document instead."),
+) -> None:
     """Per-symbol counts and time ranges, and per-column summaries of one table.
 
     Counts and time ranges come from the Parquet footers (O(partitions), no data read);
@@ -386,6 +418,9 @@ def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
         raise _fail(f"unknown table {table_name!r}; tables: {', '.join(TABLES)}")
     lake = _lake()
     per_symbol = _footer_counts(lake, table_name)
+    if as_json:
+        echo_json(_stats_document(lake, table_name, per_symbol))
+        return
     if not per_symbol:
         out.print(f"table {table_name} is empty; try lake import or lake generate synthetic")
         return
@@ -396,10 +431,7 @@ def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
         t.add_row(venue, symbol, f"{rows:,}", _ns_iso(first), _ns_iso(last))
     out.print(t)
     if table_name == "quarantine":
-        reasons = lake.sql(
-            "SELECT \"table\", split_part(reason, ':', 1) AS reason, count(*) AS n "
-            "FROM quarantine GROUP BY ALL ORDER BY n DESC"
-        )
+        reasons = _quarantine_reasons(lake)
         r = Table(title="quarantined records by table and reason")
         for col in ("table", "reason", "records"):
             r.add_column(col)
@@ -418,10 +450,24 @@ def stats_cmd(table_name: str = typer.Argument(..., metavar="TABLE")) -> None:
 @app.command("verify")
 def verify_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Report only; move nothing."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the corrupt files as one JSON document (exit 2 if any)."
+    ),
 ) -> None:
     """Check every partition file (footer and page checksums); move corrupt ones aside."""
     lake = _lake()
     found = lake.verify(quarantine=not dry_run)
+    if as_json:
+        echo_json({
+            "root": str(lake.root), "dry_run": dry_run, "ok": not found,
+            "corrupt": [{"path": str(bad.path), "problem": bad.problem,
+                         "moved_to": None if bad.moved_to is None else str(bad.moved_to)}
+                        for bad in found],
+            "reports": str(lake.root / ".corrupt" / "reports.jsonl") if found else None,
+        })
+        if found:
+            raise typer.Exit(EXIT_USER_ERROR)
+        return
     if not found:
         out.print(f"every partition file under {lake.root} reads back whole")
         return
@@ -431,6 +477,47 @@ def verify_cmd(
     err.print(f"{len(found)} corrupt partition file(s): re-import those days; reports in "
               f"{lake.root / '.corrupt' / 'reports.jsonl'}", soft_wrap=True)
     raise typer.Exit(EXIT_USER_ERROR)
+
+
+_QUARANTINE_REASONS = (
+    "SELECT \"table\", split_part(reason, ':', 1) AS reason, count(*) AS n "
+    "FROM quarantine GROUP BY ALL ORDER BY n DESC"
+)
+
+
+def _quarantine_reasons(lake: Lake) -> Any:
+    """Quarantined records by target table and reason (a data frame: table, reason, n)."""
+    return lake.sql(_QUARANTINE_REASONS)
+
+
+def _stats_document(
+    lake: Lake, table_name: str, per_symbol: dict[tuple[str, str], tuple[int, Any, Any]]
+) -> dict[str, Any]:
+    """``lake stats --json``: the same figures as the tables, ts as ns and ISO."""
+    document: dict[str, Any] = {
+        "table": table_name,
+        "rows": sum(rows for rows, _, _ in per_symbol.values()),
+        "symbols": [
+            {"venue": venue, "symbol": symbol, "rows": rows,
+             **ts_fields("first_ts", first), **ts_fields("last_ts", last)}
+            for (venue, symbol), (rows, first, last) in sorted(per_symbol.items())
+        ],
+    }
+    if not per_symbol:
+        return {**document, "columns": []}
+    if table_name == "quarantine":
+        reasons = _quarantine_reasons(lake)
+        document["reasons"] = [
+            {"table": str(r.table), "reason": str(r.reason), "records": int(r.n)}
+            for r in reasons.itertuples(index=False)
+        ]
+        return document
+    document["columns"] = [
+        dict(zip(("column_name", "column_type", "min", "max", "avg", "null_percentage"),
+                 summary, strict=True))
+        for summary in _column_summary(lake, table_name)
+    ]
+    return document
 
 
 def _footer_counts(lake: Lake, table_name: str) -> dict[tuple[str, str], tuple[int, Any, Any]]:
@@ -480,6 +567,7 @@ def generate_cmd(
     days: int = typer.Option(1, "--days", min=1, help="Trading days to simulate."),
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same lake)."),
     start: str | None = typer.Option(None, "--start", help="First day, YYYY-MM-DD."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Simulate a market with known ground truth into the lake (deterministic)."""
     if source != "synthetic":
@@ -501,6 +589,12 @@ def generate_cmd(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     rows = getattr(result, "rows", {}) or {}
+    if as_json:
+        to_dict = getattr(result, "to_dict", None)
+        echo_json({**(to_dict() if to_dict is not None else {}),
+                   "seed": seed, "days": days, "rows": {str(k): int(n) for k, n in rows.items()},
+                   "catalog": str(lake.paths.catalog)})
+        return
     t = Table(title=f"synthetic: seed {seed}, {days} day(s)")
     t.add_column("table")
     t.add_column("rows", justify="right")

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from data_lake.json_output import echo_json, ns_iso
 from data_lake.lake import Lake
 from data_lake.paths import LakePaths
 from data_lake.registry import LATEST, ParamRegistry, ParamRegistryError, VersionInfo
@@ -239,6 +240,9 @@ def params_report(
     symbol: str | None = typer.Option(
         None, "--symbol", "-s", help="Needed when several symbols could match."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the summary and the report's path as one JSON document."
+    ),
 ) -> None:
     """The path of a set's calibration report (HTML beside its document) and a summary."""
     from data_lake.registry.report import estimate_rows, report_path
@@ -249,6 +253,13 @@ def params_report(
         resolved = registry.resolve(sym, version)
         doc = registry.load(sym, resolved)
         path = report_path(registry.path_of(sym, resolved))
+    if not path.exists():
+        _fail(f"no report for {sym} {resolved} at {path}: reports are written by the nightly "
+              "job's published_params asset (sets published before it have none; rerun "
+              "`make run` to write it)")
+    if as_json:
+        echo_json(_report_json(doc, sym, resolved, path))
+        return
     out = _out()
     table = Table(title=f"{sym} {resolved}: {doc.status.value}"
                   + (f" ({doc.reason})" if doc.reason else ""))
@@ -270,11 +281,41 @@ def params_report(
                   f"{doc.validation.baseline_version or '-'} {_fmt_value(base)}")
     if doc.dagster_run_id:
         out.print(f"made by Dagster run {doc.dagster_run_id}")
-    if not path.exists():
-        _fail(f"no report for {sym} {resolved} at {path}: reports are written by the nightly "
-              "job's published_params asset (sets published before it have none; rerun "
-              "`make run` to write it)")
     typer.echo(str(path))
+
+
+def _dotted(block: Any, name: str) -> Any:
+    """The raw value at ``a.b`` in nested estimates (numbers stay numbers)."""
+    for part in name.split("."):
+        block = block.get(part) if isinstance(block, dict) else None
+    return block
+
+
+def _report_json(doc: ParamSet, symbol: str, version: str, path: Path) -> dict[str, Any]:
+    """``trader params report --json``: the table's rows, the validation line, the path."""
+    from data_lake.registry.report import estimate_rows
+
+    models = []
+    for model in sorted(doc.models):
+        estimates = doc.estimates(model)
+        rows = estimate_rows(model, estimates)
+        first = next(((n, u) for n, _, _, u in rows if u), None)
+        models.append({
+            "model": model, "estimates": len(rows), "fitted": not estimates.get("error"),
+            "error": estimates.get("error"),
+            "first_estimate": None if first is None else
+            {"name": first[0], "value": _dotted(estimates, first[0]), "unit": first[1]},
+        })
+    v = doc.validation
+    return {
+        "symbol": symbol, "version": version, "status": doc.status.value, "reason": doc.reason,
+        "report_path": str(path), "models": models,
+        "validation": None if v is None else {
+            "primary": v.primary, "candidate": v.scores.get(v.primary),
+            "baseline_version": v.baseline_version, "baseline": v.baseline.get(v.primary),
+        },
+        "dagster_run_id": doc.dagster_run_id,
+    }
 
 
 @params_app.command("rollback")
@@ -284,11 +325,15 @@ def params_rollback(
     version: str = typer.Argument(..., help="A previously published version id."),
     reason: str = typer.Option("manual rollback from the CLI", "--reason",
                                help="Why; stored in the decisions log."),
+    as_json: bool = typer.Option(False, "--json", help="Print the logged decision as JSON."),
 ) -> None:
     """Republish an older version: moves ``latest`` atomically and logs the decision."""
     registry = ParamRegistry(_paths(ctx))
     with _human_errors():
         decision = registry.rollback(symbol, version, reason=reason)
+    if as_json:
+        echo_json(decision.to_dict())
+        return
     _out().print(
         f"{symbol}: latest is now [bold]{decision.version}[/bold] (was {decision.previous}). "
         f"Logged in {registry.root / symbol / 'decisions.jsonl'}; a running trader picks it "
@@ -485,7 +530,12 @@ def backtest(
     timing = {"load_s": t_load, "replay_s": t_replay,
               "events_per_s": len(events) / t_replay if t_replay > 0 else None}
     if as_json:
-        document = {**report.summary(), "run_id": run_id, "png_path": str(png_path),
+        summary = report.summary()
+        document = {**summary, "window_start": ns_iso(window.start_ns),
+                    "window_end": ns_iso(window.end_ns),
+                    "hours": [{**h, "hour_start": ns_iso(h["hour_start_ns"])}
+                              for h in summary["hours"]],
+                    "run_id": run_id, "png_path": str(png_path),
                     "recorded": record, "window_source": window.source, "timing": timing}
         typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
         return
@@ -711,6 +761,19 @@ def run(
     flatten_on_kill: bool = typer.Option(
         False, "--flatten-on-kill", help="On a kill, also send an IOC order to go flat."
     ),
+    portfolio_risk_limit: float | None = typer.Option(
+        None, "--portfolio-risk-limit", help="Largest 1-hour std of the P&L of every symbol "
+        "together (published correlations), quote currency: a quote that would add risk "
+        "above it is pulled; --portfolio-kill-factor x it kills (default: none)."
+    ),
+    portfolio_beta_limit: float | None = typer.Option(
+        None, "--portfolio-beta-limit", help="Largest |net notional in units of the hedge "
+        "symbol| (published hedge ratios), quote currency; pulled and killed likewise."
+    ),
+    portfolio_kill_factor: float = typer.Option(
+        1.5, "--portfolio-kill-factor", help="A portfolio measure above this multiple of "
+        "its limit trips the kill switch (portfolio_limit)."
+    ),
     collateral: float | None = typer.Option(
         None, "--collateral", help="Margin per symbol, quote currency: the position limit "
         "then follows leverage and the liquidation buffer (default: no margin sizing)."
@@ -743,6 +806,10 @@ def run(
     from trader.risk import MarginConfig, RiskLimits
 
     configure_json_logging()
+    if venue == "hyperliquid" and (portfolio_risk_limit, portfolio_beta_limit) != (None, None):
+        _fail("--portfolio-risk-limit and --portfolio-beta-limit are enforced by the paper "
+              "venue's engine only; the hyperliquid venue does not apply them yet: drop them "
+              "or use --venue paper")
     if venue == "hyperliquid":
         _run_hyperliquid_venue(ctx, params, symbols, mainnet, key_file, hl_url, hl_ws_url,
                                duration, metrics_port, stale_after, kill_after, as_json)
@@ -755,6 +822,10 @@ def run(
             max_notional=math.inf if max_notional is None else max_notional,
             max_drawdown=math.inf if max_drawdown is None else max_drawdown,
             stale_after_s=stale_after, flatten_on_kill=flatten_on_kill,
+            portfolio_risk=math.inf if portfolio_risk_limit is None else portfolio_risk_limit,
+            portfolio_beta_notional=math.inf if portfolio_beta_limit is None
+            else portfolio_beta_limit,
+            portfolio_kill_factor=portfolio_kill_factor,
         )
         urls = _hl_urls(hl_url, hl_ws_url, mainnet)
         if speed < 0 or (duration is not None and duration <= 0):
@@ -844,6 +915,16 @@ def _print_run_summary(out: Console, summary: dict[str, Any]) -> None:
                        ("funding", "funding"), ("fees", "fees"), ("total", "P&L total")):
         table.add_row(label, *(_money(s["pnl"][key]) for s in symbols))
     out.print(table)
+    portfolio = summary.get("portfolio")
+    if portfolio is not None:
+        pulled = ", ".join(f"{s} {'+'.join(sides)}" for s, sides in portfolio["pulled"].items()
+                           if sides) or "none"
+        limits = {k: "none" if v is None else f"{v:,.2f}"
+                  for k, v in portfolio["limits"].items()}
+        out.print(f"portfolio: 1-hour P&L std {portfolio['risk_1h']:,.2f} (limit "
+                  f"{limits['risk_1h']}), beta net notional "
+                  f"{portfolio['beta_net_notional']:,.2f} on {portfolio['model']['hedge_symbol']} "
+                  f"(limit {limits['beta_net_notional']}); sides pulled: {pulled}")
     kill = summary["kill_switch"]
     if kill["active"]:
         out.print("[red]kill switch DOWN[/red]: " + "; ".join(
@@ -902,6 +983,9 @@ def status(
     document = {"running": pid is not None, "pid": pid, "state_path": str(files.state_path),
                 **{k: v for k, v in state.items() if k != "running"}}
     if as_json:
+        for row in document["symbols"].values():  # replay position: ns and ISO
+            at = row["feed"]["last_ts_ns"]
+            row["feed"] = {**row["feed"], "last_ts": ns_iso(at) if at >= 0 else None}
         typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2))
         return
     out = _out()

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from data_lake.json_output import ns_iso
 from data_lake.lake import Lake
 from data_lake.partitions import day_window_ns
 from data_lake.paths import LakePaths
@@ -79,6 +80,9 @@ def test_backtest_json_is_one_document_with_attribution_that_sums(
     assert abs(total - parts["total"]) <= 1e-9
     assert doc["fills"] > 0 and doc["events"] > 10_000
     assert doc["window_start_ns"] == parse_time(f"{NEXT_DAY}T06:00")
+    assert doc["window_start"] == f"{NEXT_DAY}T06:00:00.000000000Z"
+    assert doc["hours"] and all(h["hour_start"] == ns_iso(h["hour_start_ns"])
+                                for h in doc["hours"])
     assert doc["window_source"] == "--start/--end"
     assert doc["settings"]["tick_size"] == 0.001 and doc["param_version"].startswith("000001")
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

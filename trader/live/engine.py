@@ -27,11 +27,14 @@ from trader.live.params import LoadedParams
 from trader.live.step import (
     LV_LEN,
     LV_NEXT_TIMER,
+    RISK_ASK_OPEN,
+    RISK_BID_OPEN,
     RISK_DRAWDOWN,
     RISK_LEN,
     RISK_MAX_NOTIONAL,
     RISK_MAX_POSITION,
     RISK_PEAK_EQUITY,
+    STEP_FILLED,
     TRIP_DRAWDOWN,
     TRIP_NOTIONAL,
     TRIP_POSITION,
@@ -62,6 +65,7 @@ from trader.risk.margin import (
     margin_max_position,
     margin_utilisation,
 )
+from trader.risk.portfolio_guard import PortfolioGuard
 from trader.settings import TraderSettings
 from trader.sim.config import C_MAX_POSITION
 from trader.sim.events import KIND_BBO, KIND_BOOK, KIND_TRADE
@@ -94,7 +98,7 @@ from trader.sim.exchange import (
     new_account,
     new_orders,
 )
-from trader.strategy.params import P_MAX_POSITION
+from trader.strategy.params import P_MAX_POSITION, P_ORDER_SIZE
 
 __all__ = ["SymbolEngine"]
 
@@ -173,6 +177,10 @@ class SymbolEngine:
         self.risk[RISK_MAX_NOTIONAL] = limits.max_notional
         self.risk[RISK_DRAWDOWN] = limits.max_drawdown
         self.risk[RISK_PEAK_EQUITY] = np.nan
+        self.risk[RISK_BID_OPEN] = 1.0
+        self.risk[RISK_ASK_OPEN] = 1.0
+        # Shared by every symbol's engine; set by the runner when a portfolio limit is set.
+        self.portfolio: PortfolioGuard | None = None
         self.markout_ns = settings.markout_horizon_ns
         self._pending: deque[tuple[int, float, float]] = deque()  # (due ns, side*qty, mid)
         self.adverse_settled = 0.0
@@ -201,13 +209,16 @@ class SymbolEngine:
         if gap is not None:
             self.kill.trip("sequence_gap", f"{gap} event(s) missing before seq {seq}",
                            symbol=self.symbol)
+        if self.portfolio is not None:  # sides and the hard breach, before this quote cycle
+            self.portfolio.on_leg_event(self)
         quoting = not self.kill.active
         if self.margin is not None and not self._check_margin(quoting):
             quoting = False
         if self._pending and self._pending[0][0] < t:
             self._settle_markouts(t)
         if t > self.lv[LV_NEXT_TIMER]:
-            step_timers(t, quoting, self.quote_array, self.cfg, self.cfg_ns, self.orders,
+            step_timers(t, quoting, self.quote_array, self.risk, self.cfg, self.cfg_ns,
+                        self.orders,
                         self.book, self.acct, self.counts, self.fill_ts, self.fills,
                         self.vring_ts, self.vring, self.vptr, self.rring_ts, self.rring,
                         self.rptr, self.state, self.out, self.work, self.lv)
@@ -230,6 +241,8 @@ class SymbolEngine:
         self.events_run += 1
         if self.counts[K_FILLS]:
             self._collect_fills()
+        if code & STEP_FILLED and self.portfolio is not None:
+            self.portfolio.on_leg_event(self)  # the other symbols see it before they quote
         trip = code & 255
         # While down, a breached limit is re-seen on every event: record it once.
         if trip and (quoting or _TRIP_NAMES[trip] not in {r.trigger for r in self.kill.reasons}):
@@ -323,6 +336,22 @@ class SymbolEngine:
         self.quote_array = params.array.copy()
         self.quote_array[P_MAX_POSITION] = self.position_cap
         self.params_swaps += 1
+
+    # -- portfolio (trader.risk.portfolio_guard.PortfolioLeg) ---------------------------
+
+    def exposure(self) -> tuple[float, float, float]:
+        """(venue position in base units, mid in quote currency or NaN, order size)."""
+        acct = self.acct
+        return acct.item(A_POS), acct.item(A_MID), self.quote_array.item(P_ORDER_SIZE)
+
+    def summary_sides(self) -> dict[str, bool]:
+        """Whether each side may quote (False: pulled by a portfolio limit)."""
+        return {"bid": bool(self.risk[RISK_BID_OPEN]), "ask": bool(self.risk[RISK_ASK_OPEN])}
+
+    def open_sides(self, bid: bool, ask: bool) -> None:
+        """Let each side quote or pull it, from the next quote cycle on."""
+        self.risk[RISK_BID_OPEN] = 1.0 if bid else 0.0
+        self.risk[RISK_ASK_OPEN] = 1.0 if ask else 0.0
 
     # -- margin ------------------------------------------------------------------------
 
@@ -480,5 +509,6 @@ class SymbolEngine:
             "live_inputs": self.live_inputs(),
             "vpin_live": "on" if self.params.strategy.vpin.on
             else f"off: {self.params.strategy.vpin.off_reason}",
+            "sides_open": self.summary_sides(),
             **self.counters(),
         }

@@ -36,6 +36,7 @@ METRIC_NAMES = tuple(_P + n for n in (
     "quotes_total", "orders_total", "fills_total", "position", "mid", "pnl",
     "resting_orders", "kill_switch_active", "kill_switch_reasons", "params_version_info",
     "feed_lag_seconds", "loop_latency_seconds", "events_total", "quoted_spread_bps",
+    "side_open", "portfolio_risk", "portfolio_beta_net_notional", "portfolio_limit",
 ))
 """Every metric family the endpoint exports (without the _bucket/_sum/_count suffixes)."""
 
@@ -75,7 +76,13 @@ class TraderCollector(Collector):
         spread = GaugeMetricFamily(_P + "quoted_spread_bps",
                                    "Last wanted quotes: ask - bid over mid, bps (NaN: one-sided).",
                                    labels=["symbol"])
+        side_open = GaugeMetricFamily(_P + "side_open",
+                                      "1 while a side may quote, 0 while a portfolio limit "
+                                      "pulls it.", labels=["symbol", "side"])
         for e in engines:
+            sides = e.summary_sides()
+            side_open.add_metric([e.symbol, "bid"], 1.0 if sides["bid"] else 0.0)
+            side_open.add_metric([e.symbol, "ask"], 1.0 if sides["ask"] else 0.0)
             bid, bid_sz, ask, ask_sz = (float(v) for v in e.out[:4])
             mid_now = float(e.acct[2])
             spread.add_metric([e.symbol], (ask - bid) / mid_now * 1e4
@@ -112,7 +119,29 @@ class TraderCollector(Collector):
                                      "Tick-to-quote latency: book update in, quote decision out.",
                                      buckets=buckets, sum_value=self._latency.sum_ns / 1e9)
         yield from (quotes, orders, fills, events, position, mid, pnl, resting, version,
-                    lag, spread, active, reasons, hist)
+                    lag, spread, side_open, active, reasons, hist)
+        yield from _portfolio_metrics(engines)
+
+
+def _portfolio_metrics(engines: Sequence[SymbolEngine]) -> Iterable[Metric]:
+    """The shared portfolio guard's last measure and limits (none when no limit is set)."""
+    guard = next((e.portfolio for e in engines if e.portfolio is not None), None)
+    risk = GaugeMetricFamily(_P + "portfolio_risk",
+                             "1-hour std of the P&L of every symbol together, quote currency.")
+    beta = GaugeMetricFamily(_P + "portfolio_beta_net_notional",
+                             "Net notional in units of the hedge symbol, quote currency.",
+                             labels=["hedge_symbol"])
+    limit = GaugeMetricFamily(_P + "portfolio_limit",
+                              "Portfolio limits (quotes adding risk above are pulled; "
+                              "kill_factor x them kills), quote currency.",
+                              labels=["measure"])
+    if guard is not None:
+        state, limits = guard.state, guard.limits
+        risk.add_metric([], state.risk)
+        beta.add_metric([str(guard.model.hedge_symbol)], state.beta_net)
+        limit.add_metric(["risk_1h"], limits.portfolio_risk)
+        limit.add_metric(["beta_net_notional"], limits.portfolio_beta_notional)
+    yield from (risk, beta, limit)
 
 
 def serve_metrics(port: int, collector: TraderCollector) -> Any:

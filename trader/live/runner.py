@@ -34,6 +34,8 @@ from trader.live.metrics import TraderCollector, serve_metrics
 from trader.live.params import ParamsWatcher, build_params, watches
 from trader.market_state import new_state
 from trader.risk import KillReason, KillSwitch, MarginConfig, RiskLimits
+from trader.risk.portfolio import PortfolioModel, model_of_sets
+from trader.risk.portfolio_guard import PortfolioGuard
 from trader.settings import default_settings
 
 __all__ = ["RunConfig", "Trader", "run_trader"]
@@ -116,6 +118,7 @@ class Trader:
         self._started = datetime.now(UTC).isoformat()
         self._metrics: Any = None
         self._saved: dict[str, Any] = {}
+        self.portfolio: PortfolioGuard | None = None
         if config.feed not in ("lake", "hyperliquid"):
             raise ValueError(f"feed {config.feed!r} is not available; use 'lake' or 'hyperliquid'")
         default = self._hyperliquid_feed if config.feed == "hyperliquid" else self._lake_replay
@@ -184,6 +187,11 @@ class Trader:
                      self.config.speed,
                      extra={"event": "symbol_ready", "symbol": symbol,
                             "version": loaded.version, "day": day.isoformat()})
+        if self.engines and self.config.limits.has_portfolio_limit:
+            self.portfolio = PortfolioGuard(self._portfolio_model(), self.engines,
+                                            self.config.limits, self.kill)
+            for engine in self.engines:
+                engine.portfolio = self.portfolio
         if self.engines:
             t0 = time.monotonic()
             self.engines[0].warm_up()  # compiled code is shared by every symbol
@@ -194,6 +202,9 @@ class Trader:
             log.info("compiled the live step in %.1f s", time.monotonic() - t0,
                      extra={"event": "warm_up", "seconds": time.monotonic() - t0})
         self._apply_commands()
+
+    def _portfolio_model(self) -> PortfolioModel:
+        return model_of_sets({e.symbol: e.params.document for e in self.engines})
 
     # -- kill switch -------------------------------------------------------------------
 
@@ -259,6 +270,8 @@ class Trader:
             loaded = watcher.poll(engine.settings, engine.state)
             if loaded is not None:
                 engine.swap_params(loaded)
+                if self.portfolio is not None:  # new sigma, correlation, hedge ratios
+                    self.portfolio.swap_model(self._portfolio_model())
 
     def _status_line(self) -> None:
         for engine in self.engines:
@@ -359,7 +372,22 @@ class Trader:
             "params_spec": self.config.params,
             "venue": self.config.venue,
             "kill": self.kill.to_dict(),
+            "portfolio": self.portfolio_document(),
             "symbols": symbols,
+        }
+
+    def portfolio_document(self) -> dict[str, Any] | None:
+        """The portfolio limits, the model and the last measure (None: no limit set)."""
+        guard = self.portfolio
+        if guard is None:
+            return None
+        limits = self.config.limits
+        return {
+            "limits": {"risk_1h": _finite_or_none(limits.portfolio_risk),
+                       "beta_net_notional": _finite_or_none(limits.portfolio_beta_notional),
+                       "kill_factor": limits.portfolio_kill_factor},
+            **guard.state.to_dict(guard.model.symbols),
+            "model": guard.model.to_dict(),
         }
 
     def save(self, *, running: bool) -> None:
@@ -375,8 +403,13 @@ class Trader:
             "kill_switch": self.kill.to_dict(),
             "tick_to_quote_us": lat,
             "pnl_total": total,
+            "portfolio": self.portfolio_document(),
             "symbols": per_symbol,
         }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def run_trader(

@@ -28,6 +28,10 @@ import numpy as np
 from numba import njit
 
 from trader.market_state import (
+    OUT_ASK_PX,
+    OUT_ASK_SZ,
+    OUT_BID_PX,
+    OUT_BID_SZ,
     S_BEST_ASK,
     S_BEST_BID,
     S_INVENTORY,
@@ -77,6 +81,8 @@ __all__ = [
     "LV_LAST_FUNDING_TS",
     "LV_LEN",
     "LV_NEXT_TIMER",
+    "RISK_ASK_OPEN",
+    "RISK_BID_OPEN",
     "RISK_DRAWDOWN",
     "RISK_LEN",
     "RISK_MAX_NOTIONAL",
@@ -110,7 +116,11 @@ RISK_DRAWDOWN = 2
 """Largest fall of equity from its peak, quote currency."""
 RISK_PEAK_EQUITY = 3
 """Running peak of cash + position x mid (updated by the step)."""
-RISK_LEN = 4
+RISK_BID_OPEN = 4
+"""1: the bid may quote; 0: pulled (a portfolio limit, :mod:`trader.risk.portfolio_guard`)."""
+RISK_ASK_OPEN = 5
+"""1: the ask may quote; 0: pulled."""
+RISK_LEN = 6
 
 TRIP_NONE = 0
 TRIP_POSITION = 1
@@ -158,11 +168,20 @@ def _quote(
     params: np.ndarray, state: np.ndarray, out: np.ndarray, t_loc: int, orders: np.ndarray,
     work: np.ndarray, cfg: np.ndarray, cfg_ns: np.ndarray, counts: np.ndarray,
     acct: np.ndarray, vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray,
+    risk: np.ndarray,
 ) -> None:
-    """One quote cycle: the GLFT kernel, then the backtest's modify-or-replace rule."""
+    """One quote cycle: the GLFT kernel, then the backtest's modify-or-replace rule. A
+    side closed in ``risk`` is off (its resting order is cancelled), as a side at the
+    max position is."""
     counts[K_REQUOTES] += 1
     refresh_live_inputs(state, params, t_loc * 1e-9)
     glft_quote(state, params, out)
+    if risk[RISK_BID_OPEN] == 0.0:
+        out[OUT_BID_PX] = math.nan
+        out[OUT_BID_SZ] = 0.0
+    if risk[RISK_ASK_OPEN] == 0.0:
+        out[OUT_ASK_PX] = math.nan
+        out[OUT_ASK_SZ] = 0.0
     send_quotes(out, state, t_loc, orders, work, cfg, counts, acct, vring_ts, vring, vptr,
                 cfg_ns[CI_ENTRY_LATENCY])
 
@@ -187,7 +206,8 @@ def _risk_trip(acct: np.ndarray, risk: np.ndarray) -> int:
 
 @njit(cache=True)
 def step_timers(
-    t: int, quoting: bool, params: np.ndarray, cfg: np.ndarray, cfg_ns: np.ndarray,
+    t: int, quoting: bool, params: np.ndarray, risk: np.ndarray, cfg: np.ndarray,
+    cfg_ns: np.ndarray,
     orders: np.ndarray, book: np.ndarray, acct: np.ndarray, counts: np.ndarray,
     fill_ts: np.ndarray, fills: np.ndarray, vring_ts: np.ndarray, vring: np.ndarray,
     vptr: np.ndarray, rring_ts: np.ndarray, rring: np.ndarray, rptr: np.ndarray,
@@ -212,7 +232,7 @@ def step_timers(
         if quoting and state[S_MID] == state[S_MID]:
             state[S_TS_S] = t_tm * 1e-9
             _quote(params, state, out, t_tm, orders, work, cfg, cfg_ns, counts, acct,
-                   vring_ts, vring, vptr)
+                   vring_ts, vring, vptr, risk)
             n += 1
         lv[LV_NEXT_TIMER] = t_tm + interval
     return n
@@ -247,9 +267,9 @@ def step_event(
     # Timers due while the event travels to us quote without it, as in the batch loop
     # (whose live inputs would otherwise differ: a trade seen early moves the Hawkes ratio).
     if lv[LV_NEXT_TIMER] >= 0 and t_loc > lv[LV_NEXT_TIMER]:
-        step_timers(t_loc, quoting, params, cfg, cfg_ns, orders, book, acct, counts, fill_ts,
-                    fills, vring_ts, vring, vptr, rring_ts, rring, rptr, state, out, work,
-                    lv, False)
+        step_timers(t_loc, quoting, params, risk, cfg, cfg_ns, orders, book, acct, counts,
+                    fill_ts, fills, vring_ts, vring, vptr, rring_ts, rring, rptr, state, out,
+                    work, lv, False)
     # Only the venue's answers may arrive early: our own orders must meet the next
     # market events at the venue first.
     deliver(t_loc, True, False, orders, book, cfg, cfg_ns, acct, counts, fill_ts, fills,
@@ -262,7 +282,7 @@ def step_event(
     if (k in (KIND_BOOK, KIND_BBO) and quoting and (code & 255) == TRIP_NONE
             and cfg[C_REQUOTE_ON_BOOK] != 0.0 and state[S_MID] == state[S_MID]):
         _quote(params, state, out, t_loc, orders, work, cfg, cfg_ns, counts, acct,
-               vring_ts, vring, vptr)
+               vring_ts, vring, vptr, risk)
         code |= STEP_QUOTED
     return code
 

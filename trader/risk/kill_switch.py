@@ -30,6 +30,7 @@ TRIGGERS = (
     "margin_utilisation",
     "liquidation_distance",
     "liquidation_cascade",
+    "portfolio_limit",
     "manual",
 )
 """Every trigger the trader knows; a reason's ``trigger`` is one of these."""

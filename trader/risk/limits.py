@@ -46,6 +46,16 @@ class RiskLimits:
         trips ``liquidation_distance``.
     cascade : CascadeSettings
         Thresholds of the liquidation-cascade detector (``liquidation_cascade``).
+    portfolio_risk : float
+        Largest 1-hour standard deviation of the portfolio's P&L across symbols, quote
+        currency (:mod:`trader.risk.portfolio`); ``inf`` for none. A quote whose fill
+        would take the risk above it is pulled; ``portfolio_kill_factor`` times it trips
+        ``portfolio_limit``.
+    portfolio_beta_notional : float
+        Largest |net notional in units of the hedge symbol| (sum of beta x notional),
+        quote currency; ``inf`` for none. Pulled and tripped like ``portfolio_risk``.
+    portfolio_kill_factor : float
+        Hard breach of either portfolio limit, as a multiple of it (> 1).
     """
 
     position_factor: float = 1.5
@@ -57,14 +67,27 @@ class RiskLimits:
     max_margin_utilisation: float = 0.5
     min_liquidation_distance: float = 0.02
     cascade: CascadeSettings = field(default_factory=CascadeSettings)
+    portfolio_risk: float = math.inf
+    portfolio_beta_notional: float = math.inf
+    portfolio_kill_factor: float = 1.5
 
     def __post_init__(self) -> None:
         if not self.position_factor >= 1.0:
             raise ValueError(f"position_factor must be >= 1, got {self.position_factor}")
+        if not self.portfolio_kill_factor > 1.0:
+            raise ValueError(
+                f"portfolio_kill_factor must be > 1, got {self.portfolio_kill_factor}")
         for name in ("max_notional", "max_drawdown", "stale_after_s", "flatten_band_bps",
-                     "max_margin_utilisation", "min_liquidation_distance"):
+                     "max_margin_utilisation", "min_liquidation_distance", "portfolio_risk",
+                     "portfolio_beta_notional"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
+    @property
+    def has_portfolio_limit(self) -> bool:
+        """Whether either portfolio limit is set (finite)."""
+        return math.isfinite(self.portfolio_risk) or math.isfinite(self.portfolio_beta_notional)
 
 
 class FeedWatch:
