@@ -116,18 +116,39 @@ class ParamsWatcher:
         self.symbol = symbol
         self.current = current
         self.refused: dict[str, str] = {}
+        self.problem: str | None = None
+        """What is wrong with ``LATEST`` now (logged once when it appears), or None."""
+
+    def _watch_problem(self, problem: str | None) -> None:
+        """Log a pointer problem once when it appears (polled every second, it would
+        repeat), and once when it clears."""
+        if problem == self.problem:
+            return
+        if problem is not None:
+            log.warning("params watch: %s; keeping %s", problem, self.current,
+                        extra={"event": "params_watch_error", "symbol": self.symbol,
+                               "kept": self.current, "reason": problem})
+        else:
+            log.info("params watch: LATEST of %s readable again", self.symbol,
+                     extra={"event": "params_watch_ok", "symbol": self.symbol})
+        self.problem = problem
 
     def poll(self, settings: TraderSettings, state: np.ndarray) -> LoadedParams | None:
         """A checked new version when ``LATEST`` moved to one not refused before, else None.
 
         A version that fails to load or to check is remembered (not retried) and logged.
+        A ``LATEST`` that is unreadable, names a missing file, or is gone while a version
+        runs is logged once; the running version is kept.
         """
         try:
             latest = self.registry.latest_version(self.symbol)
         except (OSError, ParamRegistryError, ValueError) as exc:
-            log.warning("params watch: cannot read LATEST of %s: %s", self.symbol, exc,
-                        extra={"event": "params_watch_error", "symbol": self.symbol})
+            self._watch_problem(f"cannot read LATEST of {self.symbol}: {exc}")
             return None
+        if latest is None and self.current is not None:
+            self._watch_problem(f"LATEST of {self.symbol} is gone (was {self.current})")
+            return None
+        self._watch_problem(None)
         if latest is None or latest == self.current or latest in self.refused:
             return None
         try:
