@@ -24,7 +24,10 @@ import pytest
 from data_lake.paths import LakePaths
 from data_lake.registry import ParamRegistry
 from tests.faults.trader_feed import PausingFeed, perturbed, run_pairs
+from tests.faults.trader_process import kill_and_restart_on_hyperliquid
 from tests.faults.trader_storm import FAULTS, plan_of, run_storm
+from tests.trader.hyperliquid.conftest import KEY
+from tests.trader.hyperliquid.server import FakeHyperliquid
 from tests.trader.live.conftest import DAY, FIT_DAY, SYMBOL, head, make_engine, new_home
 from tests.trader.test_cli_backtest import synthetic_document
 from trader.live.runner import RunConfig, Trader
@@ -185,3 +188,32 @@ def test_param_files_deleted_or_corrupted_keep_the_running_version_and_log_once(
     assert "no longer loads" in seen["running version corrupted"][0]
     (row,) = summary["symbols"]
     assert row["params_swaps"] == 1 and not trader.kill.active
+
+
+# -- SIGKILL mid-cycle, restart: reconciled with the venue --------------------------------
+
+
+def _key_forms() -> tuple[str, ...]:
+    return KEY, KEY[2:], KEY[2:].upper()
+
+
+def test_sigkill_then_restart_takes_the_venues_position_and_orders(
+    hl: FakeHyperliquid, tmp_path: Path
+) -> None:
+    r = kill_and_restart_on_hyperliquid(hl, tmp_path)
+    # The killed trader knew its bid's fill; half its ask filled while it was down.
+    assert r.position_at_kill > 0 and r.sold_while_down > 0
+    assert r.venue_position == pytest.approx(r.position_at_kill - r.sold_while_down)
+    assert r.restarted_position == pytest.approx(r.venue_position)
+    assert r.restarted_fills == r.venue_fills == 2
+    assert r.reconciled and r.orders_lost == 0 and r.side_overlaps == 0
+    (row,) = r.summary["symbols"]
+    assert row["position"] == pytest.approx(r.venue_position) and row["fills"] == 2
+    assert row["live_orders"] == 0 and hl.resting() == []  # SIGTERM cancelled them
+    # The key is in no file the runs left, no output, no metric.
+    for path in (tmp_path / "home").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(k.encode() in data for k in _key_forms()), path
+    assert not any(k in r.outputs for k in _key_forms())
+    assert "mmcal_hyperliquid_position" in r.outputs

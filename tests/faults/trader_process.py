@@ -1,0 +1,238 @@
+"""``trader run`` as a real process for the fault tests: start it, read its Prometheus
+endpoint, wait on a condition while it lives, SIGKILL it.
+
+:func:`kill_and_restart_on_hyperliquid` is the restart-against-the-venue case:
+``trader run --venue hyperliquid`` on the local server, SIGKILLed once it holds a
+position and orders on both sides; while it is down a fill happens at the venue; the
+restarted trader must show the venue's position, fills and orders, not what the killed
+one knew. Used by tests/faults/test_trader_faults.py and bench/bench_faults.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.data_lake.test_params import make_document
+from tests.trader.hyperliquid.conftest import KEY
+from tests.trader.hyperliquid.server import FakeHyperliquid
+
+REPO = Path(__file__).resolve().parents[2]
+WAIT_S = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_trader(home: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    env.pop("MMCAL_HL_PRIVATE_KEY", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "trader", "--home", str(home), "run", "--json", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def scrape(port: int) -> tuple[str, dict[str, float]]:
+    """The endpoint's text and every sample by ``name{label=value}``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+            values[f"{s.name}{{{labels}}}" if labels else s.name] = float(s.value)
+    return text, values
+
+
+def wait_until(
+    what: str, check: Callable[[], Any], proc: subprocess.Popen[bytes], limit_s: float = WAIT_S
+) -> Any:
+    """Poll ``check`` until truthy; fail with the process's stderr if it exits first."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except OSError:  # the metrics endpoint is not up yet
+            value = None
+        if value:
+            return value
+        if proc.poll() is not None:
+            _out, err = proc.communicate()
+            raise AssertionError(
+                f"trader exited {proc.returncode} before {what}: {err.decode()[-3000:]}"
+            )
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class RestartOutcome:
+    """What the restart against the venue showed (positions in BTC)."""
+
+    position_at_kill: float
+    sold_while_down: float
+    venue_position: float
+    restarted_position: float
+    restarted_fills: float
+    venue_fills: int
+    old_orders_left: int
+    restarted_live_orders: float
+    venue_resting: int
+    side_overlaps: int
+    summary: dict[str, Any]
+    outputs: str
+    """Both runs' stdout and stderr, and the metrics text, for the key check."""
+
+    @property
+    def orders_lost(self) -> int:
+        """Venue orders of the killed run still resting, plus any difference between
+        the orders the restarted trader holds and those resting at the venue."""
+        return self.old_orders_left + abs(int(self.restarted_live_orders) - self.venue_resting)
+
+    @property
+    def fills_lost(self) -> int:
+        return abs(int(self.restarted_fills) - self.venue_fills)
+
+    @property
+    def reconciled(self) -> bool:
+        return (
+            abs(self.restarted_position - self.venue_position) < 1e-9
+            and self.orders_lost == 0
+            and self.fills_lost == 0
+            and self.side_overlaps == 0
+        )
+
+
+def _setup(work: Path) -> tuple[Path, Path, Path]:
+    home = work / "home"
+    home.mkdir(parents=True)
+    params = home / "btc.json"
+    params.write_bytes(orjson.dumps(make_document("BTC", venue="hyperliquid", score=None)))
+    key = work / "hl.key"
+    key.write_text(KEY)
+    key.chmod(0o600)
+    return home, params, key
+
+
+def kill_and_restart_on_hyperliquid(hl: FakeHyperliquid, work: Path) -> RestartOutcome:
+    """The SIGKILL-then-restart case on the local server (``match_trades`` off: the
+    fills are the ones made here)."""
+    hl.match_trades = False
+    home, params, key = _setup(work)
+    outputs: list[str] = []
+
+    def run(port: int) -> subprocess.Popen[bytes]:
+        return start_trader(
+            home,
+            "--venue",
+            "hyperliquid",
+            "--params",
+            str(params),
+            "--symbols",
+            "BTC",
+            "--hl-url",
+            hl.rest_url,
+            "--hl-ws-url",
+            hl.ws_url,
+            "--key-file",
+            str(key),
+            "--metrics-port",
+            str(port),
+            "--stale-after",
+            "5",
+            "--kill-after",
+            "30",
+        )
+
+    def metric(port: int, name: str) -> float:
+        return scrape(port)[1][name]
+
+    port = free_port()
+    first = run(port)
+    try:
+        wait_until("both sides resting", lambda: len(hl.resting()) == 2, first)
+        bid = next(o for o in hl.resting() if o["side"] == "B")
+        hl.call(lambda: hl.fill(bid["oid"]))
+        wait_until(
+            "the fill booked and the bid requoted",
+            lambda: (
+                metric(port, "mmcal_hyperliquid_position{symbol=BTC}") > 0
+                and len(hl.resting()) == 2
+            ),
+            first,
+        )
+        position_at_kill = metric(port, "mmcal_hyperliquid_position{symbol=BTC}")
+        outputs.append(scrape(port)[0])
+        first.send_signal(signal.SIGKILL)
+        out, err = first.communicate(timeout=30)
+        outputs += [out.decode(), err.decode()]
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == -signal.SIGKILL
+    old = {o["oid"] for o in hl.resting()}
+    assert len(old) == 2, "the killed trader's orders rest at the venue"
+    # While it is down, the venue's truth moves: its ask fills.
+    ask = next(o for o in hl.resting() if o["side"] == "A")
+    sold = round(ask["sz"] / 2, 5)
+    hl.call(lambda: hl.fill(ask["oid"], sold))
+    overlaps = hl.side_overlaps
+
+    port = free_port()
+    second = run(port)
+    try:
+        wait_until(
+            "resynced, quoting both sides with new orders only",
+            lambda: (
+                metric(port, "mmcal_hyperliquid_synced") == 1.0
+                and len(hl.resting()) == 2
+                and not old & {o["oid"] for o in hl.resting()}
+                and metric(port, "mmcal_hyperliquid_live_orders{symbol=BTC}") == 2.0
+            ),
+            second,
+        )
+        text, values = scrape(port)
+        outputs.append(text)
+        resting_now = len(hl.resting())
+        second.send_signal(signal.SIGTERM)
+        out, err = second.communicate(timeout=60)
+        outputs += [out.decode(), err.decode()]
+    finally:
+        if second.poll() is None:
+            second.kill()
+    assert second.returncode == 0, outputs[-1][-3000:]
+    summary = orjson.loads(out)
+    return RestartOutcome(
+        position_at_kill=position_at_kill,
+        sold_while_down=sold,
+        venue_position=hl.position["BTC"],
+        restarted_position=values["mmcal_hyperliquid_position{symbol=BTC}"],
+        restarted_fills=values["mmcal_hyperliquid_fills_total{symbol=BTC}"],
+        venue_fills=len(hl.fills),
+        old_orders_left=len(old & {o["oid"] for o in hl.resting()}),
+        restarted_live_orders=values["mmcal_hyperliquid_live_orders{symbol=BTC}"],
+        venue_resting=resting_now,
+        side_overlaps=hl.side_overlaps - overlaps,
+        summary=summary,
+        outputs="\n".join(outputs),
+    )
