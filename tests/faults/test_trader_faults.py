@@ -24,7 +24,7 @@ import pytest
 from data_lake.paths import LakePaths
 from data_lake.registry import ParamRegistry
 from tests.faults.trader_feed import PausingFeed, perturbed, run_pairs
-from tests.faults.trader_process import kill_and_restart_on_hyperliquid
+from tests.faults.trader_process import kill_and_restart_on_hyperliquid, kill_paper_trader
 from tests.faults.trader_storm import FAULTS, plan_of, run_storm
 from tests.trader.hyperliquid.conftest import KEY
 from tests.trader.hyperliquid.server import FakeHyperliquid
@@ -217,3 +217,21 @@ def test_sigkill_then_restart_takes_the_venues_position_and_orders(
             assert not any(k.encode() in data for k in _key_forms()), path
     assert not any(k in r.outputs for k in _key_forms())
     assert "mmcal_hyperliquid_position" in r.outputs
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        "registry.replace.written:6",
+        pytest.param("registry.replace.renamed:6", marks=pytest.mark.slow),  # two starts: 30 s
+    ],
+)
+def test_paper_trader_killed_inside_its_state_save_resumes_a_whole_state(
+    tmp_path: Path, live_home: Path, point: str
+) -> None:
+    """The paper venue dies with the process: the saved state is the truth, and must be
+    the last save or the one being written, never a torn file."""
+    r = kill_paper_trader(new_home(tmp_path, live_home), crash_at=point)
+    assert r.died and r.saved is not None and r.saved["running"]
+    assert r.temp_files_after_kill == (1 if point.endswith("written:6") else 0)
+    assert r.survived, (r.resumed, r.saved["symbols"][SYMBOL]["position"], r.temp_files_left)

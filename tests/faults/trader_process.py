@@ -236,3 +236,76 @@ def kill_and_restart_on_hyperliquid(hl: FakeHyperliquid, work: Path) -> RestartO
         summary=summary,
         outputs="\n".join(outputs),
     )
+
+
+@dataclass
+class PaperKill:
+    """One SIGKILL of the paper trader: the state file after the kill, the restart."""
+
+    died: bool
+    saved: dict[str, Any] | None
+    resumed: dict[str, Any] | None
+    restart_summary: dict[str, Any]
+    temp_files_after_kill: int
+    temp_files_left: int
+    """Temporary state files of the killed save still there after the restart."""
+
+    @property
+    def survived(self) -> bool:
+        """The state file loaded whole, and the restart resumed exactly it."""
+        if not self.died or self.saved is None or self.resumed is None:
+            return False
+        sym = self.saved["symbols"]["SOL"]
+        row = self.restart_summary["symbols"][0]
+        return (
+            self.resumed["position"] == sym["position"]
+            and row["fills_total"] >= sym["fills"]
+            and self.temp_files_left == 0
+        )
+
+
+def kill_paper_trader(
+    home: Path, *, crash_at: str | None = None, after_fills: bool = False
+) -> PaperKill:
+    """``trader run`` on the paper venue (SOL, the newest lake day at full speed, saving
+    every 0.2 s), SIGKILLed at the named crash point (``MMCAL_CRASH_AT``, e.g. inside the
+    state save) or, with ``after_fills``, as soon as a saved state shows fills; then
+    restarted for 1 s."""
+    from data_lake.faults import CRASH_AT_ENV
+    from data_lake.paths import LakePaths
+    from trader.live.files import TraderFiles
+
+    files = TraderFiles(LakePaths.at(home))
+    args = ("--symbols", "SOL", "--speed", "0", "--metrics-port", "0", "--stale-after", "1000")
+    if crash_at is not None:
+        os.environ[CRASH_AT_ENV] = crash_at
+    try:
+        proc = start_trader(home, *args, "--save-every", "0.2")
+    finally:
+        os.environ.pop(CRASH_AT_ENV, None)
+    try:
+        if after_fills:
+
+            def has_fills() -> bool:
+                try:
+                    state = files.load_state()
+                except ValueError:
+                    return False
+                return state is not None and state["symbols"]["SOL"]["fills"] > 0
+
+            wait_until("a saved state with fills", has_fills, proc)
+            proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    died = proc.returncode == -signal.SIGKILL
+    saved = files.load_state()  # raises on a torn state file: the test fails loudly
+    temps = [p for p in files.root.iterdir() if p.name.startswith(".tmp-")]
+    again = start_trader(home, *args, "--duration", "1")
+    out, err = again.communicate(timeout=WAIT_S)
+    assert again.returncode == 0, err.decode()[-3000:]
+    logs = [orjson.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    resumed = next((r for r in logs if r.get("event") == "resumed"), None)
+    left = [p for p in files.root.iterdir() if p.name.startswith(".tmp-")]
+    return PaperKill(died, saved, resumed, orjson.loads(out), len(temps), len(left))

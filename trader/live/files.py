@@ -27,7 +27,7 @@ from typing import IO, Any
 import orjson
 
 from data_lake.paths import LakePaths
-from data_lake.registry.files import replace_atomically
+from data_lake.registry.files import TMP_PREFIX, replace_atomically
 
 __all__ = [
     "DIR_MODE",
@@ -174,6 +174,9 @@ class TraderFiles:
         fh.write(str(os.getpid()))
         fh.flush()
         self._lock = fh
+        # Only the lock holder saves the state: a temporary state file is a dead save's.
+        for stale in self.root.glob(f"{TMP_PREFIX}{self.state_path.name}-*"):
+            stale.unlink(missing_ok=True)
 
     def release(self) -> None:
         if self._lock is not None:
