@@ -13,9 +13,13 @@ loose modes and the key in logs (tests/trader/hyperliquid/test_keys.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import os
 import random
 import shutil
+import stat
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +30,11 @@ from data_lake.registry import ParamRegistry
 from tests.faults.trader_feed import PausingFeed, perturbed, run_pairs
 from tests.faults.trader_process import kill_and_restart_on_hyperliquid, kill_paper_trader
 from tests.faults.trader_storm import FAULTS, plan_of, run_storm
-from tests.trader.hyperliquid.conftest import KEY
+from tests.trader.hyperliquid.conftest import KEY, touch_session
 from tests.trader.hyperliquid.server import FakeHyperliquid
 from tests.trader.live.conftest import DAY, FIT_DAY, SYMBOL, head, make_engine, new_home
 from tests.trader.test_cli_backtest import synthetic_document
+from trader.live.files import TraderFiles
 from trader.live.runner import RunConfig, Trader
 from trader.risk import RiskLimits
 from trader.sim import EventStream
@@ -235,3 +240,79 @@ def test_paper_trader_killed_inside_its_state_save_resumes_a_whole_state(
     assert r.died and r.saved is not None and r.saved["running"]
     assert r.temp_files_after_kill == (1 if point.endswith("written:6") else 0)
     assert r.survived, (r.resumed, r.saved["symbols"][SYMBOL]["position"], r.temp_files_left)
+
+
+# -- security: the trader's files are its owner's; the key appears in no message ----------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_trader_files_are_reachable_only_by_their_owner_whatever_the_umask(
+    tmp_path: Path, umask: int
+) -> None:
+    home = tmp_path / "home"
+    control = home / "trader" / "control"
+    control.mkdir(parents=True)
+    os.chmod(home / "trader", 0o755)  # left wide by an older version
+    os.chmod(control, 0o777)
+    files = TraderFiles(LakePaths.at(home))
+    old = os.umask(umask)
+    try:
+        command = files.send("kill", reason="sent before the trader starts")
+        files.acquire()
+        files.save_state({"running": True, "symbols": {}})
+        files.save_state({"running": True, "symbols": {}})  # a rewrite keeps the mode
+        later = files.send("reset")
+    finally:
+        os.umask(old)
+        files.release()
+    assert _mode(files.root) == _mode(files.control_dir) == 0o700
+    for path in (files.state_path, files.lock_path, command, later):
+        assert _mode(path) == 0o600, (path, oct(_mode(path)))
+    # A fresh home under the widest umask: created private from the start.
+    fresh = TraderFiles(LakePaths.at(tmp_path / "fresh"))
+    old = os.umask(0)
+    try:
+        sent = fresh.send("kill")
+    finally:
+        os.umask(old)
+    assert _mode(fresh.root) == _mode(fresh.control_dir) == 0o700 and _mode(sent) == 0o600
+
+
+def test_the_key_is_in_no_exception_message_repr_or_summary(hl: FakeHyperliquid) -> None:
+    from trader.hyperliquid.exchange import ExchangeClient
+    from trader.hyperliquid.http import JsonPoster, VenueError, VenueUnavailableError
+    from trader.hyperliquid.info import InfoClient
+    from trader.orders import Place, Side, Tif
+
+    texts: list[str] = []
+
+    async def scenario() -> None:
+        poster = JsonPoster(hl.rest_url, timeout_s=1.0)
+        rules = await InfoClient(poster).meta()
+        ex = ExchangeClient(poster, KEY, rules)
+        texts.extend([repr(ex), str(vars(ex)), repr(poster)])
+        place = Place("0x" + "ab" * 16, "DOGE-1", "DOGE", Side.BUY, 0.1, 100.0, Tif.ALO)
+        with pytest.raises(VenueError) as unknown:
+            await ex.place([place])
+        hl.user = "0x" + "00" * 20  # the venue knows another account: it refuses ours
+        statuses = await ex.place([dataclasses.replace(place, symbol="BTC", px=50_000.0)])
+        assert statuses[0].kind == "error" and "does not exist" in statuses[0].message
+        dead = ExchangeClient(JsonPoster("http://127.0.0.1:9", timeout_s=0.5), KEY, rules)
+        with pytest.raises(VenueUnavailableError) as unreachable:
+            await dead.place([dataclasses.replace(place, symbol="BTC", px=50_000.0)])
+        for err in (unknown.value, unreachable.value):
+            texts.append("".join(traceback.format_exception(err)))
+        texts.append(str(statuses))
+        session = touch_session(hl)
+        await session.start()
+        texts.extend([repr(session), str(session.summary())])
+        poster.close()
+
+    asyncio.run(scenario())
+    joined = "\n".join(texts)
+    assert "ExchangeClient(address=" in joined and "DOGE" in joined
+    assert not any(k in joined for k in _key_forms())
