@@ -14,29 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import os
 import random
-import shutil
 import stat
 import traceback
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from data_lake.paths import LakePaths
-from data_lake.registry import ParamRegistry
-from tests.faults.trader_feed import PausingFeed, perturbed, run_pairs
+from tests.faults.trader_feed import perturbed, run_pairs
+from tests.faults.trader_params import PARAM_FAULTS, run_param_faults
 from tests.faults.trader_process import kill_and_restart_on_hyperliquid, kill_paper_trader
 from tests.faults.trader_storm import FAULTS, plan_of, run_storm
 from tests.trader.hyperliquid.conftest import KEY, touch_session
 from tests.trader.hyperliquid.server import FakeHyperliquid
-from tests.trader.live.conftest import DAY, FIT_DAY, SYMBOL, head, make_engine, new_home
-from tests.trader.test_cli_backtest import synthetic_document
+from tests.trader.live.conftest import SYMBOL, head, make_engine, new_home
 from trader.live.files import TraderFiles
-from trader.live.runner import RunConfig, Trader
-from trader.risk import RiskLimits
 from trader.sim import EventStream
 
 N_EVENTS = 20_000
@@ -97,102 +91,16 @@ def test_each_venue_fault_settles_with_no_order_or_fill_lost() -> None:
 # -- the param files, deleted or corrupted under a running trader -------------------------
 
 
-def _damage(registry: ParamRegistry, version: str, how: str) -> None:
-    directory = registry.root / SYMBOL
-    pointer = directory / "LATEST"
-    running = registry.path_of(SYMBOL, version)
-    if how == "LATEST deleted":
-        pointer.unlink()
-    elif how == "LATEST garbage":
-        pointer.write_bytes(b"\x00\xffnot json{")
-    elif how == "LATEST truncated":
-        pointer.write_bytes(pointer.read_bytes()[:7])
-    elif how == "running version deleted":
-        running.unlink()
-    elif how == "running version corrupted":
-        running.chmod(0o644)
-        text = running.read_text()
-        running.write_text(text.replace("0.", "9.", 1))
-    elif how == "symbol directory deleted":
-        shutil.rmtree(directory)
-    else:
-        raise ValueError(how)
-
-
-PARAM_FAULTS = (
-    "LATEST deleted",
-    "LATEST garbage",
-    "LATEST truncated",
-    "running version deleted",
-    "running version corrupted",
-    "symbol directory deleted",
-)
-
-
 def test_param_files_deleted_or_corrupted_keep_the_running_version_and_log_once(
-    day_events: EventStream,
-    tmp_path: Path,
-    live_home: Path,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    day_events: EventStream, tmp_path: Path, live_home: Path
 ) -> None:
-    monkeypatch.setattr(logging.getLogger("trader"), "propagate", True)
-    home = new_home(tmp_path, live_home)
-    paths = LakePaths.at(home)
-    registry = ParamRegistry(paths, refresh_catalog=False)
-    v1 = registry.latest_version(SYMBOL)
-    assert v1 is not None
-    pristine = tmp_path / "params-copy"
-    shutil.copytree(registry.root, pristine)
-    config = RunConfig(
-        paths=paths,
-        symbols=(SYMBOL,),
-        speed=0,
-        duration_s=60,
-        limits=RiskLimits(stale_after_s=1e9),
-        loop_interval_s=0.02,
-        params_poll_s=0.02,
-        save_every_s=60,
-    )
-    trader = Trader(
-        config, feed_factory=lambda _v, _s: PausingFeed(head(day_events, 5_000), DAY, speed=0)
-    )
-    seen: dict[str, list[str]] = {}
-
-    async def main() -> dict[str, Any]:
-        trader.setup()
-        task = asyncio.create_task(trader.run())
-        (engine,) = trader.engines
-        while engine.events_run < 3_000:
-            await asyncio.sleep(0.02)
-        for how in PARAM_FAULTS:
-            caplog.clear()
-            _damage(registry, v1, how)
-            await asyncio.sleep(0.3)  # about 15 polls
-            assert not task.done(), f"the trader stopped after: {how}"
-            assert engine.params.version == v1, how
-            seen[how] = [
-                r.getMessage()
-                for r in caplog.records
-                if getattr(r, "event", "") == "params_watch_error"
-            ]
-            shutil.rmtree(registry.root)
-            shutil.copytree(pristine, registry.root)
-            await asyncio.sleep(0.1)
-        decision = registry.submit(synthetic_document(SYMBOL, FIT_DAY, held_out=DAY, seed=3))
-        assert decision.version is not None
-        while engine.params.version != decision.version:
-            await asyncio.sleep(0.02)
-        trader.request_stop("test done")
-        return await task
-
-    summary = asyncio.run(main())
+    r = run_param_faults(new_home(tmp_path, live_home), day_events)
     for how in PARAM_FAULTS:
-        assert len(seen[how]) == 1, (how, seen[how])  # logged, once
-        assert f"keeping {v1}" in seen[how][0], seen[how]
-    assert "no longer loads" in seen["running version corrupted"][0]
-    (row,) = summary["symbols"]
-    assert row["params_swaps"] == 1 and not trader.kill.active
+        assert r.kept[how], f"the trader stopped or changed version after: {how}"
+        assert len(r.logged[how]) == 1, (how, r.logged[how])  # logged, once
+        assert r.survived(how), (how, r.logged[how])
+    assert "no longer loads" in r.logged["running version corrupted"][0]
+    assert r.swapped_to == r.published is not None and not r.kill_active
 
 
 # -- SIGKILL mid-cycle, restart: reconciled with the venue --------------------------------
