@@ -511,6 +511,7 @@ def trader(args: argparse.Namespace) -> None:
 
         kept = dict.fromkeys(PARAM_FAULTS, 0)
         for r in range(n):
+            (work / f"params{r}").mkdir()
             out = run_param_faults(new_home(work / f"params{r}", live), events)
             for how in PARAM_FAULTS:
                 kept[how] += out.survived(how) and out.swapped_to == out.published
@@ -521,6 +522,7 @@ def trader(args: argparse.Namespace) -> None:
         for r in range(n):
             point = None if r % 3 == 2 else (
                 f"registry.replace.{rng.choice(('written', 'renamed'))}:{rng.randint(2, 12)}")
+            (work / f"paper{r}").mkdir()
             home = new_home(work / f"paper{r}", live)
             try:
                 kill = kill_paper_trader(home, crash_at=point, after_fills=point is None)

@@ -110,6 +110,9 @@ def run_param_faults(
     outcome = ParamFaultOutcome(v1)
     handler = _Lines()
     logger = logging.getLogger("trader.live.params")
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)  # whatever the root's level (the bench's is ERROR)
+    logger.propagate = False  # the expected lines are counted here, not printed
     logger.addHandler(handler)
 
     async def main() -> None:
@@ -142,4 +145,6 @@ def run_param_faults(
         asyncio.run(main())
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
     return outcome
