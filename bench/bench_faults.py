@@ -448,7 +448,11 @@ def trader(args: argparse.Namespace) -> None:
     from data_lake.paths import LakePaths
     from tests.faults.trader_feed import perturbed, run_pairs
     from tests.faults.trader_params import PARAM_FAULTS, run_param_faults
-    from tests.faults.trader_process import kill_and_restart_on_hyperliquid, kill_paper_trader
+    from tests.faults.trader_process import (
+        kill_and_restart_on_hyperliquid,
+        kill_forked_paper_trader,
+        kill_paper_trader,
+    )
     from tests.faults.trader_storm import plan_of, run_storm
     from tests.trader.hyperliquid.conftest import KEY
     from tests.trader.hyperliquid.server import FakeHyperliquid
@@ -525,7 +529,8 @@ def trader(args: argparse.Namespace) -> None:
             (work / f"paper{r}").mkdir()
             home = new_home(work / f"paper{r}", live)
             try:
-                kill = kill_paper_trader(home, crash_at=point, after_fills=point is None)
+                kill = (kill_forked_paper_trader(home, point, events) if point else
+                        kill_paper_trader(home, after_fills=True))
             except AssertionError as exc:
                 print(f"  FAILED paper SIGKILL at {point or 'random'}: {exc}")
                 continue
@@ -533,8 +538,8 @@ def trader(args: argparse.Namespace) -> None:
             if kill.saved is not None:
                 saved_fills = kill.saved["symbols"][SYMBOL]["fills"]
                 lost += max(0, saved_fills - kill.restart_summary["symbols"][0]["fills_total"])
-        ROWS.append(Row("SIGKILL of paper `trader run` in its state save or at random, "
-                        "restart", n, survived, lost, cmd))
+        ROWS.append(Row("SIGKILL of the paper trader in its state save (forked) or of "
+                        "`trader run` at random after fills, restart", n, survived, lost, cmd))
 
         survived = lost = 0
         for r in range(n):

@@ -25,7 +25,11 @@ import pytest
 from data_lake.paths import LakePaths
 from tests.faults.trader_feed import perturbed, run_pairs
 from tests.faults.trader_params import PARAM_FAULTS, run_param_faults
-from tests.faults.trader_process import kill_and_restart_on_hyperliquid, kill_paper_trader
+from tests.faults.trader_process import (
+    kill_and_restart_on_hyperliquid,
+    kill_forked_paper_trader,
+    kill_paper_trader,
+)
 from tests.faults.trader_storm import FAULTS, plan_of, run_storm
 from tests.trader.hyperliquid.conftest import KEY, touch_session
 from tests.trader.hyperliquid.server import FakeHyperliquid
@@ -132,21 +136,25 @@ def test_sigkill_then_restart_takes_the_venues_position_and_orders(
     assert "mmcal_hyperliquid_position" in r.outputs
 
 
-@pytest.mark.parametrize(
-    "point",
-    [
-        "registry.replace.written:6",
-        pytest.param("registry.replace.renamed:6", marks=pytest.mark.slow),  # two starts: 30 s
-    ],
-)
+@pytest.mark.parametrize("point", ["registry.replace.written:8", "registry.replace.renamed:8"])
 def test_paper_trader_killed_inside_its_state_save_resumes_a_whole_state(
-    tmp_path: Path, live_home: Path, point: str
+    day_events: EventStream, tmp_path: Path, live_home: Path, point: str
 ) -> None:
     """The paper venue dies with the process: the saved state is the truth, and must be
-    the last save or the one being written, never a torn file."""
-    r = kill_paper_trader(new_home(tmp_path, live_home), crash_at=point)
+    the last save or the one being written, never a torn file (a forked trader)."""
+    r = kill_forked_paper_trader(new_home(tmp_path, live_home), point, day_events)
     assert r.died and r.saved is not None and r.saved["running"]
-    assert r.temp_files_after_kill == (1 if point.endswith("written:6") else 0)
+    assert r.temp_files_after_kill == (1 if "written" in point else 0)
+    assert r.saved["symbols"][SYMBOL]["fills"] > 0, "killed before any fill: too early"
+    assert r.survived, (r.resumed, r.saved["symbols"][SYMBOL]["position"], r.temp_files_left)
+
+
+@pytest.mark.slow  # two `trader run` process starts: 30-70 s
+def test_paper_trader_run_process_killed_in_its_state_save_resumes_on_restart(
+    tmp_path: Path, live_home: Path
+) -> None:
+    r = kill_paper_trader(new_home(tmp_path, live_home), crash_at="registry.replace.written:6")
+    assert r.died and r.saved is not None and r.temp_files_after_kill == 1
     assert r.survived, (r.resumed, r.saved["symbols"][SYMBOL]["position"], r.temp_files_left)
 
 

@@ -309,3 +309,67 @@ def kill_paper_trader(
     resumed = next((r for r in logs if r.get("event") == "resumed"), None)
     left = [p for p in files.root.iterdir() if p.name.startswith(".tmp-")]
     return PaperKill(died, saved, resumed, orjson.loads(out), len(temps), len(left))
+
+
+def _paper_config(home: Path, **fields: Any) -> Any:
+    from data_lake.paths import LakePaths
+    from trader.live.runner import RunConfig
+    from trader.risk import RiskLimits
+
+    return RunConfig(
+        paths=LakePaths.at(home),
+        symbols=("SOL",),
+        speed=0,
+        limits=RiskLimits(stale_after_s=1e9),
+        **fields,
+    )
+
+
+def _paper_child(home: Path, crash_at: str, feeds: Any) -> None:
+    from data_lake.faults import CRASH_AT_ENV
+    from trader.live.runner import run_trader
+
+    os.environ[CRASH_AT_ENV] = crash_at
+    run_trader(_paper_config(home, duration_s=60, save_every_s=0.05), feeds)
+    os._exit(0)
+
+
+def kill_forked_paper_trader(home: Path, crash_at: str, events: Any) -> PaperKill:
+    """The paper trader replaying ``events`` (the SOL day, an EventStream) in a forked
+    child (which inherits the warm imports, kernels and events: seconds, not a process
+    start) that SIGKILLs itself at the named crash point of its state save; then a
+    trader set up in this process on the same home resumes from the file.
+    ``restart_summary`` is its summary before any event."""
+    import multiprocessing as mp
+
+    from data_lake.paths import LakePaths
+    from tests.trader.live.conftest import DAY
+    from trader.live.feed import ReplayFeed
+    from trader.live.files import TraderFiles
+    from trader.live.runner import Trader
+
+    def feeds(_venue: str, _symbol: str) -> ReplayFeed:
+        return ReplayFeed(events, DAY, speed=0)
+
+    child = mp.get_context("fork").Process(target=_paper_child, args=(home, crash_at, feeds))
+    child.start()
+    child.join(WAIT_S)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        raise AssertionError(f"the forked trader did not reach {crash_at}")
+    files = TraderFiles(LakePaths.at(home))
+    saved = files.load_state()  # raises on a torn state file: the test fails loudly
+    temps = [p for p in files.root.iterdir() if p.name.startswith(".tmp-")]
+    again = Trader(_paper_config(home), feeds)
+    try:
+        again.setup()
+        left = [p for p in files.root.iterdir() if p.name.startswith(".tmp-")]
+        (engine,) = again.engines
+        resumed = {"position": float(engine.acct[1])}
+        summary = again.summary(0.0)
+    finally:
+        again.files.release()
+    return PaperKill(
+        child.exitcode == -signal.SIGKILL, saved, resumed, summary, len(temps), len(left)
+    )
