@@ -171,8 +171,7 @@ def kill_and_restart_on_hyperliquid(hl: FakeHyperliquid, work: Path) -> RestartO
     first = run(port)
     try:
         wait_until("both sides resting", lambda: len(hl.resting()) == 2, first)
-        bid = next(o for o in hl.resting() if o["side"] == "B")
-        hl.call(lambda: hl.fill(bid["oid"]))
+        hl.fill_side("B")
         wait_until(
             "the fill booked and the bid requoted",
             lambda: (

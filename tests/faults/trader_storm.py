@@ -87,23 +87,6 @@ async def _quiet(hl: FakeHyperliquid) -> None:
     await wait_for(lambda: len(hl.resting()) == 2, "both sides resting", SETTLE_S)
 
 
-def _fill(
-    hl: FakeHyperliquid,
-    side: str,
-    parts: tuple[float | None, ...] = (None,),
-    *,
-    publish: bool = True,
-) -> list[dict[str, Any]]:
-    """Fill our resting ``side`` order in ``parts`` (None: what is left), picked and
-    filled in the server's loop (public trades and modifies cannot move it meanwhile)."""
-
-    async def pick_and_fill() -> list[dict[str, Any]]:
-        o = next(o for o in hl.orders.values() if o["coin"] == "BTC" and o["side"] == side)
-        return [await hl.fill(o["oid"], q, publish=publish) for q in parts]
-
-    return list(hl.call(pick_and_fill))
-
-
 # -- the faults: each injects and returns once the fault has happened ----------------------
 
 
@@ -112,7 +95,7 @@ async def feed_drop(
 ) -> None:
     """Every connection cut (no close handshake), a fill lost with it."""
     await _quiet(hl)
-    _fill(hl, rng.choice("BA"), publish=False)
+    hl.fill_side(rng.choice("BA"), publish=False)
     n = s.resyncs
     hl.drop_connections()
     await wait_for(lambda: s.resyncs > n, "the resync after the drop", SETTLE_S)
@@ -132,7 +115,7 @@ async def fills_out_of_order(
 ) -> None:
     """A resting order filled in three parts, delivered shuffled and repeated."""
     await _quiet(hl)
-    parts = _fill(hl, rng.choice("BA"), (0.0002, 0.0003, 0.0001), publish=False)
+    parts = hl.fill_side(rng.choice("BA"), (0.0002, 0.0003, 0.0001), publish=False)
     sent = parts * 2 + [rng.choice(parts)]
     rng.shuffle(sent)
     hl.call(lambda: hl.send_fills(sent))
@@ -146,7 +129,7 @@ async def venue_reject(
     c = s.coins["BTC"]
     n = c.rejects
     hl.reject_next = "Post only order would have immediately matched, bbo was 1@2. asset=0"
-    _fill(hl, rng.choice("BA"))
+    hl.fill_side(rng.choice("BA"))
     await wait_for(lambda: c.rejects > n, "the reject", SETTLE_S)
 
 
@@ -158,7 +141,7 @@ async def venue_timeout(
     await _quiet(hl)
     n = s.send_errors
     hl.lose_next_answer = True
-    _fill(hl, rng.choice("BA"))
+    hl.fill_side(rng.choice("BA"))
     await wait_for(lambda: s.send_errors > n, "the timed-out request", SETTLE_S)
 
 

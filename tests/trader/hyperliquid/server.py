@@ -237,6 +237,16 @@ class FakeHyperliquid:
             await self._publish("orderUpdates", [self._update(o, status)], user=True)
         return fill
 
+    def fill_side(self, side: str, parts: tuple[float | None, ...] = (None,), *,
+                  coin: str = "BTC", publish: bool = True) -> list[dict[str, Any]]:
+        """Fill the resting ``coin`` order on ``side`` ("B" or "A") in ``parts`` (None:
+        what is left), picked and filled in the server's loop, so a client's modify (a
+        new oid) cannot slip in between."""
+        async def pick_and_fill() -> list[dict[str, Any]]:
+            o = next(o for o in self.orders.values() if o["coin"] == coin and o["side"] == side)
+            return [await self.fill(o["oid"], q, publish=publish) for q in parts]
+        return list(self.call(pick_and_fill))
+
     async def send_fills(self, fills: list[dict[str, Any]]) -> None:
         """Publish ``fills`` as one userFills message each, as given (any order, repeats)."""
         for f in fills:
