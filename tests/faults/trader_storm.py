@@ -208,7 +208,7 @@ async def _storm(
                 )
                 if problem and "orders" in problem:
                     tally.orders_lost += 1
-                if problem and "fills" in problem:
+                if problem and ("fills" in problem or "position" in problem):
                     tally.fills_lost += 1
             tally.orders_duplicated += hl.side_overlaps - overlaps
             if session.kill.active or run.done():
