@@ -240,11 +240,16 @@ class FakeHyperliquid:
     def fill_side(self, side: str, parts: tuple[float | None, ...] = (None,), *,
                   coin: str = "BTC", publish: bool = True) -> list[dict[str, Any]]:
         """Fill the resting ``coin`` order on ``side`` ("B" or "A") in ``parts`` (None:
-        what is left), picked and filled in the server's loop, so a client's modify (a
-        new oid) cannot slip in between."""
+        what is left; a part beyond it fills the rest and ends the list), picked and
+        filled in the server's loop, so a client's modify (a new oid) cannot slip in."""
         async def pick_and_fill() -> list[dict[str, Any]]:
             o = next(o for o in self.orders.values() if o["coin"] == coin and o["side"] == side)
-            return [await self.fill(o["oid"], q, publish=publish) for q in parts]
+            fills = []
+            for q in parts:
+                if o["oid"] not in self.orders:
+                    break
+                fills.append(await self.fill(o["oid"], q, publish=publish))
+            return fills
         return list(self.call(pick_and_fill))
 
     async def send_fills(self, fills: list[dict[str, Any]]) -> None:
