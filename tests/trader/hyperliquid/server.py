@@ -243,7 +243,14 @@ class FakeHyperliquid:
         what is left; a part beyond it fills the rest and ends the list), picked and
         filled in the server's loop, so a client's modify (a new oid) cannot slip in."""
         async def pick_and_fill() -> list[dict[str, Any]]:
-            o = next(o for o in self.orders.values() if o["coin"] == coin and o["side"] == side)
+            for _ in range(500):  # a cancel-replace leaves the side empty for a moment
+                o = next((o for o in self.orders.values()
+                          if o["coin"] == coin and o["side"] == side), None)
+                if o is not None:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError(f"no {coin} order resting on side {side} for 5 s")
             fills = []
             for q in parts:
                 if o["oid"] not in self.orders:
