@@ -1,6 +1,6 @@
 """Faults and bad input, measured: one row per fault with the times it was injected, the
-times the lake and the registry survived it, the rows lost, and the command that
-reproduces it.
+times the lake, the registry or the trader survived it, the rows (or orders, or fills)
+lost, and the command that reproduces it.
 
 "Survived" means: after the fault every reader (catalog views, ``lake sql``, the Parquet
 reader, the registry) saw the old state or the new one, never a mix or an error, and a
@@ -14,10 +14,18 @@ rerun completed to the expected state. The fast seeded subset of each row runs i
 - storage: ENOSPC injected at every partition write of a multi-table import, a real full
   tmpfs, a read-only lake, random byte flips in partition files, locks of killed writers;
 - concurrency: importers racing on one partition, racing publishes and rollbacks;
-- ``lake sql`` write attempts; fuzzing of every importer and the param document loader.
+- ``lake sql`` write attempts; fuzzing of every importer and the param document loader;
+- the trader (``--trader-rounds N``): every venue fault of tests/faults/trader_storm.py
+  N times in one Hyperliquid session on the local server (survived: our orders, position
+  and fills settle to the venue's, no kill; lost: orders or fills that differ, or two of
+  our orders resting on one side), the paper feed with repeated, late and swapped
+  events, the param files damaged under a running trader, SIGKILL of paper `trader run`
+  (in its state save or at random) and of `trader run --venue hyperliquid` with a fill at
+  the venue while it is down (the restart must show the venue's position and orders);
+  the trader faults tested elsewhere are run once and counted by reference.
 
 Usage: ``python bench/bench_faults.py [--random-kills N] [--fuzz-examples N]
-[--flips N] [--rounds N] [--only NAME]``.
+[--flips N] [--rounds N] [--trader-rounds N] [--only NAME]``.
 """
 
 from __future__ import annotations
@@ -397,6 +405,192 @@ def fuzz(args: argparse.Namespace) -> None:
         )
 
 
+# Trader faults covered by tests elsewhere: counted here by running them (pytest node
+# id, what it injects).
+TRADER_REFERENCES = (
+    ("tests/trader/live/test_kill_switch.py::test_sequence_gap_trips",
+     "paper feed: events dropped (sequence gap) trips the kill switch"),
+    ("tests/trader/live/test_kill_switch.py::test_feed_disconnect_trips",
+     "paper feed: connection fails mid-replay"),
+    ("tests/trader/live/test_kill_switch.py::test_stale_market_data_trips",
+     "paper feed: goes silent"),
+    ("tests/trader/hyperliquid/test_faults.py::"
+     "test_dropped_connection_stops_quoting_resyncs_and_resumes",
+     "hyperliquid: connection dropped with a fill in flight"),
+    ("tests/trader/hyperliquid/test_faults.py::test_no_quoting_between_loss_and_resync",
+     "hyperliquid: 3 drops, no quote between loss and resync"),
+    ("tests/trader/hyperliquid/test_faults.py::test_out_of_order_and_duplicate_fills_apply_once",
+     "hyperliquid: out-of-order and duplicate fills"),
+    ("tests/trader/hyperliquid/test_faults.py::test_rejected_order_frees_its_side",
+     "hyperliquid: order rejected"),
+    ("tests/trader/hyperliquid/test_faults.py::"
+     "test_server_that_stops_answering_trips_the_kill_switch",
+     "hyperliquid: venue stops answering (every request times out)"),
+    ("tests/trader/hyperliquid/test_faults.py::test_stale_book_stops_quoting_until_resynced",
+     "hyperliquid: market data stops, pings still answered"),
+    ("tests/trader/hyperliquid/test_faults.py::test_book_back_in_time_is_a_gap_and_resyncs",
+     "hyperliquid: a book stamped back in time"),
+    ("tests/trader/live/test_params_swap.py::"
+     "test_a_good_version_swaps_in_a_bad_one_is_refused_and_the_running_one_kept",
+     "params: a corrupt version published under a running trader"),
+    ("tests/trader/live/test_process.py::test_running_trader_metrics_kill_reset_sigterm_and_resume",
+     "`trader run` SIGTERM with a position, restart resumes it"),
+    ("tests/trader/hyperliquid/test_keys.py::test_key_file_readable_by_others_is_refused",
+     "security: key files with modes 0644/0640/0604 refused"),
+    ("tests/trader/hyperliquid/test_keys.py::test_session_logs_never_contain_the_key",
+     "security: the key in no log line (every logger at DEBUG)"),
+)
+
+
+def trader(args: argparse.Namespace) -> None:
+    """The trader's faults (tests/faults/trader_*.py), each ``--trader-rounds`` times,
+    and the trader faults covered elsewhere (:data:`TRADER_REFERENCES`), run once."""
+    from data_lake.paths import LakePaths
+    from tests.faults.trader_feed import perturbed, run_pairs
+    from tests.faults.trader_params import PARAM_FAULTS, run_param_faults
+    from tests.faults.trader_process import (
+        kill_and_restart_on_hyperliquid,
+        kill_forked_paper_trader,
+        kill_paper_trader,
+    )
+    from tests.faults.trader_storm import plan_of, run_storm
+    from tests.trader.hyperliquid.conftest import KEY
+    from tests.trader.hyperliquid.server import FakeHyperliquid
+    from tests.trader.live.conftest import (
+        DAY,
+        SYMBOL,
+        build_live_home,
+        head,
+        make_engine,
+        new_home,
+    )
+    from trader.live.feed import replay_day
+
+    n = args.trader_rounds
+    cmd = f"python bench/bench_faults.py --only trader --trader-rounds {n}"
+    rng = random.Random(17)
+
+    # The Hyperliquid venue: every fault n times in one session, settled each time.
+    tallies = run_storm(plan_of(n, seed=7), seed=7)
+    for name, t in tallies.items():
+        for failure in t.failures:
+            print(f"  FAILED {failure}")
+        lost = t.orders_lost + t.orders_duplicated + t.fills_lost
+        ROWS.append(Row(f"hyperliquid: {name}", t.injected, t.survived, lost, cmd))
+
+    with tempfile.TemporaryDirectory() as work_dir:
+        work = Path(work_dir)
+        live = build_live_home(work / "live")
+        events = replay_day(LakePaths.at(live), "synthetic", SYMBOL, DAY)
+        m = 20_000
+        short = head(events, m)
+        clean = make_engine(short)
+        run_pairs(clean, [(i, i) for i in range(m)])
+        injected = survived = lost = 0
+        for r in range(n):
+            pairs, extra = perturbed(m, random.Random(r), repeats=200, late=50)
+            faulty = make_engine(short)
+            run_pairs(faulty, pairs)
+            same = (faulty.acct.tolist() == clean.acct.tolist()
+                    and faulty.counters() == clean.counters() and not faulty.kill.active)
+            injected += extra
+            survived += extra if same and faulty.dropped_events == extra else 0
+            lost += abs(faulty.fills_total - clean.fills_total)
+        ROWS.append(Row("paper feed: events repeated or retransmitted late", injected,
+                        survived, lost, cmd))
+        survived = 0
+        for _ in range(n):
+            k = rng.randrange(1_000, m - 1_000)
+            pairs = [(i, i) for i in range(m)]
+            pairs[k], pairs[k + 1] = pairs[k + 1], pairs[k]
+            engine = make_engine(short)
+            run_pairs(engine, pairs[: k + 1])
+            orders = engine.counters()["orders"]
+            run_pairs(engine, pairs[k + 1 :])
+            survived += ([x.trigger for x in engine.kill.reasons] == ["sequence_gap"]
+                         and engine.dropped_events == 1 and engine.resting() == 0
+                         and engine.counters()["orders"] == orders)
+        ROWS.append(Row("paper feed: two events swapped (gap trip, late one dropped)", n,
+                        survived, 0, cmd))
+
+        kept = dict.fromkeys(PARAM_FAULTS, 0)
+        for r in range(n):
+            (work / f"params{r}").mkdir()
+            out = run_param_faults(new_home(work / f"params{r}", live), events)
+            for how in PARAM_FAULTS:
+                kept[how] += out.survived(how) and out.swapped_to == out.published
+        for how in PARAM_FAULTS:
+            ROWS.append(Row(f"params under a running trader: {how}", n, kept[how], 0, cmd))
+
+        survived = lost = 0
+        for r in range(n):
+            point = None if r % 3 == 2 else (
+                f"registry.replace.{rng.choice(('written', 'renamed'))}:{rng.randint(2, 12)}")
+            (work / f"paper{r}").mkdir()
+            home = new_home(work / f"paper{r}", live)
+            try:
+                kill = (kill_forked_paper_trader(home, point, events) if point else
+                        kill_paper_trader(home, after_fills=True))
+            except AssertionError as exc:
+                print(f"  FAILED paper SIGKILL at {point or 'random'}: {exc}")
+                continue
+            survived += kill.survived
+            if kill.saved is not None:
+                saved_fills = kill.saved["symbols"][SYMBOL]["fills"]
+                lost += max(0, saved_fills - kill.restart_summary["symbols"][0]["fills_total"])
+        ROWS.append(Row("SIGKILL of the paper trader in its state save (forked) or of "
+                        "`trader run` at random after fills, restart", n, survived, lost, cmd))
+
+        survived = lost = 0
+        for r in range(n):
+            with FakeHyperliquid() as hl:
+                try:
+                    out = kill_and_restart_on_hyperliquid(hl, work / f"hl{r}")
+                except AssertionError as exc:
+                    print(f"  FAILED hyperliquid SIGKILL/restart: {exc}")
+                    continue
+            secret = any(k in out.outputs for k in (KEY, KEY[2:]))
+            survived += out.reconciled and not secret
+            lost += out.orders_lost + out.fills_lost + out.side_overlaps
+        ROWS.append(Row("SIGKILL of `trader run --venue hyperliquid`, a fill while down, "
+                        "restart = venue", n, survived, lost, cmd))
+
+    _trader_references()
+
+
+SECURITY_TESTS = (
+    ("tests/faults/test_trader_faults.py::"
+     "test_trader_files_are_reachable_only_by_their_owner_whatever_the_umask",
+     "security: trader/ and control/ 0700, state, command, lock 0600 (umask 000/022/077)"),
+    ("tests/faults/test_trader_faults.py::"
+     "test_the_key_is_in_no_exception_message_repr_or_summary",
+     "security: the key in no exception, traceback, repr or summary"),
+)
+
+
+def _trader_references() -> None:
+    """Run the referenced tests once (one pytest process); a row per test, its cases
+    (parametrisations) as the times injected."""
+    import xml.etree.ElementTree as ET
+
+    nodes = (*TRADER_REFERENCES, *SECURITY_TESTS)
+    with tempfile.TemporaryDirectory() as d:
+        report = Path(d) / "junit.xml"
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+             f"--junitxml={report}", *(node for node, _ in nodes)],
+            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.DEVNULL, check=False)
+        outcomes: dict[str, list[bool]] = {}
+        for case in ET.parse(report).getroot().iter("testcase"):
+            name = case.get("name", "").split("[")[0]
+            ok = not any(child.tag in ("failure", "error", "skipped") for child in case)
+            outcomes.setdefault(name, []).append(ok)
+    for node, label in nodes:
+        runs = outcomes.get(node.split("::")[-1], [])
+        ROWS.append(Row(label, len(runs), sum(runs), 0, f"pytest {node}"))
+
+
 GROUPS = {
     "crash": crash_points,
     "issue": issue_case,
@@ -404,6 +598,7 @@ GROUPS = {
     "races": locks_and_races,
     "sql": lake_sql,
     "fuzz": fuzz,
+    "trader": trader,
 }
 
 
@@ -414,6 +609,9 @@ def main() -> None:
     parser.add_argument("--fuzz-examples", type=int, default=150)
     parser.add_argument("--flips", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--trader-rounds", type=int, default=5,
+                        help="rounds of each trader fault (the venue storm, the paper "
+                             "feed, the param files, the SIGKILLs)")
     parser.add_argument("--only", choices=sorted(GROUPS))
     args = parser.parse_args()
     t0 = time.perf_counter()
@@ -424,16 +622,16 @@ def main() -> None:
             group(args)
             for r in ROWS[first:]:
                 print(f"  {r.fault}: injected {r.injected}, survived {r.survived}, "
-                      f"rows lost {r.lost}", flush=True)
+                      f"lost {r.lost}", flush=True)
     print()
-    print("| fault | injected | survived | rows lost | reproduce |")
+    print("| fault | injected | survived | rows, orders or fills lost | reproduce |")
     print("|---|---:|---:|---:|---|")
     for r in ROWS:
         print(f"| {r.fault} | {r.injected} | {r.survived} | {r.lost} | `{r.command}` |")
     print(
         f"\n{time.perf_counter() - t0:.0f} s; `python bench/bench_faults.py "
         f"--random-kills {args.random_kills} --fuzz-examples {args.fuzz_examples} "
-        f"--flips {args.flips} --rounds {args.rounds}`"
+        f"--flips {args.flips} --rounds {args.rounds} --trader-rounds {args.trader_rounds}`"
     )
 
 

@@ -87,11 +87,17 @@ def create_once(final: Path, data: bytes, *, read_only: bool = True) -> None:
     crash_point("registry.create.linked")
 
 
-def replace_atomically(final: Path, data: bytes) -> None:
-    """Write ``data`` to ``final``, replacing it in one step (readers see old or new)."""
+def replace_atomically(final: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``final``, replacing it in one step (readers see old or new).
+
+    ``mode``: the file's permission bits exactly, whatever the umask (set before the
+    rename, so the name never points at a file with wider ones).
+    """
     tmp = _tmp_for(final)
     try:
         _write_fsynced(tmp, data)
+        if mode is not None:
+            os.chmod(tmp, mode)
         crash_point("registry.replace.written")
         os.replace(tmp, final)
     finally:

@@ -159,6 +159,16 @@ def test_ack_timeout_treats_order_as_unknown_and_cancels_by_cloid():
     assert isinstance(place, Place) and place.side is Side.BUY and place.cloid != bid.cloid
 
 
+def test_an_unanswered_modify_is_cancelled_by_cloid_not_by_its_old_oid():
+    om = quoting_manager()
+    (modify,) = om.reconcile(quotes(bid_px=100.5), T0 + SEC)
+    assert isinstance(modify, Modify) and modify.oid is not None
+    # The venue applied it under a new oid, but neither answer nor update came back.
+    (cancel,) = om.reconcile(quotes(bid_px=100.5), T0 + 2 * SEC)
+    assert cancel.cloid == modify.cloid and cancel.oid is None
+    assert om.order(modify.cloid).status is OrderStatus.PENDING_CANCEL
+
+
 def test_rejected_order_frees_its_side_for_a_new_place():
     om = manager()
     bid, _ask = om.reconcile(quotes(), T0)

@@ -463,6 +463,11 @@ class HyperliquidSession:
                      extra={"event": "cancel_ack", "lifecycle_id": a.lifecycle_id})
         elif order.status is OrderStatus.PENDING_CANCEL:
             m.on_cancel_reject(a.cloid, s.message, now)
+            if a.oid is None and self.ws is not None:
+                # A cancel by cloid follows an unanswered request: refused, our view of
+                # the order is a guess (gone, filled, or modified under a new oid).
+                self.ws.drop(f"{c.coin}: cancel of {a.lifecycle_id} by cloid refused "
+                             f"({s.message}); resync")
 
     async def cancel_all(self) -> int:
         """Cancel every order of ours on every coin (kill switch, shutdown): wait for the

@@ -187,6 +187,7 @@ class SymbolEngine:
         self.fills_total = 0
         self.fills_run = 0
         self.events_run = 0
+        self.dropped_events = 0  # repeated or late sequence numbers, not applied
         self.last_ts = -1
         self.last_event_wall = time.monotonic()
         self.feed_done = False
@@ -201,8 +202,14 @@ class SymbolEngine:
     # -- hot path ----------------------------------------------------------------------
 
     def on_event(self, seq: int, i: int) -> int:
-        """Process market event row ``i`` (sequence number ``seq``); returns the step code."""
+        """Process market event row ``i`` (sequence number ``seq``); returns the step code
+        (0 for a repeated or late ``seq``, dropped unapplied and counted)."""
         t0 = time.perf_counter_ns()
+        if self.watch.seen_before(seq):
+            # A repeated or late event: applying it would print a trade twice (double
+            # fills) or move the venue's clock backwards. The gap it left tripped already.
+            self.dropped_events += 1
+            return 0
         s = self.feed.stream
         t = int(s.ts_ns[i])
         gap = self.watch.check_seq(seq)
@@ -504,6 +511,7 @@ class SymbolEngine:
             "fills_this_run": self.fills_run,
             "fills_total": self.fills_total,
             "events_this_run": self.events_run,
+            "events_dropped": self.dropped_events,
             "resting_orders": self.resting(),
             "quoting_mid": float(self.state[S_MID]),
             "live_inputs": self.live_inputs(),

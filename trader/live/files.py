@@ -9,6 +9,10 @@
   the next start when none runs.
 - ``trader.lock``: held (flock) by the running trader; it names its pid. One trader per
   home.
+
+Only the owner may reach them: ``trader/`` and ``control/`` are mode 0700, the state,
+command and lock files 0600, set explicitly (whatever the umask; a directory left wider
+by an older version is tightened when the trader starts or a command is sent).
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from typing import IO, Any
 import orjson
 
 from data_lake.paths import LakePaths
-from data_lake.registry.files import replace_atomically
+from data_lake.registry.files import TMP_PREFIX, replace_atomically
 
 __all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
     "STATE_SCHEMA",
     "TraderAlreadyRunningError",
     "TraderFiles",
@@ -33,6 +39,14 @@ __all__ = [
 
 STATE_SCHEMA = 1
 COMMANDS = ("kill", "reset")
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _private_dir(path: Path) -> None:
+    """Create ``path`` (and its parents) and leave it mode 0700, whatever the umask."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(path, DIR_MODE)
 
 
 class TraderAlreadyRunningError(RuntimeError):
@@ -62,11 +76,11 @@ class TraderFiles:
 
     def save_state(self, state: dict[str, Any]) -> None:
         """Write ``state`` atomically (readers see the previous or this one)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.root)
         document = {"schema": STATE_SCHEMA, **state}
         replace_atomically(self.state_path, orjson.dumps(
             document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
-        ))
+        ), mode=FILE_MODE)
 
     def load_state(self) -> dict[str, Any] | None:
         """The saved state, or None when there is none.
@@ -99,10 +113,12 @@ class TraderFiles:
         """Queue a command for the trader (atomic: it sees the whole file or none)."""
         if command not in COMMANDS:
             raise ValueError(f"unknown command {command!r}; known: {', '.join(COMMANDS)}")
-        self.control_dir.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.root)
+        _private_dir(self.control_dir)
         name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.json"
         final = self.control_dir / name
-        replace_atomically(final, orjson.dumps({"command": command, **fields}))
+        replace_atomically(final, orjson.dumps({"command": command, **fields}),
+                           mode=FILE_MODE)
         return final
 
     def take_commands(self) -> list[dict[str, Any]]:
@@ -138,8 +154,11 @@ class TraderFiles:
         TraderAlreadyRunningError
             Another process holds it; the message names its pid.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
-        fh = open(self.lock_path, "a+")  # noqa: SIM115  (held for the process's life)
+        _private_dir(self.root)
+        _private_dir(self.control_dir)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        fh = os.fdopen(fd, "a+")  # held for the process's life
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -155,6 +174,9 @@ class TraderFiles:
         fh.write(str(os.getpid()))
         fh.flush()
         self._lock = fh
+        # Only the lock holder saves the state: a temporary state file is a dead save's.
+        for stale in self.root.glob(f"{TMP_PREFIX}{self.state_path.name}-*"):
+            stale.unlink(missing_ok=True)
 
     def release(self) -> None:
         if self._lock is not None:

@@ -116,19 +116,68 @@ class ParamsWatcher:
         self.symbol = symbol
         self.current = current
         self.refused: dict[str, str] = {}
+        self.problem: str | None = None
+        """What is wrong with ``LATEST`` or the running version's file now (logged once
+        when it appears), or None."""
+        self._file_stamp: tuple[int, int, int] | None = None
+        self._file_problem: str | None = None
+
+    def _watch_problem(self, problem: str | None) -> None:
+        """Log a pointer problem once when it appears (polled every second, it would
+        repeat), and once when it clears."""
+        if problem == self.problem:
+            return
+        if problem is not None:
+            log.warning("params watch: %s; keeping %s", problem, self.current,
+                        extra={"event": "params_watch_error", "symbol": self.symbol,
+                               "kept": self.current, "reason": problem})
+        else:
+            log.info("params watch: the params of %s readable again", self.symbol,
+                     extra={"event": "params_watch_ok", "symbol": self.symbol})
+        self.problem = problem
+
+    def _running_file_problem(self) -> str | None:
+        """What is wrong with the running version's file, re-checked (hash and schema)
+        only when its inode, size or mtime changed: one ``stat`` per poll otherwise."""
+        assert self.current is not None
+        path = self.registry.path_of(self.symbol, self.current)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            self._file_stamp = None
+            return f"the file of the running version {self.current} is unreadable: {exc}"
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if stamp != self._file_stamp:
+            self._file_stamp = stamp
+            try:
+                self.registry.load(self.symbol, self.current)
+                self._file_problem = None
+            except (ParamRegistryError, OSError, ValueError) as exc:
+                self._file_problem = (f"the file of the running version {self.current} "
+                                      f"changed and no longer loads: {exc}")
+        return self._file_problem
 
     def poll(self, settings: TraderSettings, state: np.ndarray) -> LoadedParams | None:
         """A checked new version when ``LATEST`` moved to one not refused before, else None.
 
         A version that fails to load or to check is remembered (not retried) and logged.
+        A ``LATEST`` that is unreadable, names a missing file, or is gone while a version
+        runs, and a running version whose file was damaged, are logged once; the running
+        version (in memory) is kept.
         """
         try:
             latest = self.registry.latest_version(self.symbol)
         except (OSError, ParamRegistryError, ValueError) as exc:
-            log.warning("params watch: cannot read LATEST of %s: %s", self.symbol, exc,
-                        extra={"event": "params_watch_error", "symbol": self.symbol})
+            self._watch_problem(f"cannot read LATEST of {self.symbol}: {exc}")
             return None
-        if latest is None or latest == self.current or latest in self.refused:
+        if latest is None and self.current is not None:
+            self._watch_problem(f"LATEST of {self.symbol} is gone (was {self.current})")
+            return None
+        if latest is not None and latest == self.current:
+            self._watch_problem(self._running_file_problem())
+            return None
+        self._watch_problem(None)
+        if latest is None or latest in self.refused:
             return None
         try:
             document = self.registry.load(self.symbol, latest)

@@ -337,7 +337,8 @@ class Trader:
         await asyncio.gather(house, stop_wait)
         for task in feeds:
             task.cancel()
-        await asyncio.gather(*feeds, return_exceptions=True)
+        # all_feeds too: its CancelledError unread is logged as "never retrieved".
+        await asyncio.gather(*feeds, all_feeds, return_exceptions=True)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if crash is not None:

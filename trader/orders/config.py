@@ -32,7 +32,8 @@ class OrderManagerConfig:
         Time in force of the quotes.
     ack_timeout_ns : int
         How long a sent order, modify or cancel may wait for its reply before the order is
-        treated as unknown and a cancel (by cloid if no oid yet) is sent; int64 ns.
+        treated as unknown and a cancel by cloid is sent (the cloid follows the order
+        through a modify the venue applied but never confirmed); int64 ns.
     unknown_venue_orders : {"cancel", "adopt"}
         What a reconnect does with venue orders we do not know: cancel them, or keep one
         per free side as our quote.

@@ -126,7 +126,10 @@ class OrderManager:
         if pending:
             for order in pending:
                 if now_ns - order.status_since_ns >= cfg.ack_timeout_ns:
-                    actions.append(self._request_cancel(order, now_ns))
+                    # By cloid: an unanswered modify may have given the order a new oid
+                    # at the venue (the cloid follows it); a cancel of the old oid would
+                    # be refused and leave that order resting unknown.
+                    actions.append(self._request_cancel(order, now_ns, by_cloid=True))
             return
         if len(live) > 1:
             # Only after adopting venue orders: keep the newest, wait for the cancels.
@@ -169,11 +172,10 @@ class OrderManager:
         self.registry.track(order)
         return Place(order.cloid, order.lifecycle_id, self.config.symbol, side, px, sz, tif)
 
-    def _request_cancel(self, order: Order, now_ns: int) -> Cancel:
+    def _request_cancel(self, order: Order, now_ns: int, *, by_cloid: bool = False) -> Cancel:
         order.cancel_request(now_ns)
-        return Cancel(
-            order.cloid, order.lifecycle_id, self.config.symbol, order.venue_oid, order.side
-        )
+        oid = None if by_cloid else order.venue_oid
+        return Cancel(order.cloid, order.lifecycle_id, self.config.symbol, oid, order.side)
 
     def cancel_all(self, now_ns: int) -> list[Cancel]:
         """Cancel every live order (the kill switch); orders already being cancelled are

@@ -100,8 +100,14 @@ class FeedWatch:
     def book_seen(self) -> None:
         self.last_book_wall = time.monotonic()
 
+    def seen_before(self, seq: int) -> bool:
+        """``seq`` is a repeat, or arrives after a later one (its slot is past): the
+        caller drops the event, which must not reach the venue twice or out of order."""
+        return self.expected_seq is not None and seq < self.expected_seq
+
     def check_seq(self, seq: int) -> int | None:
-        """The missing count when ``seq`` skips ahead of the expected one, else None."""
+        """The missing count when ``seq`` skips ahead of the expected one, else None.
+        Call after :meth:`seen_before` said no (the expectation only moves forward)."""
         expected = self.expected_seq
         self.expected_seq = seq + 1
         if expected is not None and seq > expected:

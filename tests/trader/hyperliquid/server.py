@@ -8,7 +8,10 @@ signer is recovered with the SDK's ``recover_agent_or_user_from_l1_action`` and 
 the account's key), fills resting orders that public trades cross, and answers the
 user streams (``orderUpdates``, ``userFills``). Faults on demand: drop every connection,
 reject the next order, stop answering (no frames, HTTP requests hang), send arbitrary
-(out-of-order, duplicate) fills.
+(out-of-order, duplicate) fills, send every market frame twice, apply the next
+``/exchange`` action but lose its answer and its ``orderUpdates`` (the client times out),
+jump the venue's clock (``skew_ns``). ``side_overlaps`` counts the times two of one
+coin's orders rested on one side at once (a duplicated quote).
 """
 
 from __future__ import annotations
@@ -69,6 +72,10 @@ class FakeHyperliquid:
         """Every data frame delivered to a subscriber, in order."""
         self.book: dict[str, Any] | None = None
         self.reject_next: str | None = None
+        self.duplicate_market = False
+        self.lose_next_answer = False
+        self.answers_lost = 0
+        self.side_overlaps = 0
         self.match_trades = True
         self.http_requests = 0
         self.connections_total = 0
@@ -174,7 +181,8 @@ class FakeHyperliquid:
             if msg["channel"] == "l2Book":
                 data = dict(msg["data"], time=now)
                 self.book = data
-                await self._publish("l2Book", data, coin=data["coin"])
+                for _ in range(2 if self.duplicate_market else 1):
+                    await self._publish("l2Book", data, coin=data["coin"])
                 ctx = {"coin": data["coin"], "ctx": {
                     "funding": self.funding, "markPx": data["levels"][0][0]["px"],
                     "oraclePx": data["levels"][0][0]["px"], "openInterest": "1000.0"}}
@@ -183,7 +191,8 @@ class FakeHyperliquid:
                 trades = []
                 for t in msg["data"]:
                     trades.append(dict(t, time=now, tid=next(self._tid)))
-                await self._publish("trades", trades, coin=trades[0]["coin"])
+                for _ in range(2 if self.duplicate_market else 1):
+                    await self._publish("trades", trades, coin=trades[0]["coin"])
                 if self.match_trades:
                     for t in trades:
                         await self._match(t)
@@ -227,6 +236,28 @@ class FakeHyperliquid:
             await self._publish("userFills", {"user": self.user, "fills": [fill]}, user=True)
             await self._publish("orderUpdates", [self._update(o, status)], user=True)
         return fill
+
+    def fill_side(self, side: str, parts: tuple[float | None, ...] = (None,), *,
+                  coin: str = "BTC", publish: bool = True) -> list[dict[str, Any]]:
+        """Fill the resting ``coin`` order on ``side`` ("B" or "A") in ``parts`` (None:
+        what is left; a part beyond it fills the rest and ends the list), picked and
+        filled in the server's loop, so a client's modify (a new oid) cannot slip in."""
+        async def pick_and_fill() -> list[dict[str, Any]]:
+            for _ in range(500):  # a cancel-replace leaves the side empty for a moment
+                o = next((o for o in self.orders.values()
+                          if o["coin"] == coin and o["side"] == side), None)
+                if o is not None:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError(f"no {coin} order resting on side {side} for 5 s")
+            fills = []
+            for q in parts:
+                if o["oid"] not in self.orders:
+                    break
+                fills.append(await self.fill(o["oid"], q, publish=publish))
+            return fills
+        return list(self.call(pick_and_fill))
 
     async def send_fills(self, fills: list[dict[str, Any]]) -> None:
         """Publish ``fills`` as one userFills message each, as given (any order, repeats)."""
@@ -384,6 +415,11 @@ class FakeHyperliquid:
                     updates.append(self._update(o, "canceled"))
         else:
             return {"status": "err", "response": f"unsupported action {kind}"}
+        if self.lose_next_answer:
+            # Applied here, but neither the answer nor the updates reach the client.
+            self.lose_next_answer = False
+            self.answers_lost += 1
+            await asyncio.sleep(3600)
         if updates:
             await self._publish("orderUpdates", updates, user=True)
         return {"status": "ok", "response": {"type": kind, "data": {"statuses": statuses}}}
@@ -394,4 +430,6 @@ class FakeHyperliquid:
              "sz": float(w["s"]), "orig": float(w["s"]), "oid": oid, "cloid": w.get("c"),
              "timestamp": self.now_ms(), "tif": w["t"]["limit"]["tif"]}
         self.orders[oid] = o
+        if sum(r["coin"] == coin and r["side"] == o["side"] for r in self.orders.values()) > 1:
+            self.side_overlaps += 1
         return o

@@ -28,14 +28,18 @@ DAY = dt.date(2026, 1, 5)
 FIT_DAY = DAY - dt.timedelta(days=1)
 
 
-@pytest.fixture(scope="session")
-def live_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home with one synthetic SOL day in the lake and one published SOL set."""
-    root = tmp_path_factory.mktemp("live_home")
+def build_live_home(root: Path) -> Path:
+    """One synthetic SOL day in the lake under ``root`` and one published SOL set."""
     generate_to_lake(Lake.at(root), symbols=[SYMBOL], days=1, seed=11, start=DAY)
     registry = ParamRegistry(LakePaths.at(root), refresh_catalog=False)
     assert registry.submit(synthetic_document(SYMBOL, FIT_DAY)).version is not None
     return root
+
+
+@pytest.fixture(scope="session")
+def live_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with one synthetic SOL day in the lake and one published SOL set."""
+    return build_live_home(tmp_path_factory.mktemp("live_home"))
 
 
 @pytest.fixture(scope="session")
