@@ -58,24 +58,30 @@ def _report(home: Path) -> None:
         ours = {b.backfill_id for b in instance.get_backfills() if BACKFILL_TAG in b.tags}
         for job in JOBS:
             records = [
-                r for r in instance.get_run_records(RunsFilter(job_name=job))
+                r
+                for r in instance.get_run_records(RunsFilter(job_name=job))
                 if r.dagster_run.tags.get("dagster/backfill") in ours
             ]
             status = Counter(r.dagster_run.status.value for r in records)
-            print(f"{job}: {len(records)} runs: "
-                  + ", ".join(f"{n} {s.lower()}" for s, n in sorted(status.items())))
+            print(
+                f"{job}: {len(records)} runs: "
+                + ", ".join(f"{n} {s.lower()}" for s, n in sorted(status.items()))
+            )
             timed = [
                 (r.end_time - r.start_time, r.dagster_run.tags.get(PARTITION_NAME_TAG), r)
                 for r in records
-                if r.start_time and r.end_time
+                if r.start_time
+                and r.end_time
                 and r.dagster_run.status == dg.DagsterRunStatus.SUCCESS
             ]
             if timed:
                 timed.sort(key=lambda t: t[0])
                 longest, key, _ = timed[-1]
                 median = timed[len(timed) // 2][0]
-                print(f"  longest partition {key}: {longest:.1f} s (run start to end); "
-                      f"median {median:.1f} s over {len(timed)} successful runs")
+                print(
+                    f"  longest partition {key}: {longest:.1f} s (run start to end); "
+                    f"median {median:.1f} s over {len(timed)} successful runs"
+                )
 
 
 def main() -> int:
@@ -84,8 +90,11 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--symbols", default="BTC,ETH,SOL")
     parser.add_argument("--fresh", action="store_true", help="empty the bench's home first")
-    parser.add_argument("--report-only", action="store_true",
-                        help="only print the run records of a previous (stopped) bench")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only print the run records of a previous (stopped) bench",
+    )
     args = parser.parse_args()
     home = args.home.resolve()
     if args.report_only:
@@ -96,8 +105,15 @@ def main() -> int:
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "MMCAL_HOME": str(home), "MMCAL_SYMBOLS": args.symbols}
     env.pop("DAGSTER_HOME", None)  # the bench's own instance, under its home
-    cmd = [sys.executable, "-m", "orchestration.backfill", "--days", str(args.days),
-           "--symbols", args.symbols]
+    cmd = [
+        sys.executable,
+        "-m",
+        "orchestration.backfill",
+        "--days",
+        str(args.days),
+        "--symbols",
+        args.symbols,
+    ]
     print(f"== {' '.join(cmd[1:])} (MMCAL_HOME={home})", flush=True)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True)
@@ -109,10 +125,12 @@ def main() -> int:
         time.sleep(1.0)
     wall = time.perf_counter() - t0
     mean_load = sum(loads) / max(len(loads), 1)
-    print(f"backfill exit code {proc.returncode}; wall {wall:.1f} s; CPU {sum(seen.values()):.1f} s "
-          f"over {len(seen)} processes (sampled each second); 1-min load average "
-          f"{mean_load:.1f} on the mean, {max(loads, default=0.0):.1f} at most, on "
-          f"{os.cpu_count()} cores")
+    print(
+        f"backfill exit code {proc.returncode}; wall {wall:.1f} s; CPU {sum(seen.values()):.1f} s "
+        f"over {len(seen)} processes (sampled each second); 1-min load average "
+        f"{mean_load:.1f} on the mean, {max(loads, default=0.0):.1f} at most, on "
+        f"{os.cpu_count()} cores"
+    )
     _report(home)
     return proc.returncode
 

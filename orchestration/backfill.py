@@ -134,9 +134,7 @@ def succeeded_partitions(instance: dg.DagsterInstance, job: str) -> set[str]:
     Any successful run counts, from a backfill or not (`make run`, the UI, a schedule):
     its assets were materialized for that partition.
     """
-    runs = instance.get_runs(
-        RunsFilter(job_name=job, statuses=[dg.DagsterRunStatus.SUCCESS])
-    )
+    runs = instance.get_runs(RunsFilter(job_name=job, statuses=[dg.DagsterRunStatus.SUCCESS]))
     return {r.tags[PARTITION_NAME_TAG] for r in runs if PARTITION_NAME_TAG in r.tags}
 
 
@@ -160,8 +158,10 @@ def fail_orphaned_runs(instance: dg.DagsterInstance, log: Log = print) -> list[s
             f"{run.tags.get(PARTITION_NAME_TAG)}",
         )
         marked.append(run.run_id)
-        log(f"run {run.run_id} ({run.job_name} {run.tags.get(PARTITION_NAME_TAG)}) "
-            "was in flight when the backfill stopped: marked failed")
+        log(
+            f"run {run.run_id} ({run.job_name} {run.tags.get(PARTITION_NAME_TAG)}) "
+            "was in flight when the backfill stopped: marked failed"
+        )
     return marked
 
 
@@ -278,8 +278,11 @@ def _claim(home: Path) -> Path:
         except (ValueError, IndexError):
             pid = 0
         cmdline = Path(f"/proc/{pid}/cmdline")
-        if pid and pid != os.getpid() and cmdline.exists() and (
-            b"orchestration.backfill" in cmdline.read_bytes()
+        if (
+            pid
+            and pid != os.getpid()
+            and cmdline.exists()
+            and (b"orchestration.backfill" in cmdline.read_bytes())
         ):
             raise RuntimeError(
                 f"a backfill is already running on {home} (pid {pid}, {pid_file}); wait for "
@@ -345,8 +348,10 @@ def run_backfill(plan: BackfillPlan, home: Path | None = None, log: Log = print)
                         _wait(instance, left.backfill_id, daemon, log)
                     done = succeeded_partitions(instance, job)
                     todo = [k for k in keys if k not in done]
-                    log(f"{job}: {len(keys) - len(todo)} of {len(keys)} partition(s) already "
-                        f"succeeded, {len(todo)} to run")
+                    log(
+                        f"{job}: {len(keys) - len(todo)} of {len(keys)} partition(s) already "
+                        f"succeeded, {len(todo)} to run"
+                    )
                     if todo:
                         backfill_id = _submit(instance, job, todo, name)
                         submitted[job].append(backfill_id)
@@ -355,9 +360,11 @@ def run_backfill(plan: BackfillPlan, home: Path | None = None, log: Log = print)
                     done = succeeded_partitions(instance, job)
                     failed[job] = [k for k in keys if k not in done]
                     if failed[job]:
-                        log(f"{job}: {len(failed[job])} partition(s) failed: "
+                        log(
+                            f"{job}: {len(failed[job])} partition(s) failed: "
                             f"{', '.join(failed[job][:10])}; see their runs in `make dagster`, "
-                            "then run the backfill again to retry only those")
+                            "then run the backfill again to retry only those"
+                        )
                         break  # the next job reads what this one did not write
             finally:
                 _stop_daemon(daemon)
@@ -382,15 +389,30 @@ def _jobs(raw: str) -> tuple[str, ...]:
 
 
 def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m orchestration.backfill", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestration.backfill",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--days", type=int, default=30, help="fit days (default 30)")
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=DEFAULT_START,
-                        help=f"first fit day, YYYY-MM-DD (default {DEFAULT_START})")
-    parser.add_argument("--symbols", type=_symbols, default=None,
-                        help="comma-separated; default $MMCAL_SYMBOLS or BTC,ETH,SOL")
-    parser.add_argument("--jobs", type=_jobs, default=JOBS,
-                        help=f"comma-separated, in order (default {','.join(JOBS)})")
+    parser.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        default=DEFAULT_START,
+        help=f"first fit day, YYYY-MM-DD (default {DEFAULT_START})",
+    )
+    parser.add_argument(
+        "--symbols",
+        type=_symbols,
+        default=None,
+        help="comma-separated; default $MMCAL_SYMBOLS or BTC,ETH,SOL",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=JOBS,
+        help=f"comma-separated, in order (default {','.join(JOBS)})",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.days < 1:
         parser.error(f"--days must be at least 1, got {args.days}")
@@ -405,14 +427,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     symbols = args.symbols or tuple(configured)
     unknown = [s for s in symbols if s not in configured]
     if unknown:
-        print(f"symbols {', '.join(unknown)} are not partitions (MMCAL_SYMBOLS="
-              f"{','.join(configured)}); set MMCAL_SYMBOLS to include them", file=sys.stderr)
+        print(
+            f"symbols {', '.join(unknown)} are not partitions (MMCAL_SYMBOLS="
+            f"{','.join(configured)}); set MMCAL_SYMBOLS to include them",
+            file=sys.stderr,
+        )
         return 2
     plan = BackfillPlan(args.start, args.days, symbols, args.jobs)
     t0 = time.perf_counter()
     result = run_backfill(plan)
-    print(f"backfill {'done' if result.success else 'incomplete'} in "
-          f"{time.perf_counter() - t0:.1f} s; backfills {result.backfill_ids}")
+    print(
+        f"backfill {'done' if result.success else 'incomplete'} in "
+        f"{time.perf_counter() - t0:.1f} s; backfills {result.backfill_ids}"
+    )
     return 0 if result.success else 1
 
 

@@ -11,7 +11,6 @@ partition whose run was in flight at the kill has a second run.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -36,16 +35,28 @@ REPO = Path(__file__).resolve().parents[2]
 SYMBOLS = ("ETH", "SOL")
 PLAN = BackfillPlan(DEFAULT_START, 1, SYMBOLS, ("ingest",))  # 2 days (fit, held-out) x 2
 _IN_FLIGHT = {  # what the restart marks failed (orchestration.backfill.fail_orphaned_runs)
-    dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
 }
 
 
 def _command() -> list[str]:
-    return [sys.executable, "-m", "orchestration.backfill", "--days", str(PLAN.n_days),
-            "--symbols", ",".join(SYMBOLS), "--jobs", "ingest"]
+    return [
+        sys.executable,
+        "-m",
+        "orchestration.backfill",
+        "--days",
+        str(PLAN.n_days),
+        "--symbols",
+        ",".join(SYMBOLS),
+        "--jobs",
+        "ingest",
+    ]
 
 
 def _session_pids(sid: int) -> list[int]:
+    """Live processes of session ``sid`` (zombies, dead but not yet reaped, excluded)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -53,7 +64,8 @@ def _session_pids(sid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat[stat.rindex(")") + 2 :].split()[3]) == sid:
+            fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, pgrp, session, ...
+            if int(fields[3]) == sid and fields[0] != "Z":
                 pids.append(int(entry.name))
     return pids
 
@@ -73,16 +85,28 @@ def test_a_killed_backfill_resumes_without_rerunning_finished_partitions(
     market = DEFAULT_MARKET
     for symbol in SYMBOLS:
         market = market.with_activity(symbol, 0.1)  # small days: the runs stay short
-    generate_to_lake(Lake.at(tmp_path), symbols=list(SYMBOLS), days=len(PLAN.ingest_days),
-                     seed=7, start=PLAN.start, market=market)
+    generate_to_lake(
+        Lake.at(tmp_path),
+        symbols=list(SYMBOLS),
+        days=len(PLAN.ingest_days),
+        seed=7,
+        start=PLAN.start,
+        market=market,
+    )
     env = {**os.environ, "MMCAL_HOME": str(tmp_path), "MMCAL_SYMBOLS": ",".join(SYMBOLS)}
     env.pop("DAGSTER_HOME", None)
     dagster_home = tmp_path / "dagster_home"
     keys = PLAN.partition_keys("ingest")
     assert len(keys) == 4 and keys[0] == f"{DEFAULT_START}|ETH"
 
-    first = subprocess.Popen(_command(), cwd=REPO, env=env, start_new_session=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = subprocess.Popen(
+        _command(),
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 600
         while True:
@@ -91,25 +115,29 @@ def test_a_killed_backfill_resumes_without_rerunning_finished_partitions(
             if (dagster_home / "dagster.yaml").exists():
                 with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
                     runs = _runs(instance)
-                if any(r.status == dg.DagsterRunStatus.SUCCESS for rs in runs.values()
-                       for r in rs):
+                if any(r.status == dg.DagsterRunStatus.SUCCESS for rs in runs.values() for r in rs):
                     break
             time.sleep(0.5)
     finally:
         os.killpg(first.pid, signal.SIGKILL)  # the backfill and every process it started
         first.wait()
-    time.sleep(0.5)
+    for _ in range(20):  # killed processes leave /proc once reaped
+        if not _session_pids(first.pid):
+            break
+        time.sleep(0.5)
     assert _session_pids(first.pid) == [], "a process of the killed backfill survived"
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         before = _runs(instance)
-    done_before = {k for k, rs in before.items()
-                   if any(r.status == dg.DagsterRunStatus.SUCCESS for r in rs)}
+    done_before = {
+        k for k, rs in before.items() if any(r.status == dg.DagsterRunStatus.SUCCESS for r in rs)
+    }
     in_flight = {k for k, rs in before.items() if any(r.status in _IN_FLIGHT for r in rs)}
     assert done_before and len(done_before) < len(keys), "the kill was not half-way"
 
-    second = subprocess.run(_command(), cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=900)
+    second = subprocess.run(
+        _command(), cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"{len(done_before)} of {len(keys)} partition(s) already succeeded" in second.stdout
 
