@@ -213,8 +213,8 @@ def _wait(
 ) -> None:
     """Until the backfill ended: terminal, or every partition submitted and every run done.
 
-    The second test does not wait for the backfill daemon's next pass (every 30 s) to
-    mark it completed.
+    The second condition does not wait for the backfill daemon's next pass (every 30 s) to
+    mark it completed: it records the outcome itself.
     """
     last = ""
     while True:
@@ -231,6 +231,15 @@ def _wait(
         if backfill.status in BULK_ACTION_TERMINAL_STATUSES and done:
             return
         if done and submitted >= set(backfill.partition_names or ()):
+            # What the daemon's next pass (up to 30 s away) would record, so the UI's
+            # Backfills page does not show it in progress once this process stopped it.
+            failed = any(r.status != dg.DagsterRunStatus.SUCCESS for r in runs)
+            status = (
+                BulkActionStatus.COMPLETED_FAILED if failed else BulkActionStatus.COMPLETED_SUCCESS
+            )
+            instance.update_backfill(
+                backfill.with_status(status).with_end_timestamp(get_current_timestamp())
+            )
             return
         if daemon.poll() is not None:
             raise RuntimeError(
