@@ -89,6 +89,7 @@ def main() -> int:
     parser.add_argument("--home", type=Path, default=mmcal_home() / "bench_backfill")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--symbols", default="BTC,ETH,SOL")
+    parser.add_argument("--jobs", default="ingest,nightly_calibration")
     parser.add_argument("--fresh", action="store_true", help="empty the bench's home first")
     parser.add_argument(
         "--report-only",
@@ -113,6 +114,8 @@ def main() -> int:
         str(args.days),
         "--symbols",
         args.symbols,
+        "--jobs",
+        args.jobs,
     ]
     print(f"== {' '.join(cmd[1:])} (MMCAL_HOME={home})", flush=True)
     t0 = time.perf_counter()
