@@ -21,8 +21,10 @@
 Resuming: stopping the command (Ctrl-C, SIGKILL, a crash) leaves the backfill in the
 instance. Run again, it marks the runs the dead process left in flight as failed (no
 process will finish them), lets the daemon finish the backfill it left (its queued runs
-run; Dagster does not submit a partition twice), then backfills only the partitions
-still without a successful run. Partitions that finished are never run again.
+run; the daemon resumes submitting from its checkpoint, taken every 25 partitions, so a
+stop during the submissions can queue a partition of the last chunk twice), then
+backfills only the partitions still without a successful run. Partitions that finished
+are never run again.
 """
 
 from __future__ import annotations
