@@ -8,7 +8,7 @@ Dagster daemon, its code server, each run worker and its step processes) from /p
 once a second. Then it prints, from the instance's run records: runs per job and
 status, the longest partition of each job (run start to end), and the load average.
 
-Long (about 9,700 CPU s at the default sizes; README "Backfills"): `make bench` runs it only with
+Long (about 9,400 CPU s at the default sizes; README "Backfills"): `make bench` runs it only with
 ``BENCH_BACKFILL=1``. Units: seconds; CPU seconds are user + system over all processes.
 """
 
