@@ -15,7 +15,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-fast test-slow chromium bench bench-peer pays lint venv clean dagster docs
+.PHONY: run test test-fast test-slow chromium bench bench-peer backfill pays lint venv clean dagster docs
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,9 +37,20 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -q -m "not slow"
 
+# bench_backfill.py (the 30-day x 3-symbol backfill, about an hour of CPU) only with
+# BENCH_BACKFILL=1.
 bench: $(STAMP) bench-peer
-	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	@set -e; for b in bench/bench_*.py; do \
+	  if [ "$$b" = bench/bench_backfill.py ] && [ "$(BENCH_BACKFILL)" != 1 ]; then \
+	    echo "== $$b skipped (long; BENCH_BACKFILL=1 make bench runs it)"; continue; fi; \
+	  echo "== $$b"; $(PY) $$b; done
 	@echo "== bench/crosscheck_hftbacktest.py"; $(PY) bench/crosscheck_hftbacktest.py
+
+# A resumable Dagster backfill: ingest then nightly_calibration over days x symbols
+# (orchestration/backfill.py). Run it again after a stop to finish only what did not.
+BACKFILL_ARGS ?= --days 30 --symbols BTC,ETH,SOL
+backfill: $(STAMP)
+	$(PY) -m orchestration.backfill $(BACKFILL_ARGS)
 
 # Does calibration pay? The calibrated set beside perturbed ones on held-out synthetic days
 # (its own lake under $(MMCAL_HOME)/bench_pays; a second run reuses it). Table in bench/out/.

@@ -1,7 +1,8 @@
 """The Dagster instance `make run` writes to and `make dagster` opens: one home per lake.
 
 ``$DAGSTER_HOME`` defaults to ``$MMCAL_HOME/dagster_home``; its ``dagster.yaml`` turns
-telemetry and the first-visit pop-up (``nux``) off. Keys a person added to the file are
+telemetry and the first-visit pop-up (``nux``) off and lets the daemon run two runs at
+a time (orchestration/backfill.py). Keys a person added to the file are
 kept: only missing ones are written.
 """
 
@@ -21,6 +22,9 @@ __all__ = ["INSTANCE_SETTINGS", "dagster_home", "ensure_instance_home"]
 INSTANCE_SETTINGS: dict[str, Any] = {
     "telemetry": {"enabled": False},
     "nux": {"enabled": False},  # the "join the community" pop-up on first visit
+    # Runs the daemon launches (backfills, schedules, the UI) queue and start two at a
+    # time: a 90-partition backfill on 2 cores would otherwise start 90 processes.
+    "concurrency": {"runs": {"max_concurrent_runs": 2}},
 }
 
 
