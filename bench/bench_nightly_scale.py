@@ -44,7 +44,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.history import HISTORY_DAYS
-from assets.partitions import DEFAULT_START
+from assets.partitions import DEFAULT_START, register_days
 from data_lake.lake import Lake
 from data_lake.partitions import PartitionKey, partition_file, partition_rows
 from data_lake.paths import mmcal_home
@@ -163,6 +163,7 @@ def build_lake(home: Path, trades: int) -> None:
     lake.refresh()
     keys = [(SYMBOL, d) for d in days] + [(o, FIT_DAY) for o in OTHERS]
     with dg.DagsterInstance.ephemeral() as instance:
+        register_days(instance, sorted({day for _, day in keys}))  # dynamic date partitions
         for symbol, day in keys:
             if ingest_is_current(lake, venue, symbol, day):
                 continue
@@ -254,6 +255,7 @@ def main() -> int:
     }
     quiet_instance = dg.DagsterInstance.local_temp(overrides={"telemetry": {"enabled": False}})
     with quiet_instance as instance, RssSampler() as rss:
+        register_days(instance, [FIT_DAY])
         t0, cpu0 = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
