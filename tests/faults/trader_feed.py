@@ -3,12 +3,9 @@ or delivered late, as a feed that retransmits or reorders does; a feed that goes
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import AsyncIterator
 
 from trader.live.engine import SymbolEngine
-from trader.live.feed import ReplayFeed
 
 
 def perturbed(
@@ -34,17 +31,3 @@ def run_pairs(engine: SymbolEngine, pairs: list[tuple[int, int]]) -> None:
     on_event = engine.on_event
     for seq, row in pairs:
         on_event(seq, row)
-
-
-class PausingFeed(ReplayFeed):
-    """Replays the first ``n_fast`` rows as fast as possible, then stays silent (the
-    trader keeps running: housekeeping, params watch)."""
-
-    n_fast: int = 3_000
-
-    async def events(self) -> AsyncIterator[tuple[int, int]]:
-        for i in range(self.n_fast):
-            if i % 256 == 0:
-                await asyncio.sleep(0)
-            yield i, i
-        await asyncio.sleep(3600)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from data_lake.paths import LakePaths
 from data_lake.registry import ParamRegistry
-from tests.faults.trader_feed import PausingFeed
-from tests.trader.live.conftest import DAY, FIT_DAY, SYMBOL, head
+from tests.trader.live.conftest import DAY, FIT_DAY, SYMBOL, PausingFeed, head
 from tests.trader.test_cli_backtest import synthetic_document
 from trader.live.runner import RunConfig, Trader
 from trader.risk import RiskLimits

@@ -290,19 +290,24 @@ def run_backtest(
         eq = np.zeros((n_eq_cap, 3))
         mids = np.full(n, np.nan)
         ints = np.zeros(I_LEN, dtype=np.int64)
-        args = (
-            strategy, params, events.ts_ns, loc_ts, recorded, events.kind, events.price,
-            events.size, events.side, events.level_row, events.interval_s, events.bid_px,
-            events.bid_sz, events.ask_px, events.ask_sz, cfg, cfg_ns, orders, book, acct,
-            counts, fill_ts, fills, eq_ts, eq, mids, np.zeros(_RING, dtype=np.int64),
-            np.zeros((_RING, R_LEN)), np.zeros(_RING, dtype=np.int64), np.zeros((_RING, R_LEN)),
+        # The loop body's two tuples (trader.sim.loop.loop_body): the events, then the
+        # simulator's and the strategy's preallocated state.
+        stream = (
+            events.ts_ns, loc_ts, recorded, events.kind, events.price, events.size,
+            events.side, events.level_row, events.interval_s, events.bid_px, events.bid_sz,
+            events.ask_px, events.ask_sz,
+        )
+        sim = (
+            cfg, cfg_ns, orders, book, acct, counts, fill_ts, fills, eq_ts, eq, mids,
+            np.zeros(_RING, dtype=np.int64), np.zeros((_RING, R_LEN)),
+            np.zeros(_RING, dtype=np.int64), np.zeros((_RING, R_LEN)),
             new_state(), new_quote(), ints,
         )
         # The GLFT kernel has a disk-cached loop of its own; other strategies compile.
         loop = (
-            functools.partial(run_loop_glft, *args[1:])
+            functools.partial(run_loop_glft, params, stream, sim)
             if strategy is glft_quote
-            else functools.partial(run_loop, *args)
+            else functools.partial(run_loop, strategy, params, stream, sim)
         )
         if progress is None:
             loop()

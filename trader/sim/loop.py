@@ -372,7 +372,7 @@ def loop_body(strategy: Any, params: np.ndarray, events: Any, sim: Any) -> None:
     decreasing), ``rec_lat`` the recorded feed latency per event (ns).
     """
     # Two tuples, not 32 arguments: CPython passes a call of more than 30 arguments as
-    # *args, which numba cannot inline.
+    # *args, which numba cannot inline (and both entry points stay short).
     (ts, loc_ts, rec_lat, kind, price, size, side, level_row, interval_s,
      bid_px, bid_sz, ask_px, ask_sz) = events
     (cfg, cfg_ns, orders, book, acct, counts, fill_ts, fills, eq_ts, eq, mids,
@@ -470,22 +470,7 @@ def loop_body(strategy: Any, params: np.ndarray, events: Any, sim: Any) -> None:
 # it re-pickles entries whose dispatchers are gone (ReferenceError: "underlying object
 # has vanished"). The helpers it calls stay cached.
 @njit(nogil=True)
-def run_loop(
-    strategy: Any, params: np.ndarray,
-    ts: np.ndarray, loc_ts: np.ndarray, rec_lat: np.ndarray, kind: np.ndarray,
-    price: np.ndarray, size: np.ndarray, side: np.ndarray, level_row: np.ndarray,
-    interval_s: np.ndarray, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray,
-    ask_sz: np.ndarray, cfg: np.ndarray, cfg_ns: np.ndarray,
-    orders: np.ndarray, book: np.ndarray, acct: np.ndarray, counts: np.ndarray,
-    fill_ts: np.ndarray, fills: np.ndarray, eq_ts: np.ndarray, eq: np.ndarray,
-    mids: np.ndarray, vring_ts: np.ndarray, vring: np.ndarray, rring_ts: np.ndarray,
-    rring: np.ndarray, state: np.ndarray, out: np.ndarray, ints: np.ndarray,
-) -> None:
-    """:func:`loop_body` with ``strategy`` any ``@njit`` quote function."""
-    loop_body(
-        strategy, params,
-        (ts, loc_ts, rec_lat, kind, price, size, side, level_row, interval_s,
-         bid_px, bid_sz, ask_px, ask_sz),
-        (cfg, cfg_ns, orders, book, acct, counts, fill_ts, fills, eq_ts, eq, mids,
-         vring_ts, vring, rring_ts, rring, state, out, ints),
-    )
+def run_loop(strategy: Any, params: np.ndarray, events: Any, sim: Any) -> None:
+    """:func:`loop_body` with ``strategy`` any ``@njit`` quote function; ``events`` and
+    ``sim`` are the tuples :func:`trader.sim.backtest.run_backtest` builds."""
+    loop_body(strategy, params, events, sim)

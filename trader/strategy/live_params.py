@@ -41,6 +41,7 @@ __all__ = [
     "LiveInputs",
     "RegimeSettings",
     "live_from_quoting",
+    "positive_float",
 ]
 
 # Offsets from trader.strategy.params.P_LIVE_0.
@@ -178,7 +179,8 @@ class LiveInputs:
         return out
 
 
-def _positive_float(raw: Any) -> float | None:
+def positive_float(raw: Any) -> float | None:
+    """``raw`` as a float when it is a finite number > 0 (not a bool), else None."""
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None
     value = float(raw)
@@ -188,11 +190,11 @@ def _positive_float(raw: Any) -> float | None:
 def _hawkes(quoting: Mapping[str, Any]) -> tuple[Any, Any, float | None]:
     """The bivariate kernel when every part is usable and stationary, else Nones."""
     mu_raw, k_raw = quoting.get("hawkes_mu_per_s"), quoting.get("hawkes_branching_matrix")
-    decay = _positive_float(quoting.get("hawkes_decay_per_s"))
+    decay = positive_float(quoting.get("hawkes_decay_per_s"))
     none = (None, None, None)
     if decay is None or not isinstance(mu_raw, Sequence) or not isinstance(k_raw, Sequence):
         return none
-    mu = [_positive_float(v) for v in mu_raw]
+    mu = [positive_float(v) for v in mu_raw]
     if len(mu) != 2 or any(v is None for v in mu):
         return none
     try:
@@ -219,10 +221,10 @@ def live_from_quoting(
     ratio can only widen).
     """
     mu, branching, decay = _hawkes(quoting)
-    sigma = _positive_float(quoting.get("sigma_diffusion_bps_per_sqrt_s"))
+    sigma = positive_float(quoting.get("sigma_diffusion_bps_per_sqrt_s"))
     if sigma is None:
         keys = ("sigma_bid_bps_per_sqrt_s", "sigma_ask_bps_per_sqrt_s", "sigma_bps_per_sqrt_s")
-        sides = [_positive_float(quoting.get(k)) for k in keys]
+        sides = [positive_float(quoting.get(k)) for k in keys]
         usable = [s for s in sides if s is not None]
         sigma = min(usable) if usable else None
     return LiveInputs(

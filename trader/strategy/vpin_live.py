@@ -58,6 +58,7 @@ from trader.market_state import (
     S_VPIN_SCALE_BID,
     VPIN_MAX_WINDOW,
 )
+from trader.strategy.live_params import positive_float
 
 __all__ = [
     "VPIN_LEN",
@@ -166,13 +167,6 @@ class VpinLive:
         return out
 
 
-def _positive(raw: Any) -> float | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None
-    value = float(raw)
-    return value if math.isfinite(value) and value > 0.0 else None
-
-
 def _profile_rates(models: Mapping[str, Any]) -> tuple[float, ...]:
     """The profile the calibration chose (own or borrowed), else its own; () if unusable."""
     choice = models.get("volume_profile_choice")
@@ -227,7 +221,7 @@ def vpin_live_from(
     sigmas the blend is recovered from is missing: the quotes then keep the published
     blend. A missing or degenerate profile keeps VPIN on with fixed buckets.
     """
-    bucket = _positive(quoting.get("volume_bucket_size"))
+    bucket = positive_float(quoting.get("volume_bucket_size"))
     raw_tox = quoting.get("vpin_toxicity")
     tox = (
         float(raw_tox)
@@ -235,7 +229,7 @@ def vpin_live_from(
         else math.nan
     )
     sigmas = {
-        k: _positive(quoting.get(f"sigma_{k}_bps_per_sqrt_s"))
+        k: positive_float(quoting.get(f"sigma_{k}_bps_per_sqrt_s"))
         for k in ("diffusion", "total", "bid", "ask")
     }
     vpin_model = models.get("vpin")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,20 @@ def build_live_home(root: Path) -> Path:
     assert registry.submit(synthetic_document(SYMBOL, FIT_DAY)).version is not None
     return root
 
+
+
+class PausingFeed(ReplayFeed):
+    """Replays the first ``n_fast`` rows as fast as possible, then stays silent (the
+    trader keeps running: housekeeping, control commands, params watch)."""
+
+    n_fast: int = 3_000
+
+    async def events(self) -> AsyncIterator[tuple[int, int]]:
+        for i in range(self.n_fast):
+            if i % 256 == 0:
+                await asyncio.sleep(0)
+            yield i, i
+        await asyncio.sleep(3600)
 
 @pytest.fixture(scope="session")
 def live_home(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from data_lake.paths import LakePaths
-from tests.trader.live.conftest import DAY, SYMBOL, head, make_engine, new_home
+from tests.trader.live.conftest import (
+    DAY,
+    SYMBOL,
+    PausingFeed,
+    head,
+    make_engine,
+    new_home,
+)
 from trader.live.engine import SymbolEngine
 from trader.live.feed import ReplayFeed
 from trader.live.files import TraderFiles
@@ -120,19 +127,6 @@ def test_reasons_accumulate_and_reset_clears_them() -> None:
 # -- triggers that need the running trader (wall clock, control file, feed task) ---------
 
 
-class _PausingFeed(ReplayFeed):
-    """Replays ``n_fast`` events, then goes silent (a feed that stopped updating)."""
-
-    n_fast: int = 3_000
-
-    async def events(self) -> AsyncIterator[tuple[int, int]]:
-        for i in range(self.n_fast):
-            if i % 256 == 0:
-                await asyncio.sleep(0)
-            yield i, i
-        await asyncio.sleep(3600)
-
-
 class _BrokenFeed(ReplayFeed):
     async def events(self) -> AsyncIterator[tuple[int, int]]:
         for i in range(3_000):
@@ -176,7 +170,7 @@ def test_stale_market_data_trips(day_events: EventStream, tmp_path: Path,
 
     monkeypatch.setattr(SymbolEngine, "warm_up", slow_warm_up)
     home = new_home(tmp_path, live_home)
-    trader = _trader(home, _PausingFeed, head(day_events, 10_000), stale_after_s=0.3)
+    trader = _trader(home, PausingFeed, head(day_events, 10_000), stale_after_s=0.3)
     _run(trader, lambda: trader.kill.active)
     (engine,) = trader.engines
     assert [r.trigger for r in trader.kill.reasons] == ["stale_market_data"]
@@ -197,7 +191,7 @@ def test_manual_kill_lands_within_one_loop_iteration_and_reset_resumes(
     day_events: EventStream, tmp_path: Path, live_home: Path
 ) -> None:
     home = new_home(tmp_path, live_home)
-    trader = _trader(home, _PausingFeed, head(day_events, 10_000), stale_after_s=1e9)
+    trader = _trader(home, PausingFeed, head(day_events, 10_000), stale_after_s=1e9)
     files = TraderFiles(LakePaths.at(home))
     seen: dict[str, int] = {}
 
@@ -222,7 +216,7 @@ def test_manual_kill_lands_within_one_loop_iteration_and_reset_resumes(
     assert state is not None and state["kill"]["active"]
     # A reset queued while stopped is applied by the next start; quoting resumes.
     files.send("reset")
-    again = _trader(home, _PausingFeed, head(day_events, 10_000), stale_after_s=1e9)
+    again = _trader(home, PausingFeed, head(day_events, 10_000), stale_after_s=1e9)
     _run(again, lambda: again.engines[0].events_run >= 3_000)
     assert not again.kill.active and again.engines[0].counters()["orders"] > 0
     assert math.isfinite(again.engines[0].pnl()["total"])

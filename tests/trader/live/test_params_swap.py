@@ -18,13 +18,13 @@ from tests.trader.live.conftest import (
     DAY,
     FIT_DAY,
     SYMBOL,
+    PausingFeed,
     head,
     make_engine,
     new_home,
     sol_document,
 )
 from tests.trader.test_cli_backtest import synthetic_document
-from trader.live.feed import ReplayFeed
 from trader.live.params import ParamsRefusedError, ParamsWatcher, build_params
 from trader.live.runner import RunConfig, Trader
 from trader.market_state import new_state
@@ -85,15 +85,6 @@ def test_params_the_kernel_cannot_quote_with_are_refused() -> None:
     assert np.all(np.isfinite(good.array[:5]))
 
 
-class _PausingFeed(ReplayFeed):
-    async def events(self):  # type: ignore[no-untyped-def,override]
-        for i in range(3_000):
-            if i % 256 == 0:
-                await asyncio.sleep(0)
-            yield i, i
-        await asyncio.sleep(3600)
-
-
 def test_the_running_trader_picks_up_a_publication(
     day_events: EventStream, tmp_path: Path, live_home: Path
 ) -> None:
@@ -102,7 +93,7 @@ def test_the_running_trader_picks_up_a_publication(
     config = RunConfig(paths=LakePaths.at(home), symbols=(SYMBOL,), speed=0, duration_s=30,
                        limits=RiskLimits(stale_after_s=1e9), loop_interval_s=0.05,
                        params_poll_s=0.05)
-    trader = Trader(config, feed_factory=lambda _v, _s: _PausingFeed(head(day_events, 5_000),
+    trader = Trader(config, feed_factory=lambda _v, _s: PausingFeed(head(day_events, 5_000),
                                                                      DAY, speed=0))
     published: list[str] = []
 
