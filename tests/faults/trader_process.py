@@ -25,8 +25,7 @@ from typing import Any
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.data_lake.test_params import make_document
-from tests.trader.hyperliquid.conftest import KEY
+from tests.trader.hyperliquid.conftest import hyperliquid_home
 from tests.trader.hyperliquid.server import FakeHyperliquid
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,22 +122,11 @@ class RestartOutcome:
         )
 
 
-def _setup(work: Path) -> tuple[Path, Path, Path]:
-    home = work / "home"
-    home.mkdir(parents=True)
-    params = home / "btc.json"
-    params.write_bytes(orjson.dumps(make_document("BTC", venue="hyperliquid", score=None)))
-    key = work / "hl.key"
-    key.write_text(KEY)
-    key.chmod(0o600)
-    return home, params, key
-
-
 def kill_and_restart_on_hyperliquid(hl: FakeHyperliquid, work: Path) -> RestartOutcome:
     """The SIGKILL-then-restart case on the local server (``match_trades`` off: the
     fills are the ones made here)."""
     hl.match_trades = False
-    home, params, key = _setup(work)
+    home, params, key = hyperliquid_home(work)
     outputs: list[str] = []
 
     def run(port: int) -> subprocess.Popen[bytes]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from tests.data_lake.test_params import make_document
 from tests.trader.hyperliquid.server import FakeHyperliquid
 from trader.hyperliquid.quoters import TouchQuoter
 from trader.hyperliquid.session import HyperliquidConfig, HyperliquidSession
@@ -16,6 +19,19 @@ from trader.hyperliquid.ws_client import Backoff
 
 # A throwaway key (the eth-account documentation's example); signs only for the local server.
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+
+
+def hyperliquid_home(work: Path) -> tuple[Path, Path, Path]:
+    """A trader home under ``work``, a BTC param set in it and a 0600 key file beside it:
+    ``(home, params, key)`` for ``trader run --venue hyperliquid``."""
+    home = work / "home"
+    home.mkdir(parents=True)
+    params = home / "btc.json"
+    params.write_bytes(orjson.dumps(make_document("BTC", venue="hyperliquid", score=None)))
+    key = work / "hl.key"
+    key.write_text(KEY)
+    key.chmod(0o600)
+    return home, params, key
 
 
 @pytest.fixture

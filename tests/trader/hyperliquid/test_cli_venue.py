@@ -8,25 +8,13 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
-from tests.data_lake.test_params import make_document
-from tests.trader.hyperliquid.conftest import KEY
+from tests.trader.hyperliquid.conftest import KEY, hyperliquid_home
 from tests.trader.hyperliquid.server import FakeHyperliquid
 from trader.cli import app
 
 
-def _setup(tmp_path: Path) -> tuple[Path, Path, Path]:
-    home = tmp_path / "home"
-    home.mkdir()
-    params = tmp_path / "btc.json"
-    params.write_bytes(orjson.dumps(make_document("BTC", venue="hyperliquid", score=None)))
-    key = tmp_path / "hl.key"
-    key.write_text(KEY)
-    key.chmod(0o600)
-    return home, params, key
-
-
 def test_run_on_the_hyperliquid_venue(hl: FakeHyperliquid, tmp_path: Path) -> None:
-    home, params, key = _setup(tmp_path)
+    home, params, key = hyperliquid_home(tmp_path)
     result = CliRunner().invoke(app, [
         "--home", str(home), "run", "--venue", "hyperliquid", "--params", str(params),
         "--symbols", "BTC", "--hl-url", hl.rest_url, "--hl-ws-url", hl.ws_url,
@@ -45,7 +33,7 @@ def test_run_on_the_hyperliquid_venue(hl: FakeHyperliquid, tmp_path: Path) -> No
 
 
 def test_key_is_never_a_command_line_option(tmp_path: Path) -> None:
-    home, params, key = _setup(tmp_path)
+    home, params, key = hyperliquid_home(tmp_path)
     for flag in ("--private-key", "--key"):
         result = CliRunner().invoke(app, ["--home", str(home), "run", "--venue",
                                           "hyperliquid", flag, KEY])
