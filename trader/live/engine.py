@@ -232,7 +232,7 @@ class SymbolEngine:
         k = int(s.kind[i])
         code = step_event(
             t, k, s.price[i], s.size[i], int(s.side[i]), int(s.level_row[i]),
-            s.interval_s[i], s.bid_px, s.bid_sz, s.ask_px, s.ask_sz, quoting,
+            s.interval_s[i], s.bid_px, s.bid_sz, s.ask_px, s.ask_sz, s.bbo, quoting,
             self.quote_array, self.risk, self.cfg, self.cfg_ns, self.orders, self.book,
             self.acct, self.counts, self.fill_ts, self.fills, self.vring_ts,
             self.vring, self.vptr, self.rring_ts, self.rring, self.rptr, self.state,

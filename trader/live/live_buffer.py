@@ -48,6 +48,8 @@ class LiveEventBuffer:
         self.last_ts = -1
         self._cols = {name: np.full(capacity, fill, dtype=dtype) for name, dtype, fill in _COLUMNS}
         self._levels = {name: np.full((capacity, depth), fill) for name, fill in _LEVELS}
+        # The live feeds send L2 snapshots only: no top-of-book rows (EventStream.bbo).
+        self.bbo = np.zeros((0, 4))
 
     # -- EventStream's read side -------------------------------------------------------
     def __len__(self) -> int:

@@ -242,7 +242,7 @@ def step_timers(
 def step_event(
     t: int, k: int, price: float, size: float, side: int, row: int, interval_s: float,
     bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
-    quoting: bool, params: np.ndarray, risk: np.ndarray, cfg: np.ndarray,
+    bbo: np.ndarray, quoting: bool, params: np.ndarray, risk: np.ndarray, cfg: np.ndarray,
     cfg_ns: np.ndarray, orders: np.ndarray, book: np.ndarray, acct: np.ndarray,
     counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
     vring_ts: np.ndarray, vring: np.ndarray, vptr: np.ndarray, rring_ts: np.ndarray,
@@ -259,7 +259,7 @@ def step_event(
     deliver(t, False, True, orders, book, cfg, cfg_ns, acct, counts, fill_ts, fills,
             vring_ts, vring, vptr, rring_ts, rring, rptr, state, work)
     lv[LV_LAST_FUNDING_TS] = venue_market_event(
-        t, k, price, size, side, row, interval_s, bid_px, bid_sz, ask_px, ask_sz, cfg,
+        t, k, price, size, side, row, interval_s, bid_px, bid_sz, ask_px, ask_sz, bbo, cfg,
         orders, book, acct, counts, fill_ts, fills, rring_ts, rring, rptr,
         cfg_ns[CI_RESPONSE_LATENCY], int(lv[LV_LAST_FUNDING_TS]),
     )
@@ -278,7 +278,7 @@ def step_event(
     if counts[K_FILLS] != fills_before:
         code |= STEP_FILLED
     see_market(state, params, t_loc, k, size, side, row, interval_s,
-               bid_px, bid_sz, ask_px, ask_sz)
+               bid_px, bid_sz, ask_px, ask_sz, bbo)
     if (k in (KIND_BOOK, KIND_BBO) and quoting and (code & 255) == TRIP_NONE
             and cfg[C_REQUOTE_ON_BOOK] != 0.0 and state[S_MID] == state[S_MID]):
         _quote(params, state, out, t_loc, orders, work, cfg, cfg_ns, counts, acct,

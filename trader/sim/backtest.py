@@ -295,7 +295,7 @@ def run_backtest(
         stream = (
             events.ts_ns, loc_ts, recorded, events.kind, events.price, events.size,
             events.side, events.level_row, events.interval_s, events.bid_px, events.bid_sz,
-            events.ask_px, events.ask_sz,
+            events.ask_px, events.ask_sz, events.bbo,
         )
         sim = (
             cfg, cfg_ns, orders, book, acct, counts, fill_ts, fills, eq_ts, eq, mids,

@@ -6,8 +6,8 @@ check happens here, once, at the boundary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from data_lake.lake import Lake
 
 __all__ = [
+    "BBO_ASK_PX",
+    "BBO_ASK_SZ",
+    "BBO_BID_PX",
+    "BBO_BID_SZ",
     "KIND_BBO",
     "KIND_BOOK",
     "KIND_FUNDING",
@@ -35,6 +39,18 @@ KIND_BOOK = 1
 KIND_BBO = 2
 KIND_FUNDING = 3
 
+# Columns of EventStream.bbo: a top-of-book row keeps only these four numbers (a full-depth
+# level row per bbo update cost 1.2 GB on a million-trade day of 1M bbo rows).
+BBO_BID_PX = 0
+BBO_BID_SZ = 1
+BBO_ASK_PX = 2
+BBO_ASK_SZ = 3
+_BBO_COLUMNS = 4
+
+
+def _no_bbo() -> np.ndarray:
+    return np.zeros((0, _BBO_COLUMNS))
+
 
 @dataclass(frozen=True)
 class EventStream:
@@ -52,13 +68,20 @@ class EventStream:
     side : int8 array
         Trades: +1 buy aggressor, -1 sell aggressor; 0 otherwise.
     level_row : int64 array
-        Book and bbo rows: row of the level arrays holding the snapshot; -1 otherwise.
-        A bbo row fills level 0 only.
+        Book rows: row of the level arrays holding the snapshot. Bbo rows: row of
+        ``bbo``. -1 otherwise.
     interval_s : float64 array
         Funding rows: the rate's interval, seconds; NaN otherwise.
     bid_px, bid_sz, ask_px, ask_sz : float64 arrays, shape (n_snapshots, depth)
         L2 snapshots, best first; missing levels have NaN price and zero size.
+    bbo : float64 array, shape (n_bbo, 4)
+        Top-of-book updates, columns ``BBO_BID_PX``, ``BBO_BID_SZ``, ``BBO_ASK_PX``,
+        ``BBO_ASK_SZ``; a missing side has NaN price and zero size.
     """
+
+    ROW_INDEXED: ClassVar[tuple[str, ...]] = ("bid_px", "bid_sz", "ask_px", "ask_sz", "bbo")
+    """The fields indexed by ``level_row`` rather than by event (keep them whole when
+    taking the first n events)."""
 
     ts_ns: np.ndarray
     recv_ts_ns: np.ndarray
@@ -72,6 +95,7 @@ class EventStream:
     bid_sz: np.ndarray
     ask_px: np.ndarray
     ask_sz: np.ndarray
+    bbo: np.ndarray = field(default_factory=_no_bbo)
 
     def __post_init__(self) -> None:
         n = len(self.ts_ns)
@@ -83,6 +107,8 @@ class EventStream:
         for name in ("bid_sz", "ask_px", "ask_sz"):
             if getattr(self, name).shape != shape:
                 raise ValueError(f"EventStream.{name} shape {getattr(self, name).shape} != {shape}")
+        if self.bbo.ndim != 2 or self.bbo.shape[1] != _BBO_COLUMNS:
+            raise ValueError(f"EventStream.bbo shape {self.bbo.shape} is not (n, {_BBO_COLUMNS})")
         if n > 1:
             _require_sorted(self.ts_ns, "ts_ns")
 
@@ -136,17 +162,17 @@ def _is_empty(table: pa.Table | None) -> bool:
     return table is None or table.num_rows == 0
 
 
-def _levels(table: pa.Table, name: str, depth: int, is_size: bool) -> np.ndarray:
+def _fill_levels(table: pa.Table, name: str, out: np.ndarray) -> None:
+    """Scatter list column ``name`` into ``out`` (rows x depth, prefilled with the
+    missing-level value), dropping levels beyond the depth."""
     col = table.column(name).combine_chunks()
     lengths = np.asarray(col.value_lengths().fill_null(0).to_numpy(), dtype=np.int64)
     flat = np.asarray(col.flatten().to_numpy(zero_copy_only=False), dtype=np.float64)
-    out = np.full((table.num_rows, depth), 0.0 if is_size else np.nan)
     rows = np.repeat(np.arange(table.num_rows), lengths)
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
     pos = np.arange(flat.size) - starts
-    keep = pos < depth
+    keep = pos < out.shape[1]
     out[rows[keep], pos[keep]] = flat[keep]
-    return out
 
 
 def _check_levels(px: np.ndarray, sz: np.ndarray, what: str) -> None:
@@ -240,22 +266,21 @@ def events_from_tables(
             depth = max(1, int(np.max(lengths.to_numpy())), int(np.max(lengths_ask.to_numpy())))
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth}")
-    bid_px = np.full((n_book + n_bbo, depth), np.nan)
-    ask_px = np.full((n_book + n_bbo, depth), np.nan)
-    bid_sz = np.zeros((n_book + n_bbo, depth))
-    ask_sz = np.zeros((n_book + n_bbo, depth))
+    bid_px = np.full((n_book, depth), np.nan)
+    ask_px = np.full((n_book, depth), np.nan)
+    bid_sz = np.zeros((n_book, depth))
+    ask_sz = np.zeros((n_book, depth))
+    top = np.empty((n_bbo, _BBO_COLUMNS))
 
     if n_book:
         assert book is not None
         ts = _column(book, "ts", np.int64)
         _require_sorted(ts, "book.ts")
-        for name, out, is_size in (
-            ("bid_px", bid_px, False), ("bid_sz", bid_sz, True),
-            ("ask_px", ask_px, False), ("ask_sz", ask_sz, True),
-        ):
-            out[:n_book] = _levels(book, name, depth, is_size)
-        _check_levels(bid_px[:n_book], bid_sz[:n_book], "book bid")
-        _check_levels(ask_px[:n_book], ask_sz[:n_book], "book ask")
+        for name, out in (("bid_px", bid_px), ("bid_sz", bid_sz), ("ask_px", ask_px),
+                          ("ask_sz", ask_sz)):
+            _fill_levels(book, name, out)
+        _check_levels(bid_px, bid_sz, "book bid")
+        _check_levels(ask_px, ask_sz, "book ask")
         nan = np.full(n_book, np.nan)
         add(ts, _recv(book, ts), KIND_BOOK, nan, nan, np.zeros(n_book, np.int8),
             np.arange(n_book, dtype=np.int64), nan)
@@ -264,16 +289,17 @@ def events_from_tables(
         assert bbo is not None
         ts = _column(bbo, "ts", np.int64)
         _require_sorted(ts, "bbo.ts")
-        rows = slice(n_book, n_book + n_bbo)
-        bid_px[rows, 0] = _column(bbo, "bid_px", np.float64, fill=np.nan)
-        bid_sz[rows, 0] = _column(bbo, "bid_sz", np.float64, fill=0.0)
-        ask_px[rows, 0] = _column(bbo, "ask_px", np.float64, fill=np.nan)
-        ask_sz[rows, 0] = _column(bbo, "ask_sz", np.float64, fill=0.0)
-        _check_levels(bid_px[rows], bid_sz[rows], "bbo bid")
-        _check_levels(ask_px[rows], ask_sz[rows], "bbo ask")
+        top[:, BBO_BID_PX] = _column(bbo, "bid_px", np.float64, fill=np.nan)
+        top[:, BBO_BID_SZ] = _column(bbo, "bid_sz", np.float64, fill=0.0)
+        top[:, BBO_ASK_PX] = _column(bbo, "ask_px", np.float64, fill=np.nan)
+        top[:, BBO_ASK_SZ] = _column(bbo, "ask_sz", np.float64, fill=0.0)
+        _check_levels(top[:, BBO_BID_PX:BBO_BID_PX + 1], top[:, BBO_BID_SZ:BBO_BID_SZ + 1],
+                      "bbo bid")
+        _check_levels(top[:, BBO_ASK_PX:BBO_ASK_PX + 1], top[:, BBO_ASK_SZ:BBO_ASK_SZ + 1],
+                      "bbo ask")
         nan = np.full(n_bbo, np.nan)
         add(ts, _recv(bbo, ts), KIND_BBO, nan, nan, np.zeros(n_bbo, np.int8),
-            np.arange(n_book, n_book + n_bbo, dtype=np.int64), nan)
+            np.arange(n_bbo, dtype=np.int64), nan)
 
     if not _is_empty(funding):
         assert funding is not None
@@ -296,7 +322,7 @@ def events_from_tables(
         empty_i = np.zeros(0, np.int64)
         return EventStream(empty_i, empty_i.copy(), np.zeros(0, np.int8), empty_f, empty_f.copy(),
                            np.zeros(0, np.int8), empty_i.copy(), empty_f.copy(),
-                           bid_px, bid_sz, ask_px, ask_sz)
+                           bid_px, bid_sz, ask_px, ask_sz, top)
     ts_all = np.concatenate(ts_parts)
     kind_all = np.concatenate(kind_parts)
     # lexsort is stable: the last key is primary, then kind, then the input order.
@@ -314,6 +340,7 @@ def events_from_tables(
         bid_sz=bid_sz,
         ask_px=ask_px,
         ask_sz=ask_sz,
+        bbo=top,
     )
 
 

@@ -40,6 +40,7 @@ from trader.sim.config import (
     TIF_ALO,
     TIF_IOC,
 )
+from trader.sim.events import BBO_ASK_PX, BBO_ASK_SZ, BBO_BID_PX, BBO_BID_SZ
 from trader.sim.queue import queue_after_depth_change, queue_after_trade
 
 __all__ = ["MAX_ORDERS", "new_account", "new_orders"]
@@ -456,13 +457,14 @@ def _merge_top(book: np.ndarray, px_row: int, top_px: float, top_sz: float) -> N
 @njit(cache=True, inline="always")
 def apply_snapshot(
     book: np.ndarray, bid_px: np.ndarray, bid_sz: np.ndarray,
-    ask_px: np.ndarray, ask_sz: np.ndarray, row: int, top_only: bool,
+    ask_px: np.ndarray, ask_sz: np.ndarray, bbo: np.ndarray, row: int, top_only: bool,
 ) -> None:
-    """Copy an L2 snapshot into ``book``; a bbo (``top_only``) replaces the top and
-    keeps the deeper levels that are worse than the new top."""
+    """Copy L2 snapshot ``row`` of the level arrays into ``book``; a bbo (``top_only``,
+    ``row`` of ``bbo``) replaces the top and keeps the deeper levels that are worse than
+    the new top."""
     if top_only:
-        _merge_top(book, 0, bid_px[row, 0], bid_sz[row, 0])
-        _merge_top(book, 2, ask_px[row, 0], ask_sz[row, 0])
+        _merge_top(book, 0, bbo[row, BBO_BID_PX], bbo[row, BBO_BID_SZ])
+        _merge_top(book, 2, bbo[row, BBO_ASK_PX], bbo[row, BBO_ASK_SZ])
         return
     for lvl in range(book.shape[1]):
         book[0, lvl] = bid_px[row, lvl]

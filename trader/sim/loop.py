@@ -53,7 +53,16 @@ from trader.sim.config import (
     CROSS_FILL,
     LATENCY_RECORDED,
 )
-from trader.sim.events import KIND_BBO, KIND_BOOK, KIND_FUNDING, KIND_TRADE
+from trader.sim.events import (
+    BBO_ASK_PX,
+    BBO_ASK_SZ,
+    BBO_BID_PX,
+    BBO_BID_SZ,
+    KIND_BBO,
+    KIND_BOOK,
+    KIND_FUNDING,
+    KIND_TRADE,
+)
 from trader.sim.exchange import (
     A_CARRY,
     A_CARRY_C,
@@ -256,7 +265,7 @@ def send_quotes(
 def venue_market_event(
     t: int, k: int, price: float, size: float, side: int, row: int, interval_s: float,
     bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
-    cfg: np.ndarray, orders: np.ndarray, book: np.ndarray, acct: np.ndarray,
+    bbo: np.ndarray, cfg: np.ndarray, orders: np.ndarray, book: np.ndarray, acct: np.ndarray,
     counts: np.ndarray, fill_ts: np.ndarray, fills: np.ndarray,
     rring_ts: np.ndarray, rring: np.ndarray, rptr: np.ndarray, resp_lat: int,
     last_funding_ts: int,
@@ -271,7 +280,7 @@ def venue_market_event(
         on_trade(orders, price, size, side, t, cfg, acct, fill_ts, fills, counts,
                  rring_ts, rring, rptr, resp_lat)
     elif k in (KIND_BOOK, KIND_BBO):
-        apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz, row, k == KIND_BBO)
+        apply_snapshot(book, bid_px, bid_sz, ask_px, ask_sz, bbo, row, k == KIND_BBO)
         if book[0, 0] == book[0, 0] and book[2, 0] == book[2, 0]:
             new_mid = 0.5 * (book[0, 0] + book[2, 0])
             if mid == mid:
@@ -301,16 +310,22 @@ def venue_market_event(
 @njit(cache=True, inline="always")
 def see_book(
     state: np.ndarray, k: int, row: int, bid_px: np.ndarray, bid_sz: np.ndarray,
-    ask_px: np.ndarray, ask_sz: np.ndarray,
+    ask_px: np.ndarray, ask_sz: np.ndarray, bbo: np.ndarray,
 ) -> None:
     """Our side sees a book or bbo row: the touch and the mid of the market state (a bbo
     row with one side missing keeps that side's last value)."""
-    if k == KIND_BOOK or bid_px[row, 0] == bid_px[row, 0]:
+    if k == KIND_BOOK:
         state[S_BEST_BID] = bid_px[row, 0]
         state[S_BID_SZ] = bid_sz[row, 0]
-    if k == KIND_BOOK or ask_px[row, 0] == ask_px[row, 0]:
         state[S_BEST_ASK] = ask_px[row, 0]
         state[S_ASK_SZ] = ask_sz[row, 0]
+    else:
+        if bbo[row, BBO_BID_PX] == bbo[row, BBO_BID_PX]:
+            state[S_BEST_BID] = bbo[row, BBO_BID_PX]
+            state[S_BID_SZ] = bbo[row, BBO_BID_SZ]
+        if bbo[row, BBO_ASK_PX] == bbo[row, BBO_ASK_PX]:
+            state[S_BEST_ASK] = bbo[row, BBO_ASK_PX]
+            state[S_ASK_SZ] = bbo[row, BBO_ASK_SZ]
     state[S_MID] = 0.5 * (state[S_BEST_BID] + state[S_BEST_ASK])
 
 
@@ -318,7 +333,7 @@ def see_book(
 def see_market(
     state: np.ndarray, params: np.ndarray, t_loc: int, k: int, size: float, side: int,
     row: int, interval_s: float, bid_px: np.ndarray, bid_sz: np.ndarray,
-    ask_px: np.ndarray, ask_sz: np.ndarray,
+    ask_px: np.ndarray, ask_sz: np.ndarray, bbo: np.ndarray,
 ) -> None:
     """Our side sees one market event: the touch and mid, the live inputs (Hawkes
     intensity from trades; realised vol and jumps from the mid), the live funding rate.
@@ -326,7 +341,7 @@ def see_market(
     t_s = t_loc * 1e-9
     state[S_TS_S] = t_s
     if k in (KIND_BOOK, KIND_BBO):
-        see_book(state, k, row, bid_px, bid_sz, ask_px, ask_sz)
+        see_book(state, k, row, bid_px, bid_sz, ask_px, ask_sz, bbo)
         observe_mid(state, params, t_s)
         if k == KIND_BOOK:  # the micro-price was fitted on book snapshots
             microprice_observe_book(state, params, P_MP_0, t_s, row, bid_sz, ask_sz)
@@ -374,7 +389,7 @@ def loop_body(strategy: Any, params: np.ndarray, events: Any, sim: Any) -> None:
     # Two tuples, not 32 arguments: CPython passes a call of more than 30 arguments as
     # *args, which numba cannot inline (and both entry points stay short).
     (ts, loc_ts, rec_lat, kind, price, size, side, level_row, interval_s,
-     bid_px, bid_sz, ask_px, ask_sz) = events
+     bid_px, bid_sz, ask_px, ask_sz, bbo) = events
     (cfg, cfg_ns, orders, book, acct, counts, fill_ts, fills, eq_ts, eq, mids,
      vring_ts, vring, rring_ts, rring, state, out, ints) = sim
     n = ts.shape[0]
@@ -425,7 +440,7 @@ def loop_body(strategy: Any, params: np.ndarray, events: Any, sim: Any) -> None:
             resp_lat = cfg_ns[CI_RESPONSE_LATENCY] + (latest_lat if recorded else 0)
             last_funding_ts = venue_market_event(
                 t_ex, kind[i_ex], price[i_ex], size[i_ex], side[i_ex], level_row[i_ex],
-                interval_s[i_ex], bid_px, bid_sz, ask_px, ask_sz, cfg, orders, book, acct,
+                interval_s[i_ex], bid_px, bid_sz, ask_px, ask_sz, bbo, cfg, orders, book, acct,
                 counts, fill_ts, fills, rring_ts, rring, rptr, resp_lat, last_funding_ts,
             )
             mids[i_ex] = acct[A_MID]
@@ -446,7 +461,7 @@ def loop_body(strategy: Any, params: np.ndarray, events: Any, sim: Any) -> None:
             latest_lat = rec_lat[i_loc]
             k = kind[i_loc]
             see_market(state, params, t_loc, k, size[i_loc], side[i_loc], level_row[i_loc],
-                       interval_s[i_loc], bid_px, bid_sz, ask_px, ask_sz)
+                       interval_s[i_loc], bid_px, bid_sz, ask_px, ask_sz, bbo)
             if k in (KIND_BOOK, KIND_BBO) and requote_on_book and state[S_MID] == state[S_MID]:
                 entry_lat = cfg_ns[CI_ENTRY_LATENCY] + (latest_lat if recorded else 0)
                 _requote(strategy, params, state, out, t_loc, orders, work,

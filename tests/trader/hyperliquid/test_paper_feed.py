@@ -74,8 +74,8 @@ def test_paper_trading_on_the_live_feed(hl: FakeHyperliquid, tmp_path: Path) -> 
     assert float(engine.state[11]) == pytest.approx(1.25e-5)  # funding -> carry input
 
     # The same events replayed through a fresh engine: the same orders, fills and P&L.
-    levels = ("bid_px", "bid_sz", "ask_px", "ask_sz")
-    stream = EventStream(**{f.name: np.array(getattr(buf, f.name) if f.name in levels
+    whole = EventStream.ROW_INDEXED
+    stream = EventStream(**{f.name: np.array(getattr(buf, f.name) if f.name in whole
                                              else getattr(buf, f.name)[:n])
                             for f in dataclasses.fields(EventStream)})
     replay = SymbolEngine(engine.settings, engine.params, ReplayFeed(stream, engine.feed.day),

@@ -76,7 +76,7 @@ def head(events: EventStream, n: int) -> EventStream:
     """The first ``n`` events (the level arrays are shared, rows index into them)."""
     return EventStream(**{
         f.name: getattr(events, f.name)[:n]
-        if f.name not in ("bid_px", "bid_sz", "ask_px", "ask_sz") else getattr(events, f.name)
+        if f.name not in EventStream.ROW_INDEXED else getattr(events, f.name)
         for f in dataclasses.fields(events)
     })
 

@@ -17,6 +17,7 @@ from trader.market_state import (
 )
 from trader.sim import BacktestConfig, events_from_tables, run_backtest
 from trader.sim.config import QUEUE_PROB_POWER, STP_REJECT_NEW, TIF_ALO, TIF_GTC, TIF_IOC
+from trader.sim.events import BBO_ASK_PX, BBO_ASK_SZ, BBO_BID_PX, BBO_BID_SZ, KIND_BBO, KIND_BOOK
 from trader.sim.queue import queue_after_depth_change
 
 T0 = 1_700_000_000_000_000_000
@@ -213,3 +214,40 @@ def test_the_requote_tolerance_keeps_a_resting_order_through_small_moves():
     assert requotes == 50
     assert exact == 2 * 50  # a replace per side per row: the touch moves every row
     assert tolerant == 2  # one order per side, kept
+
+
+def book_table(rows, depth):
+    """rows: (t_ms, mid); ``depth`` levels a tick apart on each side, 2 lots each."""
+    ts = [T0 + r[0] * MS for r in rows]
+    return pa.table({
+        "ts": ts, "seq": list(range(len(rows))),
+        "bid_px": [[r[1] - 0.5 - i for i in range(depth)] for r in rows],
+        "bid_sz": [[2.0] * depth for _ in rows],
+        "ask_px": [[r[1] + 0.5 + i for i in range(depth)] for r in rows],
+        "ask_sz": [[2.0] * depth for _ in rows],
+        "recv_ts": ts,
+    })
+
+
+def test_bbo_rows_keep_four_numbers_and_index_their_own_rows():
+    # A top-of-book row is 4 floats, not a full-depth level row (1.2 GB on a 1M-bbo day).
+    book = book_table([(0, 100.0), (30, 101.0)], depth=5)
+    top = bbo([(10, 100.0, 1.0, 101.0, 3.0), (20, 99.0, 4.0, np.nan, 0.0)])
+    events = events_from_tables(None, book, top, None)
+    assert events.bid_px.shape == (2, 5) and events.bbo.shape == (2, 4)
+    assert events.kind.tolist() == [KIND_BOOK, KIND_BBO, KIND_BBO, KIND_BOOK]
+    assert events.level_row.tolist() == [0, 0, 1, 1]
+    assert events.bbo[1, BBO_BID_PX] == 99.0 and events.bbo[1, BBO_BID_SZ] == 4.0
+    assert math.isnan(events.bbo[1, BBO_ASK_PX]) and events.bbo[1, BBO_ASK_SZ] == 0.0
+    # The venue's book takes the bbo's touch: book mid 100.0, then the bbo's 100.5.
+    config = BacktestConfig(tick=1.0, lot=1.0)
+    res = run_backtest(events_from_tables(None, book_table([(0, 100.0)], depth=5),
+                                          top.slice(0, 1), None),
+                       touch_quotes, np.array([1.0]), config)
+    assert res.events_processed == 2 and res.final_mid == 100.5
+
+
+def test_a_bad_bbo_price_is_refused_with_its_row():
+    top = bbo([(10, 100.0, 1.0, 101.0, 3.0), (20, -1.0, 4.0, 102.0, 1.0)])
+    with pytest.raises(ValueError, match=r"bbo bid level 0 of snapshot 1: price -1\.0"):
+        events_from_tables(None, None, top, None)
