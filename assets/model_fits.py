@@ -100,13 +100,22 @@ class ModelFit(Generic[R_co]):
 
 
 def fit_model(model: str, fitter: Callable[[], R]) -> ModelFit[R]:
-    """Run a fitter, turning CalibrationError into a recorded reason."""
+    """Run a fitter, turning CalibrationError into a recorded reason.
+
+    A numerical failure inside the estimator (an ArithmeticError or a singular matrix)
+    is recorded the same way, naming the exception: the fit fails, its check says so,
+    the quoter falls back to its wider setting, and the other fits of the day still run.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             result = fitter()
         except CalibrationError as exc:
             return ModelFit(model, None, str(exc), tuple(str(w.message) for w in caught))
+        except (ArithmeticError, np.linalg.LinAlgError) as exc:
+            reason = (f"numerical failure in the {model} estimator: {type(exc).__name__}: "
+                      f"{exc} (an estimator bug: report it with the partition)")
+            return ModelFit(model, None, reason, tuple(str(w.message) for w in caught))
     return ModelFit(model, result, None, tuple(sorted({str(w.message) for w in caught})))
 
 

@@ -39,6 +39,11 @@ _FTOL = 1e-12
 _GTOL = 1e-8
 #: Bound on logit f: shares within 1e-9 of 0 or 1 are a collapsed mixture anyway.
 _MAX_LOGIT = 20.7
+#: Bound on log s around the log of the markouts' std: s within a factor 1e4 of it. The
+#: optimum never comes near (s^2 + f (1 - f) m^2 is the variance); without a bound a
+#: line-search trial step could underflow s^2 to zero (a real SOL day did, from the
+#: negative-m start).
+_LOG_S_SPAN = math.log(1e4)
 #: Informed shares this close to 0 or 1 mean the mixture collapsed to one component.
 _DEGENERATE_SHARE = 0.005
 #: Below this likelihood-ratio statistic the informed component is indistinguishable
@@ -135,17 +140,21 @@ def _nll_grad(x: Float64Array, theta: Float64Array) -> tuple[float, Float64Array
 
 
 def _fit_from(
-    x: Float64Array, f0: float, m0: float, s0: float
+    x: Float64Array, f0: float, m0: float, s0: float, sd: float
 ) -> tuple[float, float, float, float, int, bool]:
     """Maximise the mixture likelihood from one start by L-BFGS-B on (logit f, m, log s).
 
-    Returns f, m, s, loglik, iterations and whether the optimiser converged. The
-    objective is scaled per markout so the tolerances do not depend on the sample size.
+    ``sd`` is the markouts' std (bps); s is kept within a factor 1e4 of it. Returns f,
+    m, s, loglik, iterations and whether the optimiser converged. The objective is
+    scaled per markout so the tolerances do not depend on the sample size.
     """
     xs = np.ascontiguousarray(x, dtype=np.float64)
     n = float(xs.size)
     f0 = min(max(f0, 1e-6), 1.0 - 1e-6)
-    start = np.array([math.log(f0 / (1.0 - f0)), m0, math.log(max(s0, 1e-9))])
+    log_sd = math.log(max(sd, 1e-9))
+    log_s_bounds = (log_sd - _LOG_S_SPAN, log_sd + _LOG_S_SPAN)
+    log_s0 = min(max(math.log(max(s0, 1e-9)), log_s_bounds[0]), log_s_bounds[1])
+    start = np.array([math.log(f0 / (1.0 - f0)), m0, log_s0])
 
     def objective(theta: Float64Array) -> tuple[float, Float64Array]:
         value, grad = _nll_grad(xs, theta)
@@ -153,7 +162,7 @@ def _fit_from(
 
     res = optimize.minimize(
         objective, start, jac=True, method="L-BFGS-B",
-        bounds=[(-_MAX_LOGIT, _MAX_LOGIT), (None, None), (None, None)],
+        bounds=[(-_MAX_LOGIT, _MAX_LOGIT), (None, None), log_s_bounds],
         options={"maxiter": _MAX_ITER, "ftol": _FTOL, "gtol": _GTOL},
     )
     f = 1.0 / (1.0 + math.exp(-float(res.x[0])))
@@ -234,10 +243,10 @@ def fit_markout_mixture(x: Float64Array, n_lags: int, *, mean_hint: float) -> Ma
     found = []
     for f0, mult in _STARTS:
         m0 = mean_hint / f0 if mult == 0.0 else mult * sd
-        found.append(_fit_from(screen, f0, m0, sd))
+        found.append(_fit_from(screen, f0, m0, sd, sd))
     if stride > 1:
         leaders = sorted(found, key=lambda c: c[3], reverse=True)[:_REFINED_STARTS]
-        found = [_fit_from(x, c[0], c[1], c[2]) for c in leaders]
+        found = [_fit_from(x, c[0], c[1], c[2], sd) for c in leaders]
     best = max(found, key=lambda c: c[3])
     f, m, s, loglik, iters, em_converged = best
     if not em_converged:

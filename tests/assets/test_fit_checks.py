@@ -34,6 +34,18 @@ def test_a_failed_required_fit_is_an_error_and_another_a_warning() -> None:
         assert verdict.reason.startswith("fit failed: too few trades (12 < 50)")
 
 
+def test_a_numerical_failure_in_an_estimator_is_a_failed_fit_not_a_crash() -> None:
+    def divides_by_zero() -> float:
+        return 1.0 / 0.0
+
+    fit = fit_model("adverse_selection", divides_by_zero)
+    assert fit.result is None and fit.error is not None
+    assert fit.error.startswith("numerical failure in the adverse_selection estimator: "
+                                "ZeroDivisionError: float division by zero")
+    verdict = fit_verdict(fit)
+    assert not verdict.passed and verdict.reason.startswith("fit failed: numerical failure")
+
+
 def test_funding_with_too_few_prints_fails_and_a_long_series_passes() -> None:
     ts, rates = _ou_rates(24, 0.15, seed=1)  # one day of hourly prints: under min_obs
     short = fit_model("funding", lambda: fit_funding_ou(ts, rates))

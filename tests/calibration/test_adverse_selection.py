@@ -340,3 +340,22 @@ def test_mixture_screened_on_a_subsample_matches_the_full_multistart_fit(monkeyp
     assert abs(screened.informed_share - f) < 3 * screened.informed_share_stderr
     assert abs(screened.informed_markout_bps - m) < 3 * screened.informed_markout_stderr_bps
     assert screened.noise_sd_bps == pytest.approx(s, rel=0.01)
+
+
+def test_mixture_survives_a_start_whose_line_search_underflows_the_noise_sd():
+    # A weak informed component like a real SOL day's (backfill 2026-02-01): from the
+    # negative-m start, L-BFGS-B's first trial step sent log s to about -400, s^2
+    # underflowed to 0 and the fit died in ZeroDivisionError. log s is now bounded
+    # around the sample's std; the planted values are recovered.
+    from calibration.order_flow import markout_mixture as mm
+
+    rng = np.random.default_rng(3)
+    n, f, m, s = 71_053, 0.046, 7.15, 4.0
+    informed = rng.random(n) < f
+    x = rng.normal(0.0, s, n) + np.where(informed, m, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fit = mm.fit_markout_mixture(x, n_lags=1, mean_hint=float(x.mean()))
+    assert abs(fit.informed_share - f) < 3 * fit.informed_share_stderr
+    assert abs(fit.informed_markout_bps - m) < 3 * fit.informed_markout_stderr_bps
+    assert fit.noise_sd_bps == pytest.approx(s, rel=0.02)
