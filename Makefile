@@ -37,7 +37,7 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -q -m "not slow"
 
-# bench_backfill.py (the 30-day x 3-symbol backfill, about an hour of CPU) only with
+# bench_backfill.py (the 30-day x 3-symbol backfill, about 75 minutes on 2 cores) only with
 # BENCH_BACKFILL=1.
 bench: $(STAMP) bench-peer
 	@set -e; for b in bench/bench_*.py; do \
