@@ -9,7 +9,8 @@ once a second. Then it prints, from the instance's run records: runs per job and
 status, the longest partition of each job (run start to end), and the load average.
 
 Long (about 6,400 CPU s, 75 min on 2 cores at the default sizes; README "Backfills"):
-`make bench` runs it only with ``BENCH_BACKFILL=1``. Units: seconds; CPU seconds are user + system over all processes.
+`make bench` runs it only with ``BENCH_BACKFILL=1``. Units: seconds; CPU seconds are
+user + system over all processes.
 """
 
 from __future__ import annotations

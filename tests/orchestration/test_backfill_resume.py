@@ -112,7 +112,10 @@ def test_a_killed_backfill_resumes_without_rerunning_finished_partitions(
         while True:
             assert first.poll() is None, first.stdout.read().decode() if first.stdout else ""
             assert time.monotonic() < deadline, "no ingest run succeeded in 10 minutes"
-            if (dagster_home / "dagster.yaml").exists():
+            # The daemon's log appears once the backfill has created the instance's
+            # databases: opening them while they are being created races on alembic's
+            # version stamp ("more than one head present").
+            if (dagster_home / "backfill_daemon.log").exists():
                 with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
                     runs = _runs(instance)
                 if any(r.status == dg.DagsterRunStatus.SUCCESS for rs in runs.values() for r in rs):
