@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,27 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.trader.hyperliquid.conftest import hyperliquid_home
 from tests.trader.hyperliquid.server import FakeHyperliquid
-
-REPO = Path(__file__).resolve().parents[2]
-WAIT_S = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_trader(home: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    env.pop("MMCAL_HL_PRIVATE_KEY", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "trader", "--home", str(home), "run", "--json", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+from tests.trader.live.trader_subprocess import WAIT_S, free_port, start_trader, wait_until
 
 
 def scrape(port: int) -> tuple[str, dict[str, float]]:
@@ -60,28 +36,6 @@ def scrape(port: int) -> tuple[str, dict[str, float]]:
             labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
             values[f"{s.name}{{{labels}}}" if labels else s.name] = float(s.value)
     return text, values
-
-
-def wait_until(
-    what: str, check: Callable[[], Any], proc: subprocess.Popen[bytes], limit_s: float = WAIT_S
-) -> Any:
-    """Poll ``check`` until truthy; fail with the process's stderr if it exits first."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except OSError:  # the metrics endpoint is not up yet
-            value = None
-        if value:
-            return value
-        if proc.poll() is not None:
-            _out, err = proc.communicate()
-            raise AssertionError(
-                f"trader exited {proc.returncode} before {what}: {err.decode()[-3000:]}"
-            )
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass

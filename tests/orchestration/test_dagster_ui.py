@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from data_lake.sources.synthetic import DEFAULT_MARKET, generate_to_lake
 from orchestration.definitions import resources
 from orchestration.instance_home import ensure_instance_home
 from orchestration.launch import CODE_LOCATION, REPOSITORY_NAME, launch_partition
+from tests.trader.live.trader_subprocess import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -50,12 +50,6 @@ HELD_OUT = DEFAULT_START + dt.timedelta(days=1)
 PARTITION = f"{FIT_DAY.isoformat()}|{SYMBOL}"
 # A thinner SOL (20 % of the order flow, a book snapshot every 5 s) keeps the run short.
 MARKET = DEFAULT_MARKET.with_activity(SYMBOL, 0.2).with_snapshot_interval(5.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Ui:
@@ -137,7 +131,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
         "load_from:\n  - python_module:\n      module_name: orchestration.definitions\n"
         f"      location_name: {CODE_LOCATION}\n      working_directory: {REPO}\n"
     )
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(dagster_home),

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,43 +14,12 @@ from typer.testing import CliRunner
 
 from data_lake.paths import LakePaths
 from tests.trader.live.conftest import SYMBOL, new_home
+from tests.trader.live.trader_subprocess import free_port, start_trader, wait_until
 from trader.cli import app
 from trader.live.files import TraderFiles
 from trader.live.metrics import METRIC_NAMES
 
-REPO = Path(__file__).resolve().parents[3]
 _WAIT_S = 240.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(home: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "trader", "--home", str(home), "run", "--symbols", SYMBOL,
-         "--json", *args],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-
-
-def _wait_for(what: str, check: Callable[[], Any], proc: subprocess.Popen[bytes]) -> Any:
-    deadline = time.monotonic() + _WAIT_S
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        if proc.poll() is not None:
-            _out, err = proc.communicate()
-            raise AssertionError(
-                f"trader exited {proc.returncode} before {what}: {err[-3000:]!r}"
-            )
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _state(files: TraderFiles) -> dict[str, Any] | None:
@@ -88,14 +52,14 @@ def test_running_trader_metrics_kill_reset_sigterm_and_resume(
 ) -> None:
     home = new_home(tmp_path, live_home)
     files = TraderFiles(LakePaths.at(home))
-    port = _free_port()
-    proc = _start(home, "--speed", "0", "--metrics-port", str(port), "--save-every", "0.3",
-                  "--stale-after", "1000")
+    port = free_port()
+    proc = start_trader(home, "--symbols", SYMBOL, "--speed", "0", "--metrics-port", str(port),
+                        "--save-every", "0.3", "--stale-after", "1000")
     try:
-        saved = _wait_for("fills and a position in the saved state", lambda: (
+        saved = wait_until("fills and a position in the saved state", lambda: (
             (s := _state(files)) is not None and s["running"]
             and s["symbols"][SYMBOL]["fills"] > 0 and s["symbols"][SYMBOL]["position"] != 0
-            and s), proc)
+            and s), proc, _WAIT_S)
         assert files.running_pid() == proc.pid
 
         # The Prometheus endpoint of the running trader, parsed.
@@ -116,9 +80,9 @@ def test_running_trader_metrics_kill_reset_sigterm_and_resume(
         # trader kill on the running trader: quoting stops, every order is cancelled.
         code, out = _cli(home, "kill", "--reason", "test stop")
         assert code == 0 and f"pid {proc.pid}" in out
-        _wait_for("the kill in the metrics", lambda: _value(
+        wait_until("the kill in the metrics", lambda: _value(
             _scrape(port)["mmcal_trader_kill_switch_active"],
-            "mmcal_trader_kill_switch_active") == 1.0, proc)
+            "mmcal_trader_kill_switch_active") == 1.0, proc, _WAIT_S)
         quotes_at_kill = _value(_scrape(port)["mmcal_trader_quotes"],
                                 "mmcal_trader_quotes_total", symbol=SYMBOL)
         time.sleep(1.0)
@@ -136,19 +100,19 @@ def test_running_trader_metrics_kill_reset_sigterm_and_resume(
 
         # trader reset: quoting resumes.
         assert _cli(home, "reset")[0] == 0
-        _wait_for("quoting again after the reset", lambda: _value(
+        wait_until("quoting again after the reset", lambda: _value(
             _scrape(port)["mmcal_trader_quotes"], "mmcal_trader_quotes_total",
-            symbol=SYMBOL) > quotes_at_kill, proc)
+            symbol=SYMBOL) > quotes_at_kill, proc, _WAIT_S)
 
         # Stop it holding a position (kill freezes it), so the restart has one to resume.
         position = 0.0
         for _attempt in range(20):
             _cli(home, "kill", "--reason", "freeze for the restart")
-            _wait_for("down with nothing resting", lambda: (
+            wait_until("down with nothing resting", lambda: (
                 (m := _scrape(port)) and _value(m["mmcal_trader_kill_switch_active"],
                                                 "mmcal_trader_kill_switch_active") == 1.0
                 and _value(m["mmcal_trader_resting_orders"], "mmcal_trader_resting_orders",
-                           symbol=SYMBOL) == 0.0), proc)
+                           symbol=SYMBOL) == 0.0), proc, _WAIT_S)
             position = _value(_scrape(port)["mmcal_trader_position"],
                               "mmcal_trader_position", symbol=SYMBOL)
             if position != 0.0:
@@ -161,7 +125,7 @@ def test_running_trader_metrics_kill_reset_sigterm_and_resume(
                 return _value(_scrape(port)["mmcal_trader_quotes"],
                               "mmcal_trader_quotes_total", symbol=SYMBOL) > before
 
-            _wait_for("quoting again", quoting_again, proc)
+            wait_until("quoting again", quoting_again, proc, _WAIT_S)
         assert position != 0.0
 
         # SIGTERM: cancel all, save, exit 0 with the summary.
@@ -185,7 +149,8 @@ def test_running_trader_metrics_kill_reset_sigterm_and_resume(
 
     # A restart resumes the position, the P&L, the replay where it stopped, and the kill
     # switch: it starts down, so it sends nothing.
-    again = _start(home, "--speed", "0", "--metrics-port", "0", "--duration", "2")
+    again = start_trader(home, "--symbols", SYMBOL, "--speed", "0", "--metrics-port", "0",
+                         "--duration", "2")
     out_b, err_b = again.communicate(timeout=240)
     assert again.returncode == 0, err_b[-3000:]
     logs = [orjson.loads(line) for line in err_b.decode().splitlines() if line.startswith("{")]
